@@ -1,0 +1,332 @@
+// swiftnst.h — the C ABI of the swiftnst neural-style-transfer engine.
+//
+// This header is the single source of truth for the ABI: the Swift exports in Sources/CBridge
+// import it (so the structs and constants below are the ones Swift uses), and the Python module
+// swiftnst/_bindings.py mirrors it one declaration at a time.
+//
+// Conventions
+// - Every symbol starts with nst_ / NST_; functions read nst_<object>_<verb>[_<noun>].
+// - Only fixed-width integers, float and double cross the boundary.
+// - Calls that can fail return nst_status; results are written through trailing out-pointers.
+//   On error the out-pointers and caller buffers are left untouched unless stated otherwise, and
+//   nst_last_error() describes the failure.
+// - Images are float32, C-contiguous, channel-major [channels=3, height, width], already
+//   preprocessed into the model's input convention (see nst_model_info). Activations are
+//   [channels, height, width]. Every buffer comes with its element count, which is checked.
+// - Buffers belong to the caller: the engine reads or writes them during the call only.
+//   Opaque handles belong to the engine and are released with their *_free function.
+// - Handles are checked against a registry of live handles: a NULL, freed or foreign handle gives
+//   NST_ERR_INVALID_HANDLE, never a crash.
+// - A model is immutable after loading and may be shared by sessions on several threads.
+//   A session must be used by one thread at a time; distinct sessions may run concurrently.
+
+#ifndef SWIFTNST_H
+#define SWIFTNST_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Marks every public entry point (the exports are public @_cdecl symbols, so it expands to nothing).
+#define NST_API
+
+// Incremented on every incompatible change of this header.
+#define NST_ABI_VERSION 1
+
+// MARK: - Status codes
+// Codes are only ever appended; a retired code stays here, commented out, so its number is never reused.
+typedef int32_t nst_status;
+#define NST_OK                    0
+#define NST_ERR_INVALID_ARGUMENT  1  // a parameter is out of range, NaN/Inf, or inconsistent
+#define NST_ERR_NULL_POINTER      2  // a required pointer is NULL
+#define NST_ERR_INVALID_HANDLE    3  // NULL, freed or foreign model/session handle
+#define NST_ERR_SHAPE             4  // a buffer's element count or an image size does not fit
+#define NST_ERR_UNKNOWN_LAYER     5  // a layer name the model does not have
+#define NST_ERR_IO                6  // a file could not be opened or read
+#define NST_ERR_WEIGHTS_FORMAT    7  // a weights file is malformed, incomplete or holds NaN/Inf
+#define NST_ERR_STATE             8  // the call needs something not yet set (e.g. no style image)
+#define NST_ERR_CANCELLED         9  // the progress callback asked to stop
+#define NST_ERR_OUT_OF_MEMORY    10  // the request needs more memory than the engine will allocate
+#define NST_ERR_NUMERIC          11  // the objective became NaN or Inf
+#define NST_ERR_INTERNAL         12  // a bug in swiftnst; please report it
+
+// MARK: - Enumerations
+#define NST_ARCH_VGG19            0
+#define NST_ARCH_VGG16            1
+
+#define NST_CHANNELS_RGB          0
+#define NST_CHANNELS_BGR          1
+
+#define NST_POOLING_MAX           0
+#define NST_POOLING_AVG           1
+
+#define NST_OPTIMIZER_LBFGS       0
+#define NST_OPTIMIZER_ADAM        1
+
+// Limits the engine enforces (documented here so callers can check early).
+#define NST_MAX_IMAGE_SIDE        8192        // pixels, height or width
+#define NST_MAX_LAYER_NAME        64          // bytes, including the terminating NUL
+
+// MARK: - Opaque types
+typedef struct nst_model nst_model;       // loaded VGG weights; immutable, shareable across threads
+typedef struct nst_session nst_session;   // one style-transfer problem: targets, image, optimiser state
+
+// MARK: - Records
+
+// What a model expects as input and what it contains.
+// Preprocessing of an RGB image with values in [0, 1]:
+//   reorder channels to channel_order, multiply by input_scale, subtract mean, divide by std.
+typedef struct nst_model_info {
+    int32_t architecture;   // NST_ARCH_VGG19 or NST_ARCH_VGG16
+    int32_t n_layers;       // number of named layers (conv*, relu*, pool*), in network order
+    int32_t channel_order;  // NST_CHANNELS_RGB or NST_CHANNELS_BGR
+    float   input_scale;    // 255 for Caffe-lineage weights, 1 for torchvision weights
+    float   mean[3];        // per channel, in channel_order, after scaling
+    float   std[3];         // per channel, in channel_order; 1 for Caffe-lineage weights
+} nst_model_info;
+
+// Losses of one evaluation of the style-transfer objective (each already multiplied by its weight).
+typedef struct nst_losses {
+    double  total;          // content + style + tv
+    double  content;        // content_weight * sum over content layers of w_l * mean((F_l(x) - F_l(c))^2)
+    double  style;          // style_weight * sum over style layers of w_l * mean((G_l(x)/N_l - T_l)^2)
+    double  tv;             // tv_weight * 0.5 * sum of squared horizontal and vertical neighbour differences
+    int64_t iteration;      // optimiser steps taken so far in this session
+    int64_t evaluations;    // objective evaluations so far in this session
+} nst_losses;
+
+// Options of a session. Get defaults from nst_session_default_params() and change what you need.
+// Weights follow jcjohnson/neural-style for Caffe-lineage (0..255) inputs.
+typedef struct nst_session_params {
+    int64_t height;         // generated image height in pixels, 1..NST_MAX_IMAGE_SIDE (default 256)
+    int64_t width;          // generated image width in pixels, 1..NST_MAX_IMAGE_SIDE (default 256)
+    int32_t pooling;        // NST_POOLING_MAX (default) or NST_POOLING_AVG
+    int32_t optimizer;      // NST_OPTIMIZER_LBFGS (default) or NST_OPTIMIZER_ADAM
+    float   content_weight; // >= 0, default 5
+    float   style_weight;   // >= 0, default 100
+    float   tv_weight;      // >= 0, default 1e-3
+    float   learning_rate;  // Adam step size in model input units, > 0, default 10
+    float   adam_beta1;     // in [0, 1), default 0.9
+    float   adam_beta2;     // in [0, 1), default 0.999
+    float   adam_epsilon;   // > 0, default 1e-8
+    int32_t lbfgs_history;  // L-BFGS correction pairs kept, >= 1, default 100
+    int32_t n_threads;      // worker threads for the engine, 0 = one per core (default 0)
+} nst_session_params;
+
+// Called after every optimiser step with the losses of that step.
+// Return 0 to continue, non-zero to stop: nst_session_step then returns NST_ERR_CANCELLED and the
+// session keeps the image and best image reached so far.
+typedef int32_t (*nst_progress_callback)(const nst_losses * losses, void * user_data);
+
+// MARK: - Version
+
+// Returns NST_ABI_VERSION of the library actually loaded; bindings refuse a mismatch.
+NST_API int32_t nst_abi_version(void);
+
+// Returns the library's version as a static NUL-terminated string, e.g. "0.1.0".
+NST_API const char * nst_version_string(void);
+
+// MARK: - Diagnostics
+
+// Returns the message of the last failed nst_ call on this thread ("" if none).
+// The pointer stays valid until the next nst_ call on the same thread.
+NST_API const char * nst_last_error(void);
+
+// Returns a static name for a status code, e.g. "NST_ERR_SHAPE"; "NST_UNKNOWN_STATUS" for others.
+NST_API const char * nst_status_name(nst_status status);
+
+// MARK: - Model
+
+// Loads a model from a swiftnst weights file (safetensors with swiftnst metadata; the file is
+// memory-mapped and validated: architecture, every layer's shape, finiteness of every value).
+// path: NUL-terminated UTF-8. On success *model_out receives a handle to free with nst_model_free.
+// Returns NST_OK, NST_ERR_NULL_POINTER, NST_ERR_IO, NST_ERR_WEIGHTS_FORMAT or NST_ERR_OUT_OF_MEMORY.
+NST_API nst_status nst_model_load_from_file(const char * path, nst_model ** model_out);
+
+// Frees a model. NULL, or a handle already freed, is ignored. Sessions created from the model
+// keep their own reference, so a model may be freed before its sessions.
+NST_API void nst_model_free(nst_model * model);
+
+// Fills *info_out. Returns NST_OK, NST_ERR_INVALID_HANDLE or NST_ERR_NULL_POINTER.
+NST_API nst_status nst_model_get_info(const nst_model * model, nst_model_info * info_out);
+
+// Sets *name_out to the NUL-terminated name of layer `index` (0 <= index < n_layers), e.g.
+// "conv1_1", "relu1_1", "pool1". The string is owned by the model and lives as long as it does.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER or NST_ERR_INVALID_ARGUMENT.
+NST_API nst_status nst_model_layer_name(const nst_model * model, int32_t index, const char ** name_out);
+
+// Writes the activation shape [channels, height, width] of `layer` for an input of height x width.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_UNKNOWN_LAYER or NST_ERR_SHAPE.
+NST_API nst_status nst_model_layer_shape(const nst_model * model, const char * layer,
+                                         int64_t height, int64_t width, int64_t shape_out[3]);
+
+// Runs the network on one preprocessed image and copies the activations of n_layers named layers.
+// image: float32 [3, height, width], image_count == 3*height*width.
+// layers: n_layers NUL-terminated names (1 <= n_layers <= n_layers of the model).
+// outputs[i]: float32 buffer of output_counts[i] elements, which must equal C*H*W of layers[i]
+//   (see nst_model_layer_shape). The network runs only as deep as the deepest requested layer.
+// pooling: NST_POOLING_MAX or NST_POOLING_AVG.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_INVALID_ARGUMENT,
+// NST_ERR_SHAPE, NST_ERR_UNKNOWN_LAYER or NST_ERR_OUT_OF_MEMORY; outputs are untouched on error.
+NST_API nst_status nst_model_forward(const nst_model * model, const float * image, int64_t image_count,
+                                     int64_t height, int64_t width, int32_t pooling,
+                                     const char * const * layers, int32_t n_layers,
+                                     float * const * outputs, const int64_t * output_counts);
+
+// MARK: - Params
+
+// Returns the default session options (see nst_session_params).
+NST_API nst_session_params nst_session_default_params(void);
+
+// MARK: - Session lifecycle
+
+// Creates a session for `model` with `params` (copied). The session starts with content layer
+// relu4_2 (weight 1) and style layers relu1_1, relu2_1, relu3_1, relu4_1, relu5_1 (weight 1 each),
+// no content or style targets, and an all-zero image.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_INVALID_ARGUMENT or
+// NST_ERR_OUT_OF_MEMORY. On success *session_out receives a handle to free with nst_session_free.
+NST_API nst_status nst_session_init(const nst_model * model, const nst_session_params * params,
+                                    nst_session ** session_out);
+
+// Frees a session. NULL, or a handle already freed, is ignored.
+NST_API void nst_session_free(nst_session * session);
+
+// MARK: - Inputs
+
+// Replaces the content layers. names: n NUL-terminated layer names; weights: n finite values >= 0.
+// n == 0 removes the content term. Clears the content target (set the content image again).
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_INVALID_ARGUMENT or
+// NST_ERR_UNKNOWN_LAYER.
+NST_API nst_status nst_session_set_content_layers(nst_session * session, const char * const * names,
+                                                  const float * weights, int32_t n);
+
+// Replaces the style layers, like nst_session_set_content_layers; clears all style images.
+NST_API nst_status nst_session_set_style_layers(nst_session * session, const char * const * names,
+                                                const float * weights, int32_t n);
+
+// Sets the content target from a preprocessed image of the session's size.
+// image: float32 [3, params.height, params.width], image_count == 3*height*width.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_SHAPE or NST_ERR_NUMERIC.
+NST_API nst_status nst_session_set_content_image(nst_session * session, const float * image,
+                                                 int64_t image_count);
+
+// Adds a style image of any size (float32 [3, height, width]) with a blend weight > 0.
+// The style target of each layer is the blend-weighted mean of the normalised Gram matrices
+// G_l / N_l (N_l = C*H*W of that layer) of all style images added.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_SHAPE,
+// NST_ERR_INVALID_ARGUMENT, NST_ERR_NUMERIC or NST_ERR_OUT_OF_MEMORY.
+NST_API nst_status nst_session_add_style_image(nst_session * session, const float * image,
+                                               int64_t image_count, int64_t height, int64_t width,
+                                               float blend_weight);
+
+// Removes all style images. Returns NST_OK or NST_ERR_INVALID_HANDLE.
+NST_API nst_status nst_session_clear_style_images(nst_session * session);
+
+// MARK: - Optimisation
+
+// Evaluates the objective at `image` (float32 [3, height, width] of the session's size) without
+// changing the session's image or optimiser state. gradient_out may be NULL; otherwise it receives
+// d(total)/d(image), gradient_count elements == image_count. losses_out may be NULL.
+// Needs a content target if the content weight and layers are non-zero, and a style image if the
+// style weight and layers are non-zero (NST_ERR_STATE otherwise).
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_SHAPE, NST_ERR_STATE,
+// NST_ERR_NUMERIC or NST_ERR_OUT_OF_MEMORY.
+NST_API nst_status nst_session_evaluate(nst_session * session, const float * image, int64_t image_count,
+                                        float * gradient_out, int64_t gradient_count,
+                                        nst_losses * losses_out);
+
+// Sets the image to optimise (float32 [3, height, width]) and resets the optimiser state and the
+// best image. Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_SHAPE or
+// NST_ERR_NUMERIC (NaN/Inf in the image).
+NST_API nst_status nst_session_set_image(nst_session * session, const float * image, int64_t image_count);
+
+// Runs n_steps optimiser steps (one objective evaluation each, as neural-style's L-BFGS without line
+// search) on the session's image. callback may be NULL; it is called after every step.
+// losses_out may be NULL; otherwise it receives the losses of the last step taken.
+// The best image (lowest total loss seen) is tracked across steps.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_INVALID_ARGUMENT (n_steps < 0), NST_ERR_STATE,
+// NST_ERR_CANCELLED, NST_ERR_NUMERIC or NST_ERR_OUT_OF_MEMORY. After NST_ERR_CANCELLED or
+// NST_ERR_NUMERIC the session still holds the last finite image and the best image.
+NST_API nst_status nst_session_step(nst_session * session, int32_t n_steps,
+                                    nst_progress_callback callback, void * user_data,
+                                    nst_losses * losses_out);
+
+// MARK: - Outputs
+
+// Copies the current image into image_out (float32 [3, height, width], image_count elements).
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER or NST_ERR_SHAPE.
+NST_API nst_status nst_session_get_image(const nst_session * session, float * image_out, int64_t image_count);
+
+// Copies the image with the lowest total loss seen since nst_session_set_image into image_out,
+// and its losses into losses_out (may be NULL). Before any step this is the image that was set.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER or NST_ERR_SHAPE.
+NST_API nst_status nst_session_get_best_image(const nst_session * session, float * image_out,
+                                              int64_t image_count, nst_losses * losses_out);
+
+// MARK: - Tutorial costs
+// The cost functions of the Coursera-style tutorial, on activations [channels, height, width].
+
+// Writes the Gram matrix F F^T of features [channels, n_positions] into gram_out
+// (float32 [channels, channels], gram_count == channels*channels).
+// Returns NST_OK, NST_ERR_NULL_POINTER or NST_ERR_SHAPE.
+NST_API nst_status nst_gram_matrix(const float * features, int64_t channels, int64_t n_positions,
+                                   float * gram_out, int64_t gram_count);
+
+// *cost_out = sum((a_c - a_g)^2) / (4 * n_H * n_W * n_C), accumulated in double.
+// Returns NST_OK, NST_ERR_NULL_POINTER or NST_ERR_SHAPE.
+NST_API nst_status nst_content_cost(const float * a_c, const float * a_g, int64_t channels,
+                                    int64_t height, int64_t width, double * cost_out);
+
+// *cost_out = sum((Gram(a_s) - Gram(a_g))^2) / (4 * n_C^2 * (n_H * n_W)^2), accumulated in double.
+// Returns NST_OK, NST_ERR_NULL_POINTER, NST_ERR_SHAPE or NST_ERR_OUT_OF_MEMORY.
+NST_API nst_status nst_layer_style_cost(const float * a_s, const float * a_g, int64_t channels,
+                                        int64_t height, int64_t width, double * cost_out);
+
+// MARK: - Layer operations [EXPERIMENTAL]
+// Single layers with their backward passes, for verification against independent references.
+// Tensors are float32 C-contiguous; every count is checked against the shapes.
+
+// 3x3 convolution, stride 1, zero padding 1: output [out_channels, height, width] =
+// conv(input [in_channels, height, width], weight [out_channels, in_channels, 3, 3]) + bias [out_channels].
+NST_API nst_status nst_op_conv3x3_forward(const float * input, int64_t in_channels, int64_t height,
+                                          int64_t width, const float * weight, const float * bias,
+                                          int64_t out_channels, float * output, int64_t output_count);
+
+// Gradient of the convolution with respect to its input: grad_input [in_channels, height, width]
+// from grad_output [out_channels, height, width] and weight [out_channels, in_channels, 3, 3].
+NST_API nst_status nst_op_conv3x3_backward_input(const float * grad_output, int64_t out_channels,
+                                                 int64_t height, int64_t width, const float * weight,
+                                                 int64_t in_channels, float * grad_input,
+                                                 int64_t grad_input_count);
+
+// ReLU on count elements, and its backward: grad_input = grad_output where input > 0, else 0.
+NST_API nst_status nst_op_relu_forward(const float * input, float * output, int64_t count);
+NST_API nst_status nst_op_relu_backward(const float * input, const float * grad_output,
+                                        float * grad_input, int64_t count);
+
+// 2x2 pooling, stride 2 (NST_POOLING_MAX or NST_POOLING_AVG); odd trailing rows/columns are dropped.
+// output: [channels, height/2, width/2]; grad_input: [channels, height, width] (dropped cells get 0;
+// max pooling routes the gradient to the first maximum of each window in row-major order).
+NST_API nst_status nst_op_pool2x2_forward(int32_t pooling, const float * input, int64_t channels,
+                                          int64_t height, int64_t width, float * output,
+                                          int64_t output_count);
+NST_API nst_status nst_op_pool2x2_backward(int32_t pooling, const float * input, int64_t channels,
+                                           int64_t height, int64_t width, const float * grad_output,
+                                           int64_t grad_output_count, float * grad_input,
+                                           int64_t grad_input_count);
+
+// Gradient of a scalar L(G) with G = F F^T: grad_features [channels, n_positions] =
+// (grad_gram + grad_gram^T) F, from features [channels, n_positions] and grad_gram [channels, channels].
+NST_API nst_status nst_op_gram_backward(const float * features, int64_t channels, int64_t n_positions,
+                                        const float * grad_gram, float * grad_features,
+                                        int64_t grad_features_count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // SWIFTNST_H
