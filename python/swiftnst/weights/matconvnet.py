@@ -1,0 +1,106 @@
+"""MatConvNet ``imagenet-vgg-verydeep-{19,16}.mat`` -> ``VGGWeights``.
+
+Three layouts are read (what scipy shows at the top level):
+
+- old SimpleNN (the 2014 release most tutorials use): ``layers`` + ``normalization``;
+- new SimpleNN (beta16+): ``layers`` + ``meta.normalization``;
+- DagNN: ``params`` (``name``/``value`` pairs ``conv1_1f``, ``conv1_1b``, ...) + ``meta.normalization``.
+
+In ``layers`` each ``type == 'conv'`` entry has a ``name`` (``conv1_1``...) and ``weights = {kernel,
+bias}`` (``filters``/``biases`` in the oldest files). Kernels are ``[FH, FW, in, out]`` (as vl_nnconv
+indexes them, against H x W images) and become OIHW. Should a file hold them W-first instead, every
+feature map comes out transposed, which leaves Gram matrices and all losses unchanged.
+Inputs are RGB, 0..255, minus the mean of ``normalization.averageImage`` (a 1x1x3 pixel or a full
+mean image); no std. MATLAB v7.3 (HDF5) files are not supported: re-save with ``-v7``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import WeightsError
+from .architecture import architecture_for_conv_count, conv_layer_names
+from .vgg_weights import InputConvention, VGGWeights
+
+
+def _load(path: str | os.PathLike, where: str) -> dict[str, Any]:
+    try:
+        from scipy.io import loadmat
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        raise WeightsError(f"{where}: reading MatConvNet .mat files needs scipy (pip install scipy)") from None
+    try:
+        return loadmat(path, simplify_cells=True)
+    except NotImplementedError:
+        raise WeightsError(f"{where}: MATLAB v7.3 (HDF5) .mat files are not supported; re-save with -v7") from None
+    except Exception as exc:  # scipy raises ValueError, TypeError, OSError, ... for damaged files
+        raise WeightsError(f"{where}: not a readable MATLAB file ({type(exc).__name__}: {exc})") from None
+
+
+def _convs_from_layers(layers: Any, where: str) -> dict[str, tuple[Any, Any]]:
+    if isinstance(layers, dict):
+        layers = [layers]
+    convs = {}
+    for layer in layers:
+        if not isinstance(layer, dict) or layer.get("type") != "conv":
+            continue
+        name = str(layer.get("name"))
+        if "weights" in layer:
+            pair = layer["weights"]
+        else:
+            pair = [layer.get("filters"), layer.get("biases")]
+        if not isinstance(pair, (list, tuple, np.ndarray)) or len(pair) != 2:
+            raise WeightsError(f"{where}: conv layer {name} should hold a kernel and a bias")
+        convs[name] = (pair[0], pair[1])
+    return convs
+
+
+def _convs_from_params(params: Any, where: str) -> dict[str, tuple[Any, Any]]:
+    values = {str(p.get("name")): p.get("value") for p in params if isinstance(p, dict)}
+    names = sorted({name[:-1] for name in values if name.startswith("conv") and name[-1] in "fb"})
+    return {name: (values.get(name + "f"), values.get(name + "b")) for name in names}
+
+
+def _mean(normalization: Any, where: str) -> tuple[float, float, float]:
+    average = normalization.get("averageImage") if isinstance(normalization, dict) else None
+    average = np.asarray(average, dtype=np.float64) if average is not None else None
+    if average is None or average.size == 0 or average.shape[-1] != 3:
+        raise WeightsError(f"{where}: normalization.averageImage is missing or not an RGB mean")
+    mean = average.reshape(-1, 3).mean(axis=0)  # a mean image averages to its mean pixel
+    return tuple(float(v) for v in mean)  # type: ignore[return-value]
+
+
+def load_matconvnet(path: str | os.PathLike, source: str | None = None) -> VGGWeights:
+    """Read a MatConvNet VGG-19/16 file in any of the three layouts above."""
+    where = str(path)
+    content = _load(path, where)
+    if "layers" in content and "params" not in content:
+        convs = _convs_from_layers(content["layers"], where)
+    elif "params" in content:
+        convs = _convs_from_params(content["params"], where)
+    else:
+        raise WeightsError(f"{where}: no 'layers' or 'params' variable; not a MatConvNet network")
+    normalization = content.get("normalization")
+    if normalization is None:
+        normalization = (content.get("meta") or {}).get("normalization")
+    mean = _mean(normalization, where)
+
+    architecture = architecture_for_conv_count(len(convs))
+    if architecture is None:
+        raise WeightsError(f"{where}: found {len(convs)} conv layers, expected 16 (VGG-19) or 13 (VGG-16)")
+    layers = {}
+    for name in conv_layer_names(architecture):
+        if name not in convs:
+            raise WeightsError(f"{where}: missing conv layer {name}")
+        kernel, bias = (np.asarray(a) if a is not None else None for a in convs[name])
+        if kernel is None or bias is None or kernel.ndim != 4:
+            shape = None if kernel is None else kernel.shape
+            raise WeightsError(f"{where}: {name} kernel has shape {shape}, expected [3, 3, in, out]")
+        if kernel.dtype.kind != "f" or bias.dtype.kind != "f":
+            raise WeightsError(f"{where}: {name} weights are {kernel.dtype}/{bias.dtype}, expected floats")
+        layers[name] = (kernel.transpose(3, 2, 0, 1), bias.reshape(-1))  # [FH, FW, in, out] -> OIHW
+    convention = InputConvention("RGB", 255.0, mean)
+    return VGGWeights(architecture, layers, convention, source or Path(path).name, where)
