@@ -1,0 +1,259 @@
+import CSwiftNST
+import Foundation
+import NSTEngine
+
+/// What an `nst_session` handle names. It retains its model, so the model may be freed first, and
+/// serialises calls with a lock so a caller that breaks the one-thread-at-a-time rule gets
+/// waiting, not memory corruption.
+final class SessionHandle {
+    let model: ModelHandle
+    let session: StyleTransferSession
+    private let lock = NSLock()
+
+    init(model: ModelHandle, session: StyleTransferSession) {
+        self.model = model
+        self.session = session
+    }
+
+    static func from(_ handle: OpaquePointer?) throws -> SessionHandle {
+        guard let session = HandleRegistry.shared.lookup(handle, as: SessionHandle.self) else {
+            throw BridgeError.invalidHandle("session")
+        }
+        return session
+    }
+
+    func withLock<R>(_ body: (StyleTransferSession) throws -> R) rethrows -> R {
+        try lock.withLock { try body(session) }
+    }
+
+    /// An image of the session's size from a caller's buffer.
+    func image(_ pointer: UnsafePointer<Float>?, count: Int64, _ name: String = "image") throws -> UnsafeBufferPointer<Float> {
+        try checkCount(count, session.imageCount, name)
+        return try floats(pointer, count: session.imageCount, name)
+    }
+}
+
+extension nst_losses {
+    init(_ losses: ObjectiveLosses, iteration: Int, evaluations: Int) {
+        self.init(total: losses.total, content: losses.content, style: losses.style, tv: losses.tv,
+                  iteration: Int64(iteration), evaluations: Int64(evaluations))
+    }
+
+    init(_ progress: StyleTransferSession.Progress) {
+        self.init(progress.losses, iteration: progress.iteration, evaluations: progress.evaluations)
+    }
+}
+
+/// Checks `nst_session_params` and turns them into the engine's configuration.
+func sessionConfiguration(_ p: nst_session_params) throws -> StyleTransferSession.Configuration {
+    var c = StyleTransferSession.Configuration()
+    for (name, side) in [("height", p.height), ("width", p.width)] where !(1...Int64(NST_MAX_IMAGE_SIDE)).contains(side) {
+        throw BridgeError.invalidArgument("params.\(name) must be 1...\(NST_MAX_IMAGE_SIDE), got \(side)")
+    }
+    c.height = Int(p.height)
+    c.width = Int(p.width)
+    c.pooling = try pooling(p.pooling)
+    for (name, value) in [("content_weight", p.content_weight), ("style_weight", p.style_weight), ("tv_weight", p.tv_weight)]
+        where !(value.isFinite && value >= 0) {
+        throw BridgeError.invalidArgument("params.\(name) must be finite and >= 0, got \(value)")
+    }
+    c.contentWeight = p.content_weight
+    c.styleWeight = p.style_weight
+    c.tvWeight = p.tv_weight
+    guard p.n_threads >= 0 else { throw BridgeError.invalidArgument("params.n_threads must be >= 0, got \(p.n_threads)") }
+    switch p.optimizer {
+    case NST_OPTIMIZER_LBFGS:
+        guard p.lbfgs_history >= 1 else {
+            throw BridgeError.invalidArgument("params.lbfgs_history must be >= 1, got \(p.lbfgs_history)")
+        }
+        c.optimizer = .lbfgs(history: Int(p.lbfgs_history))
+    case NST_OPTIMIZER_ADAM:
+        c.optimizer = .adam(learningRate: p.learning_rate, beta1: p.adam_beta1, beta2: p.adam_beta2, epsilon: p.adam_epsilon)
+    default:
+        throw BridgeError.invalidArgument("params.optimizer must be NST_OPTIMIZER_LBFGS or NST_OPTIMIZER_ADAM, got \(p.optimizer)")
+    }
+    return c
+}
+
+@_cdecl("nst_session_default_params")
+public func nst_session_default_params() -> nst_session_params {
+    nst_session_params(height: 256, width: 256, pooling: NST_POOLING_MAX, optimizer: NST_OPTIMIZER_LBFGS,
+                       content_weight: 5, style_weight: 100, tv_weight: 1e-3, learning_rate: 10,
+                       adam_beta1: 0.9, adam_beta2: 0.999, adam_epsilon: 1e-8, lbfgs_history: 100, n_threads: 0)
+}
+
+@_cdecl("nst_session_init")
+public func nst_session_init(_ model: OpaquePointer?, _ params: UnsafePointer<nst_session_params>?,
+                             _ sessionOut: UnsafeMutablePointer<OpaquePointer?>?) -> nst_status {
+    bridge("nst_session_init") {
+        let model = try ModelHandle.from(model)
+        let p = try required(params, "params").pointee
+        let out = try required(sessionOut, "session_out")
+        let configuration = try sessionConfiguration(p)
+        let session: StyleTransferSession
+        do {
+            session = try StyleTransferSession(network: model.network, configuration: configuration)
+        } catch NSTError.shape(let message) {
+            // An image too small for the default layers is a bad parameter at this point.
+            throw BridgeError.invalidArgument(message)
+        }
+        // Thread counts are process-wide in the engine (and in OpenBLAS): the latest session sets them.
+        Parallel.threadCount = Int(p.n_threads)
+        BLAS.threadCount = p.n_threads > 0 ? Int(p.n_threads) : ProcessInfo.processInfo.activeProcessorCount
+        out.pointee = HandleRegistry.shared.register(SessionHandle(model: model, session: session))
+    }
+}
+
+@_cdecl("nst_session_free")
+public func nst_session_free(_ session: OpaquePointer?) {
+    HandleRegistry.shared.remove(session, as: SessionHandle.self)
+}
+
+/// Shared body of the two layer setters.
+private func setLayers(_ function: StaticString, _ handle: OpaquePointer?, _ names: UnsafePointer<UnsafePointer<CChar>?>?,
+                       _ weights: UnsafePointer<Float>?, _ n: Int32,
+                       _ apply: (StyleTransferSession, [(name: String, weight: Float)]) throws -> Void) -> nst_status {
+    bridge(function) {
+        let handle = try SessionHandle.from(handle)
+        let list = try layerNames(names, count: n, minimum: 0, maximum: Int(handle.model.info.n_layers), "names")
+        let values = n > 0 ? Array(try floats(weights, count: Int(n), "weights")) : []
+        if let bad = values.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+            throw BridgeError.invalidArgument("weights[\(bad)] must be finite and >= 0, got \(values[bad])")
+        }
+        try handle.withLock { try apply($0, Array(zip(list, values))) }
+    }
+}
+
+@_cdecl("nst_session_set_content_layers")
+public func nst_session_set_content_layers(_ session: OpaquePointer?, _ names: UnsafePointer<UnsafePointer<CChar>?>?,
+                                           _ weights: UnsafePointer<Float>?, _ n: Int32) -> nst_status {
+    setLayers("nst_session_set_content_layers", session, names, weights, n) { try $0.setContentLayers($1) }
+}
+
+@_cdecl("nst_session_set_style_layers")
+public func nst_session_set_style_layers(_ session: OpaquePointer?, _ names: UnsafePointer<UnsafePointer<CChar>?>?,
+                                         _ weights: UnsafePointer<Float>?, _ n: Int32) -> nst_status {
+    setLayers("nst_session_set_style_layers", session, names, weights, n) { try $0.setStyleLayers($1) }
+}
+
+@_cdecl("nst_session_set_content_image")
+public func nst_session_set_content_image(_ session: OpaquePointer?, _ image: UnsafePointer<Float>?,
+                                          _ imageCount: Int64) -> nst_status {
+    bridge("nst_session_set_content_image") {
+        let handle = try SessionHandle.from(session)
+        let pixels = try handle.image(image, count: imageCount)
+        try requireFinite(pixels, "image")
+        try handle.withLock { try $0.setContent(image: pixels) }
+    }
+}
+
+@_cdecl("nst_session_add_style_image")
+public func nst_session_add_style_image(_ session: OpaquePointer?, _ image: UnsafePointer<Float>?, _ imageCount: Int64,
+                                        _ height: Int64, _ width: Int64, _ blendWeight: Float) -> nst_status {
+    bridge("nst_session_add_style_image") {
+        let handle = try SessionHandle.from(session)
+        let h = try imageSide(height, "height"), w = try imageSide(width, "width")
+        try checkCount(imageCount, 3 * h * w, "image")
+        let pixels = try floats(image, count: 3 * h * w, "image")
+        guard blendWeight.isFinite, blendWeight > 0 else {
+            throw BridgeError.invalidArgument("blend_weight must be finite and > 0, got \(blendWeight)")
+        }
+        try requireFinite(pixels, "image")
+        try handle.withLock { try $0.addStyle(image: pixels, height: h, width: w, weight: Double(blendWeight)) }
+    }
+}
+
+@_cdecl("nst_session_clear_style_images")
+public func nst_session_clear_style_images(_ session: OpaquePointer?) -> nst_status {
+    bridge("nst_session_clear_style_images") {
+        try SessionHandle.from(session).withLock { $0.clearStyles() }
+    }
+}
+
+@_cdecl("nst_session_evaluate")
+public func nst_session_evaluate(_ session: OpaquePointer?, _ image: UnsafePointer<Float>?, _ imageCount: Int64,
+                                 _ gradientOut: UnsafeMutablePointer<Float>?, _ gradientCount: Int64,
+                                 _ lossesOut: UnsafeMutablePointer<nst_losses>?) -> nst_status {
+    bridge("nst_session_evaluate") {
+        let handle = try SessionHandle.from(session)
+        let pixels = try handle.image(image, count: imageCount)
+        var gradient: UnsafeMutableBufferPointer<Float>?
+        if let gradientOut {
+            try checkCount(gradientCount, pixels.count, "gradient_out")
+            gradient = UnsafeMutableBufferPointer(start: gradientOut, count: pixels.count)
+        }
+        try requireFinite(pixels, "image")
+        // Evaluate into a private buffer so the caller's gradient is untouched on error.
+        var scratch = [Float](repeating: 0, count: gradient == nil ? 0 : pixels.count)
+        let (losses, iteration, evaluations) = try handle.withLock { s in
+            let losses = try scratch.withUnsafeMutableBufferPointer { g in
+                try s.evaluate(image: pixels, gradient: gradient == nil ? nil : g)
+            }
+            return (losses, s.iteration, s.evaluations)
+        }
+        if let gradient { _ = gradient.update(fromContentsOf: scratch) }
+        lossesOut?.pointee = nst_losses(losses, iteration: iteration, evaluations: evaluations)
+    }
+}
+
+@_cdecl("nst_session_set_image")
+public func nst_session_set_image(_ session: OpaquePointer?, _ image: UnsafePointer<Float>?, _ imageCount: Int64) -> nst_status {
+    bridge("nst_session_set_image") {
+        let handle = try SessionHandle.from(session)
+        let pixels = try handle.image(image, count: imageCount)
+        try handle.withLock { try $0.setImage(pixels) }
+    }
+}
+
+@_cdecl("nst_session_step")
+public func nst_session_step(_ session: OpaquePointer?, _ nSteps: Int32, _ callback: nst_progress_callback?,
+                             _ userData: UnsafeMutableRawPointer?, _ lossesOut: UnsafeMutablePointer<nst_losses>?) -> nst_status {
+    bridge("nst_session_step") {
+        let handle = try SessionHandle.from(session)
+        guard nSteps >= 0 else { throw BridgeError.invalidArgument("n_steps must be >= 0, got \(nSteps)") }
+        let progress: ((StyleTransferSession.Progress) -> Bool)? = callback.map { callback in
+            { progress in
+                var losses = nst_losses(progress)
+                return callback(&losses, userData) == 0
+            }
+        }
+        try handle.withLock { s in
+            do {
+                if let last = try s.step(count: Int(nSteps), progress: progress) {
+                    lossesOut?.pointee = nst_losses(last)
+                }
+            } catch NSTError.cancelled {
+                // The header promises the losses of the last step even when the callback stopped it.
+                if let last = s.lastProgress { lossesOut?.pointee = nst_losses(last) }
+                throw NSTError.cancelled
+            }
+        }
+    }
+}
+
+@_cdecl("nst_session_get_image")
+public func nst_session_get_image(_ session: OpaquePointer?, _ imageOut: UnsafeMutablePointer<Float>?,
+                                  _ imageCount: Int64) -> nst_status {
+    bridge("nst_session_get_image") {
+        let handle = try SessionHandle.from(session)
+        try checkCount(imageCount, handle.session.imageCount, "image_out")
+        let out = try mutableFloats(imageOut, count: handle.session.imageCount, "image_out")
+        handle.withLock { _ = out.update(fromContentsOf: $0.image) }
+    }
+}
+
+@_cdecl("nst_session_get_best_image")
+public func nst_session_get_best_image(_ session: OpaquePointer?, _ imageOut: UnsafeMutablePointer<Float>?,
+                                       _ imageCount: Int64, _ lossesOut: UnsafeMutablePointer<nst_losses>?) -> nst_status {
+    bridge("nst_session_get_best_image") {
+        let handle = try SessionHandle.from(session)
+        try checkCount(imageCount, handle.session.imageCount, "image_out")
+        let out = try mutableFloats(imageOut, count: handle.session.imageCount, "image_out")
+        handle.withLock { s in
+            _ = out.update(fromContentsOf: s.bestImage)
+            // Before any evaluation the best image has no losses: report NaN rather than a fake value.
+            lossesOut?.pointee = s.bestProgress.map(nst_losses.init)
+                ?? nst_losses(ObjectiveLosses(content: .nan, style: .nan, tv: .nan), iteration: s.iteration, evaluations: s.evaluations)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+/// A 3x3 convolution with stride 1, zero padding 1 and a bias, with its gradient with respect to
+/// the input (style transfer never needs weight gradients).
+///
+/// Every implementation (im2col, naive reference, and faster ones later) conforms, so
+/// `FeatureNetwork` and the tests can swap them. Tensors are float32 CHW; callers guarantee
+/// the buffers hold `channels * height * width` elements and that `height, width >= 1`.
+public protocol Conv3x3Kernel: Sendable {
+    var inChannels: Int { get }
+    var outChannels: Int { get }
+    /// output [outChannels, height, width] = conv3x3(input [inChannels, height, width]) + bias
+    func forward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                 height: Int, width: Int, scratch: ScratchSpace)
+    /// gradInput [inChannels, height, width] from gradOutput [outChannels, height, width]
+    func backwardInput(gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
+                       height: Int, width: Int, scratch: ScratchSpace)
+}
+
+/// Validates OIHW weights and a bias and returns the production kernel for them.
+/// - Parameters:
+///   - weight: `[outChannels, inChannels, 3, 3]`, row-major.
+///   - bias: `[outChannels]`.
+/// - Throws: `NSTError.shape` when a count does not match the channel numbers.
+public func makeConv3x3Kernel(weight: [Float], bias: [Float],
+                              inChannels: Int, outChannels: Int) throws -> any Conv3x3Kernel {
+    try validateConv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
+    return Im2colConv3x3(uncheckedWeight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
+}
+
+/// Shared shape check for every kernel's throwing initialiser.
+func validateConv3x3Parameters(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
+    guard inChannels > 0, outChannels > 0 else {
+        throw NSTError.shape("conv3x3 needs positive channel counts, got in \(inChannels), out \(outChannels)")
+    }
+    guard weight.count == outChannels * inChannels * 9 else {
+        throw NSTError.shape("conv3x3 weight needs \(outChannels)x\(inChannels)x3x3 = \(outChannels * inChannels * 9) values, got \(weight.count)")
+    }
+    guard bias.count == outChannels else {
+        throw NSTError.shape("conv3x3 bias needs \(outChannels) values, got \(bias.count)")
+    }
+}
+
+/// The weights of the convolution whose forward pass is the input gradient of `weight`:
+/// `flipped[i, o, ky, kx] = weight[o, i, 2 - ky, 2 - kx]` (swap channels, rotate 180°).
+func transposedFlippedConv3x3Weight(_ weight: [Float], inChannels: Int, outChannels: Int) -> [Float] {
+    var flipped = [Float](repeating: 0, count: weight.count)
+    for o in 0..<outChannels {
+        for i in 0..<inChannels {
+            for k in 0..<9 {
+                flipped[(i * outChannels + o) * 9 + (8 - k)] = weight[(o * inChannels + i) * 9 + k]
+            }
+        }
+    }
+    return flipped
+}

@@ -1,0 +1,111 @@
+/// The production 3x3 convolution: unroll input patches into a column matrix (im2col) and multiply
+/// by the `[outChannels, inChannels·9]` weight matrix with one sgemm per band of rows.
+///
+/// The input gradient of a stride-1, pad-1 3x3 convolution is itself such a convolution, with
+/// channels swapped and the kernel rotated by 180°, so `backwardInput` runs the same forward code
+/// on precomputed flipped weights. That avoids a col2im scatter (and its serial accumulation
+/// between bands) at the same sgemm cost as `Wᵀ·gradOut`.
+///
+/// Rows are processed in bands so the column buffer stays near `bandFloats` floats; a single
+/// full-image buffer at 512x512 would need 576·512² floats (600 MB) for conv1_2.
+public struct Im2colConv3x3: Conv3x3Kernel {
+    public let inChannels: Int
+    public let outChannels: Int
+    /// OIHW, i.e. row-major `[outChannels, inChannels·9]`.
+    let weight: [Float]
+    let bias: [Float]
+    /// `[inChannels, outChannels·9]`, see `transposedFlippedConv3x3Weight`.
+    let flippedWeight: [Float]
+    let zeroBias: [Float]
+
+    /// Target size of the im2col buffer per band, in floats (16 MB): large enough that sgemm runs
+    /// near peak, small enough to stay cache- and memory-friendly at large image sizes.
+    static let bandFloats = 4 << 20
+
+    /// - Throws: `NSTError.shape` when `weight`/`bias` do not match the channel counts.
+    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
+        try validateConv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
+        self.init(uncheckedWeight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
+    }
+
+    init(uncheckedWeight weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) {
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.weight = weight
+        self.bias = bias
+        self.flippedWeight = transposedFlippedConv3x3Weight(weight, inChannels: inChannels, outChannels: outChannels)
+        self.zeroBias = [Float](repeating: 0, count: inChannels)
+    }
+
+    public func forward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                        height: Int, width: Int, scratch: ScratchSpace) {
+        weight.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+                Self.convolve(input: input, inChannels: inChannels, weight: w.baseAddress!, bias: b.baseAddress!,
+                              outChannels: outChannels, output: output, height: height, width: width, scratch: scratch)
+            }
+        }
+    }
+
+    public func backwardInput(gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
+                              height: Int, width: Int, scratch: ScratchSpace) {
+        flippedWeight.withUnsafeBufferPointer { w in
+            zeroBias.withUnsafeBufferPointer { b in
+                Self.convolve(input: gradOutput, inChannels: outChannels, weight: w.baseAddress!, bias: b.baseAddress!,
+                              outChannels: inChannels, output: gradInput, height: height, width: width, scratch: scratch)
+            }
+        }
+    }
+
+    /// - Complexity: O(outChannels · inChannels · 9 · height · width) in sgemm.
+    static func convolve(input: UnsafePointer<Float>, inChannels: Int,
+                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outChannels: Int,
+                         output: UnsafeMutablePointer<Float>, height: Int, width: Int, scratch: ScratchSpace) {
+        let plane = height * width
+        let rows = inChannels * 9
+        let bandHeight = max(1, min(height, bandFloats / max(1, rows * width)))
+        let columns = scratch.buffer(0, count: rows * bandHeight * width)
+
+        // sgemm accumulates into the bias-filled output (beta = 1), fusing the bias add.
+        Parallel.forEach(outChannels) { o in
+            (output + o * plane).update(repeating: bias[o], count: plane)
+        }
+        var top = 0
+        while top < height {
+            let bandRows = min(bandHeight, height - top)
+            let n = bandRows * width
+            fillColumns(input: input, channels: inChannels, height: height, width: width,
+                        top: top, bandRows: bandRows, columns: columns)
+            BLAS.sgemm(m: outChannels, n: n, k: rows, a: weight, lda: rows, b: columns, ldb: n,
+                       beta: 1, c: output + top * width, ldc: plane)
+            top += bandRows
+        }
+    }
+
+    /// Writes the im2col matrix `[inChannels·9, bandRows·width]` of rows `top..<top+bandRows`;
+    /// row `c·9 + ky·3 + kx` holds `input[c, y + ky - 1, x + kx - 1]` (0 outside the image).
+    static func fillColumns(input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                            top: Int, bandRows: Int, columns: UnsafeMutablePointer<Float>) {
+        let n = bandRows * width
+        Parallel.forEach(channels) { c in
+            let source = input + c * height * width
+            for k in 0..<9 {
+                let dy = k / 3 - 1, dx = k % 3 - 1
+                let row = columns + (c * 9 + k) * n
+                for r in 0..<bandRows {
+                    let y = top + r + dy
+                    let dest = row + r * width
+                    guard y >= 0, y < height else {
+                        dest.update(repeating: 0, count: width)
+                        continue
+                    }
+                    // Valid x range: 0 <= x + dx < width.
+                    let lo = max(0, -dx), hi = min(width, width - dx)
+                    if lo > 0 { dest[0] = 0 }
+                    if hi < width { dest[width - 1] = 0 }
+                    if hi > lo { (dest + lo).update(from: source + y * width + lo + dx, count: hi - lo) }
+                }
+            }
+        }
+    }
+}

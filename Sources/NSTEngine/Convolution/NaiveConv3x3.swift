@@ -1,0 +1,67 @@
+/// Direct-loop 3x3 convolution accumulating in `Double`: slow, obviously correct, the reference the
+/// tests compare faster kernels against.
+public struct NaiveConv3x3: Conv3x3Kernel {
+    public let inChannels: Int
+    public let outChannels: Int
+    let weight: [Float]
+    let bias: [Float]
+
+    /// - Throws: `NSTError.shape` when `weight`/`bias` do not match the channel counts.
+    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
+        try validateConv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// - Complexity: O(outChannels · inChannels · 9 · height · width), single-threaded.
+    public func forward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                        height: Int, width: Int, scratch: ScratchSpace) {
+        for o in 0..<outChannels {
+            for y in 0..<height {
+                for x in 0..<width {
+                    var sum = Double(bias[o])
+                    for i in 0..<inChannels {
+                        for ky in 0..<3 {
+                            let sy = y + ky - 1
+                            guard sy >= 0, sy < height else { continue }
+                            for kx in 0..<3 {
+                                let sx = x + kx - 1
+                                guard sx >= 0, sx < width else { continue }
+                                sum += Double(weight[((o * inChannels + i) * 3 + ky) * 3 + kx])
+                                    * Double(input[(i * height + sy) * width + sx])
+                            }
+                        }
+                    }
+                    output[(o * height + y) * width + x] = Float(sum)
+                }
+            }
+        }
+    }
+
+    /// Scatters each output gradient back through the kernel taps (the literal chain rule).
+    public func backwardInput(gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
+                              height: Int, width: Int, scratch: ScratchSpace) {
+        var sums = [Double](repeating: 0, count: inChannels * height * width)
+        for o in 0..<outChannels {
+            for y in 0..<height {
+                for x in 0..<width {
+                    let g = Double(gradOutput[(o * height + y) * width + x])
+                    for i in 0..<inChannels {
+                        for ky in 0..<3 {
+                            let sy = y + ky - 1
+                            guard sy >= 0, sy < height else { continue }
+                            for kx in 0..<3 {
+                                let sx = x + kx - 1
+                                guard sx >= 0, sx < width else { continue }
+                                sums[(i * height + sy) * width + sx] += g * Double(weight[((o * inChannels + i) * 3 + ky) * 3 + kx])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for j in 0..<sums.count { gradInput[j] = Float(sums[j]) }
+    }
+}

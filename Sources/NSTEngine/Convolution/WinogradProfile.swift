@@ -1,0 +1,69 @@
+// Opt-in timing of the Winograd convolutions, for bench/profile.py.
+//
+// Set SWIFTNST_PROFILE=1 in the environment and the process prints to stderr at exit, e.g.
+//   swiftnst-profile winograd.forward calls=16 seconds=0.412
+// for the wall time of Winograd forward passes and input gradients, and for their three phases
+// (input_transform, products, output_transform) the time summed over the worker threads, so on two
+// busy cores the phases add up to about twice the wall time. Calls handed to im2col (narrow planes)
+// are not counted. Off by default; when off a measurement costs one check of a constant.
+
+import Foundation
+import Synchronization
+
+enum WinogradProfile {
+    enum Section: Int, CaseIterable {
+        case forward, backwardInput, inputTransform, products, outputTransform
+
+        var name: String {
+            switch self {
+            case .forward: "winograd.forward"
+            case .backwardInput: "winograd.backward_input"
+            case .inputTransform: "winograd.input_transform"
+            case .products: "winograd.products"
+            case .outputTransform: "winograd.output_transform"
+            }
+        }
+    }
+
+    static let isEnabled: Bool = {
+        guard let value = ProcessInfo.processInfo.environment["SWIFTNST_PROFILE"], !value.isEmpty, value != "0"
+        else { return false }
+        atexit { WinogradProfile.report() }
+        return true
+    }()
+
+    private static let nanoseconds = Mutex([Int](repeating: 0, count: Section.allCases.count))
+    private static let calls = Mutex([Int](repeating: 0, count: Section.allCases.count))
+
+    /// Runs `body`, adding its wall time to `section` when profiling is enabled.
+    @inline(__always)
+    static func measure<R>(_ section: Section, _ body: () throws -> R) rethrows -> R {
+        guard isEnabled else { return try body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer {
+            let elapsed = Int(DispatchTime.now().uptimeNanoseconds - start)
+            nanoseconds.withLock { $0[section.rawValue] += elapsed }
+            calls.withLock { $0[section.rawValue] += 1 }
+        }
+        return try body()
+    }
+
+    /// Totals so far, by section name: (calls, seconds).
+    static func totals() -> [String: (calls: Int, seconds: Double)] {
+        let ns = nanoseconds.withLock { $0 }, n = calls.withLock { $0 }
+        var result: [String: (calls: Int, seconds: Double)] = [:]
+        for section in Section.allCases {
+            result[section.name] = (n[section.rawValue], Double(ns[section.rawValue]) / 1e9)
+        }
+        return result
+    }
+
+    private static func report() {
+        for section in Section.allCases {
+            let (count, seconds) = totals()[section.name]!
+            FileHandle.standardError.write(
+                "swiftnst-profile \(section.name) calls=\(count) seconds=\(String(format: "%.6f", seconds))\n"
+                    .data(using: .utf8)!)
+        }
+    }
+}

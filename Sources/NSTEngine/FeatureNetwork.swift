@@ -1,0 +1,304 @@
+/// A VGG feature extractor: immutable weights, shareable across threads and sessions.
+///
+/// All per-call state (activations, gradient buffers, scratch) lives in a `NetworkEvaluation`
+/// owned by the caller, so one network serves many concurrent sessions. A forward pass runs only
+/// as deep as the deepest requested layer and keeps exactly what the backward pass needs.
+public final class FeatureNetwork: Sendable {
+    public let architecture: VGGArchitecture
+    public let layers: [VGGArchitecture.Layer]
+    /// The kernel of every conv layer, indexed like `layers` (nil for ReLU and pooling).
+    let kernels: [(any Conv3x3Kernel)?]
+    private let indexByName: [String: Int]
+
+    /// Builds the network from OIHW conv weights keyed by conv layer name (`"conv1_1"`, ...).
+    /// - Parameters:
+    ///   - weights: one entry per conv layer of `architecture`, no others; `weight` is
+    ///     `[out, in, 3, 3]`, `bias` `[out]`, all finite.
+    ///   - kernelFactory: builds each layer's convolution (tests substitute `NaiveConv3x3`).
+    /// - Throws: `NSTError.weightsFormat` for a missing, unexpected, wrongly-shaped or non-finite layer.
+    public init(architecture: VGGArchitecture, weights: [String: (weight: [Float], bias: [Float])],
+                kernelFactory: ([Float], [Float], Int, Int) throws -> any Conv3x3Kernel = {
+                    try makeConv3x3Kernel(weight: $0, bias: $1, inChannels: $2, outChannels: $3)
+                }) throws {
+        let layers = architecture.layers
+        let convNames = Set(architecture.convolutions.map(\.name))
+        if let extra = weights.keys.sorted().first(where: { !convNames.contains($0) }) {
+            throw NSTError.weightsFormat("unexpected layer '\(extra)' for \(architecture.rawValue)")
+        }
+        var kernels: [(any Conv3x3Kernel)?] = []
+        for layer in layers {
+            guard case .convolution(let inChannels, let outChannels) = layer.operation else {
+                kernels.append(nil)
+                continue
+            }
+            guard let entry = weights[layer.name] else {
+                throw NSTError.weightsFormat("missing weights for layer '\(layer.name)'")
+            }
+            guard entry.weight.count == outChannels * inChannels * 9, entry.bias.count == outChannels else {
+                throw NSTError.weightsFormat("layer '\(layer.name)' needs weight [\(outChannels), \(inChannels), 3, 3] and bias [\(outChannels)], got \(entry.weight.count) and \(entry.bias.count) values")
+            }
+            guard entry.weight.allSatisfy(\.isFinite), entry.bias.allSatisfy(\.isFinite) else {
+                throw NSTError.weightsFormat("layer '\(layer.name)' holds NaN or infinity")
+            }
+            kernels.append(try kernelFactory(entry.weight, entry.bias, inChannels, outChannels))
+        }
+        self.architecture = architecture
+        self.layers = layers
+        self.kernels = kernels
+        self.indexByName = Dictionary(uniqueKeysWithValues: layers.enumerated().map { ($1.name, $0) })
+    }
+
+    /// Layer names in network order.
+    public var layerNames: [String] { layers.map(\.name) }
+
+    /// Position of `name` in `layerNames`, or nil.
+    public func layerIndex(_ name: String) -> Int? { indexByName[name] }
+
+    /// Shape `[channels, height, width]` of a layer's output for an input image of `height x width`.
+    /// - Throws: `NSTError.unknownLayer`, or `NSTError.shape` if the image is too small to reach the layer.
+    public func outputShape(of name: String, height: Int, width: Int) throws -> (channels: Int, height: Int, width: Int) {
+        guard let index = layerIndex(name) else { throw NSTError.unknownLayer(name) }
+        return try shapes(upTo: index, height: height, width: width)[index]
+    }
+
+    /// Output shapes of layers `0...last`; throws `NSTError.shape` when pooling empties the image.
+    func shapes(upTo last: Int, height: Int, width: Int) throws -> [(channels: Int, height: Int, width: Int)] {
+        guard height >= 1, width >= 1 else {
+            throw NSTError.shape("image size must be at least 1x1, got \(height)x\(width)")
+        }
+        var result: [(channels: Int, height: Int, width: Int)] = []
+        var h = height, w = width
+        for layer in layers[0...last] {
+            if layer.operation == .pool {
+                h /= 2
+                w /= 2
+                guard h >= 1, w >= 1 else {
+                    throw NSTError.shape("a \(height)x\(width) image is too small to reach layer '\(layers[last].name)': '\(layer.name)' would be empty")
+                }
+            }
+            result.append((layer.channels, h, w))
+        }
+        return result
+    }
+
+    /// Whether conv layer `index` writes straight into the following ReLU's buffer (ReLU applied in
+    /// place) instead of keeping its own output. A conv nobody asked for is never read again, since
+    /// its input gradient needs no saved activations, so this saves a buffer and a pass over memory.
+    func isFusedIntoReLU(_ index: Int, requested: Set<Int>, deepest: Int) -> Bool {
+        guard case .convolution = layers[index].operation else { return false }
+        return !requested.contains(index) && index < deepest && layers[index + 1].operation == .relu
+    }
+
+    /// Runs the network on `image` `[3, height, width]` up to the deepest of `requested` layers,
+    /// leaving the activations of the requested layers (and what backward needs) in `evaluation`.
+    /// - Throws: `NSTError.invalidArgument` (no layers, or an evaluation of another network),
+    ///   `.shape` (image size), `.outOfMemory`.
+    public func forward(image: UnsafeBufferPointer<Float>, height: Int, width: Int, requested: Set<Int>,
+                        pooling: Pooling, evaluation: NetworkEvaluation) throws {
+        guard evaluation.network === self else {
+            throw NSTError.invalidArgument("the evaluation belongs to another network")
+        }
+        guard let deepest = requested.max(), requested.allSatisfy({ $0 >= 0 && $0 < layers.count }) else {
+            throw NSTError.invalidArgument("forward needs at least one valid layer")
+        }
+        let shapes = try shapes(upTo: deepest, height: height, width: width)
+        guard image.count == 3 * height * width, let imagePointer = image.baseAddress else {
+            throw NSTError.shape("image must hold 3x\(height)x\(width) = \(3 * height * width) values, got \(image.count)")
+        }
+        try evaluation.prepare(shapes: shapes, requested: requested, height: height, width: width, pooling: pooling)
+
+        var input = UnsafePointer(imagePointer)
+        var i = 0
+        while i <= deepest {
+            let shape = shapes[i]
+            switch layers[i].operation {
+            case .convolution:
+                let fuse = isFusedIntoReLU(i, requested: requested, deepest: deepest)
+                let target = fuse ? i + 1 : i
+                let output = evaluation.outputs[target]!.pointer
+                kernels[i]!.forward(input: input, output: output, height: shape.height, width: shape.width,
+                                    scratch: evaluation.scratch)
+                if fuse {
+                    ReLU.forward(input: output, output: output, count: shape.channels * shape.height * shape.width)
+                    i += 1
+                }
+                input = UnsafePointer(output)
+            case .relu:
+                let output = evaluation.outputs[i]!.pointer
+                ReLU.forward(input: input, output: output, count: shape.channels * shape.height * shape.width)
+                input = UnsafePointer(output)
+            case .pool:
+                let inputShape = shapes[i - 1]
+                let output = evaluation.outputs[i]!.pointer
+                pooling.forward(input: input, output: output, channels: inputShape.channels,
+                                height: inputShape.height, width: inputShape.width)
+                input = UnsafePointer(output)
+            }
+            i += 1
+        }
+    }
+
+    /// The gradient with respect to the image of `Σ_l <gradient_l, activation_l>`, i.e. backward
+    /// from gradients injected at several layers of the last `forward`.
+    /// - Parameters:
+    ///   - injected: (layer index, gradient) pairs; each layer must have been requested in the
+    ///     last forward and each gradient must have that layer's output size. Repeated layers add.
+    ///   - gradImage: receives `[3, height, width]`.
+    /// - Throws: `NSTError.state` (no forward, or a layer not requested), `.shape` (wrong sizes).
+    public func backward(injected: [(layer: Int, gradient: UnsafeBufferPointer<Float>)],
+                         evaluation: NetworkEvaluation, gradImage: UnsafeMutableBufferPointer<Float>) throws {
+        guard evaluation.network === self else {
+            throw NSTError.invalidArgument("the evaluation belongs to another network")
+        }
+        guard let shapes = evaluation.shapes else { throw NSTError.state("backward needs a forward pass first") }
+        let imageCount = 3 * evaluation.height * evaluation.width
+        guard gradImage.count == imageCount, let gradImagePointer = gradImage.baseAddress else {
+            throw NSTError.shape("image gradient must hold \(imageCount) values, got \(gradImage.count)")
+        }
+        for (layer, gradient) in injected {
+            guard evaluation.requested.contains(layer) else {
+                throw NSTError.state("layer \(layer) was not requested in the last forward pass")
+            }
+            let s = shapes[layer]
+            guard gradient.count == s.channels * s.height * s.width, gradient.baseAddress != nil else {
+                throw NSTError.shape("gradient for '\(layers[layer].name)' must hold \(s.channels * s.height * s.width) values, got \(gradient.count)")
+            }
+        }
+        guard let top = injected.map(\.layer).max() else {
+            gradImagePointer.update(repeating: 0, count: imageCount)
+            return
+        }
+
+        var current = evaluation.gradientBuffers.0.pointer
+        var spare = evaluation.gradientBuffers.1.pointer
+        let topShape = shapes[top]
+        current.update(repeating: 0, count: topShape.channels * topShape.height * topShape.width)
+        for i in stride(from: top, through: 0, by: -1) {
+            let shape = shapes[i]
+            let count = shape.channels * shape.height * shape.width
+            for (layer, gradient) in injected where layer == i {
+                let g = gradient.baseAddress!
+                Parallel.forEachRange(count) { range in
+                    for j in range { current[j] += g[j] }
+                }
+            }
+            switch layers[i].operation {
+            case .relu:
+                ReLU.backward(activation: evaluation.outputs[i]!.pointer, gradOutput: current,
+                              gradInput: current, count: count)
+            case .convolution:
+                kernels[i]!.backwardInput(gradOutput: current, gradInput: spare, height: shape.height,
+                                          width: shape.width, scratch: evaluation.scratch)
+                swap(&current, &spare)
+            case .pool:
+                let inputShape = shapes[i - 1]
+                evaluation.pooling.backward(input: evaluation.outputs[i - 1]!.pointer, gradOutput: current,
+                                               gradInput: spare, channels: inputShape.channels,
+                                               height: inputShape.height, width: inputShape.width)
+                swap(&current, &spare)
+            }
+        }
+        gradImagePointer.update(from: current, count: imageCount)
+    }
+
+}
+
+/// The per-caller state of `FeatureNetwork.forward`/`backward`: saved activations, gradient
+/// buffers and convolution scratch. Buffers are kept between calls and only grow, so repeated
+/// evaluations at one image size allocate nothing. Not thread-safe: one per session or thread.
+public final class NetworkEvaluation {
+    public let network: FeatureNetwork
+    let scratch = ScratchSpace()
+    /// Output of each layer of the last forward, indexed like `network.layers`; nil for layers
+    /// not computed or fused away.
+    private(set) var outputs: [FloatBuffer?]
+    private(set) var shapes: [(channels: Int, height: Int, width: Int)]?
+    private(set) var requested: Set<Int> = []
+    private(set) var height = 0
+    private(set) var width = 0
+    private(set) var pooling = Pooling.max
+    private(set) var gradientBuffers = (FloatBuffer(), FloatBuffer())
+
+    public init(network: FeatureNetwork) {
+        self.network = network
+        self.outputs = Array(repeating: nil, count: network.layers.count)
+    }
+
+    /// Sizes the buffers for a forward pass, refusing with `NSTError.outOfMemory` when the
+    /// growth would not fit in available memory.
+    func prepare(shapes: [(channels: Int, height: Int, width: Int)], requested: Set<Int>,
+                 height: Int, width: Int, pooling: Pooling) throws {
+        let layers = network.layers
+        let deepest = shapes.count - 1
+        var needed: [Int?] = Array(repeating: nil, count: layers.count)
+        var largest = 3 * height * width
+        for i in 0...deepest {
+            let s = shapes[i]
+            let count = s.channels * s.height * s.width
+            largest = max(largest, count)
+            if !network.isFusedIntoReLU(i, requested: requested, deepest: deepest) { needed[i] = count }
+        }
+        let growth = zip(needed, outputs).reduce(0) { sum, pair in
+            sum + max(0, (pair.0 ?? 0) - (pair.1?.capacity ?? 0))
+        } + 2 * max(0, largest - gradientBuffers.0.capacity) + Im2colConv3x3.bandFloats
+        try MemoryBudget.check(floats: growth, for: "a \(height)x\(width) network evaluation")
+
+        self.shapes = nil  // invalid until every buffer is in place
+        for i in 0..<layers.count {
+            if let count = needed[i] {
+                let buffer = outputs[i] ?? FloatBuffer()
+                buffer.reserve(count)
+                outputs[i] = buffer
+            } else {
+                outputs[i] = nil
+            }
+        }
+        gradientBuffers.0.reserve(largest)
+        gradientBuffers.1.reserve(largest)
+        self.shapes = shapes
+        self.requested = requested
+        self.height = height
+        self.width = width
+        self.pooling = pooling
+    }
+
+    /// Shape of a layer computed by the last forward pass, or nil.
+    public func shape(ofLayer index: Int) -> (channels: Int, height: Int, width: Int)? {
+        guard let shapes, index >= 0, index < shapes.count else { return nil }
+        return shapes[index]
+    }
+
+    /// Lends the activation of a layer requested in the last forward pass.
+    /// - Throws: `NSTError.state` when the layer was not requested.
+    public func withActivation<R>(layer index: Int, _ body: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+        guard requested.contains(index), let shape = shape(ofLayer: index), let buffer = outputs[index] else {
+            throw NSTError.state("layer \(index) was not requested in the last forward pass")
+        }
+        return try body(UnsafeBufferPointer(start: buffer.pointer, count: shape.channels * shape.height * shape.width))
+    }
+
+    /// A copy of the activation of a layer requested in the last forward pass.
+    public func activation(layer index: Int) throws -> Tensor {
+        try withActivation(layer: index) { values in
+            let s = shape(ofLayer: index)!
+            return try Tensor(channels: s.channels, height: s.height, width: s.width, storage: Array(values))
+        }
+    }
+}
+
+/// A growable float buffer with reference identity, so several can be lent at once without
+/// Swift's exclusive-access rules on an array of arrays getting in the way.
+final class FloatBuffer {
+    private(set) var pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private(set) var capacity = 0
+
+    /// Ensures room for `count` floats; contents are not preserved when it grows.
+    func reserve(_ count: Int) {
+        guard count > capacity else { return }
+        pointer.deallocate()
+        pointer = .allocate(capacity: count)
+        capacity = count
+    }
+
+    deinit { pointer.deallocate() }
+}

@@ -1,0 +1,41 @@
+/// Content term of one layer: `weight · mean((F − T)²)` over the layer's `C·H·W` activations.
+public struct ContentLoss: Sendable {
+    /// Already includes the global content weight and the layer's weight.
+    public var weight: Float
+    /// Activations `F_l(c)` of the content image, `[C, H, W]` flattened.
+    public let target: [Float]
+
+    public init(weight: Float, target: [Float]) {
+        self.weight = weight
+        self.target = target
+    }
+
+    /// Loss and gradient `2·weight·(F − T)/N` for `features` of the target's size.
+    /// - Throws: `NSTError.shape` when the sizes differ.
+    public func evaluate(features: [Float]) throws -> (loss: Double, gradient: [Float]) {
+        guard features.count == target.count else {
+            throw NSTError.shape("content features hold \(features.count) values, target \(target.count)")
+        }
+        var gradient = [Float](repeating: 0, count: features.count)
+        let loss = features.withUnsafeBufferPointer { f in
+            gradient.withUnsafeMutableBufferPointer { g in uncheckedEvaluate(features: f.baseAddress!, gradient: g.baseAddress!) }
+        }
+        return (loss, gradient)
+    }
+
+    /// Writes the gradient (overwriting) and returns the loss; `features` has `target.count` values.
+    func uncheckedEvaluate(features: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>) -> Double {
+        let n = target.count
+        guard n > 0 else { return 0 }
+        let scale = 2 * weight / Float(n)  // d/dF of weight · Σ(F − T)² / N
+        var sum = 0.0
+        target.withUnsafeBufferPointer { t in
+            for i in 0..<n {
+                let d = features[i] - t[i]
+                sum += Double(d) * Double(d)
+                gradient[i] = scale * d
+            }
+        }
+        return Double(weight) * sum / Double(n)
+    }
+}

@@ -1,0 +1,94 @@
+/// Style term of one layer: `weight · mean((G/N − T)²)` over the `C·C` Gram entries, where
+/// `G = F Fᵀ` of the layer's activations `F` `[C, H·W]` and `N = C·H·W`.
+public struct StyleLoss: Sendable {
+    /// Already includes the global style weight and the layer's weight.
+    public var weight: Float
+    public let channels: Int
+    /// Normalised target Gram matrix `[C, C]` (blend of the style images' `G/N`).
+    public let target: [Float]
+
+    /// - Throws: `NSTError.shape` when `target` is not `channels x channels`.
+    public init(weight: Float, channels: Int, target: [Float]) throws {
+        guard channels > 0, target.count == channels * channels else {
+            throw NSTError.shape("style target must be \(channels)x\(channels), got \(target.count) values")
+        }
+        self.weight = weight
+        self.channels = channels
+        self.target = target
+    }
+
+    /// `G/N` of `features` `[channels, positions]` with `N = channels · positions`.
+    public static func normalizedGram(features: UnsafePointer<Float>, channels: Int, positions: Int) -> [Float] {
+        var gram = [Float](repeating: 0, count: channels * channels)
+        gram.withUnsafeMutableBufferPointer { g in
+            GramMatrix.forward(features: features, channels: channels, positions: positions,
+                               alpha: 1 / Float(channels * positions), gram: g.baseAddress!)
+        }
+        return gram
+    }
+
+    /// `Σ_s b_s · grams[s]` with the blend weights `b` rescaled to sum to 1.
+    /// - Throws: `NSTError.invalidArgument` for no grams, negative/non-finite weights or a zero sum;
+    ///   `.shape` when the grams differ in size.
+    public static func blend(_ grams: [[Float]], weights: [Double]) throws -> [Float] {
+        guard !grams.isEmpty, grams.count == weights.count else {
+            throw NSTError.invalidArgument("blending needs one weight per Gram matrix and at least one matrix")
+        }
+        guard weights.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw NSTError.invalidArgument("blend weights must be finite and >= 0")
+        }
+        let total = weights.reduce(0, +)
+        guard total > 0 else { throw NSTError.invalidArgument("blend weights sum to zero") }
+        let count = grams[0].count
+        guard grams.allSatisfy({ $0.count == count }) else {
+            throw NSTError.shape("Gram matrices to blend differ in size")
+        }
+        var result = [Double](repeating: 0, count: count)
+        for (gram, w) in zip(grams, weights) {
+            let b = w / total
+            for i in 0..<count { result[i] += b * Double(gram[i]) }
+        }
+        return result.map { Float($0) }
+    }
+
+    /// Loss and gradient with respect to `features` (a `Tensor` whose channel count is `channels`).
+    /// - Throws: `NSTError.shape` when the channel counts differ.
+    public func evaluate(features: Tensor) throws -> (loss: Double, gradient: [Float]) {
+        guard features.channels == channels, features.count > 0 else {
+            throw NSTError.shape("style features have \(features.channels) channels, target \(channels)")
+        }
+        var gradient = [Float](repeating: 0, count: features.count)
+        let scratch = ScratchSpace()
+        let loss = features.storage.withUnsafeBufferPointer { f in
+            gradient.withUnsafeMutableBufferPointer { g in
+                uncheckedEvaluate(features: f.baseAddress!, positions: features.height * features.width,
+                                  gradient: g.baseAddress!, scratch: scratch)
+            }
+        }
+        return (loss, gradient)
+    }
+
+    /// Writes the gradient `[channels, positions]` (overwriting) and returns the loss.
+    /// Uses scratch slot 1 (slot 0 is `GramMatrix.backward`'s).
+    func uncheckedEvaluate(features: UnsafePointer<Float>, positions: Int,
+                           gradient: UnsafeMutablePointer<Float>, scratch: ScratchSpace) -> Double {
+        let c = channels
+        let n = Float(c * positions)  // N_l, the Gram normalisation
+        let difference = scratch.buffer(1, count: c * c)
+        GramMatrix.forward(features: features, channels: c, positions: positions, alpha: 1 / n, gram: difference)
+        let scale = 2 * weight / Float(c * c)  // d/dG' of weight · Σ(G' − T)² / C², with G' = G/N
+        var sum = 0.0
+        target.withUnsafeBufferPointer { t in
+            for i in 0..<(c * c) {
+                let d = difference[i] - t[i]
+                sum += Double(d) * Double(d)
+                difference[i] = scale * d
+            }
+        }
+        // Targets built by `normalizedGram`/`blend` are symmetric, making the gradient on G' symmetric
+        // too; the general form costs only O(C²) more and stays right for any caller-made target.
+        GramMatrix.backward(features: features, gradGram: difference, channels: c, positions: positions,
+                            alpha: 1 / n, symmetric: false, gradFeatures: gradient, scratch: scratch)
+        return Double(weight) * sum / Double(c * c)
+    }
+}

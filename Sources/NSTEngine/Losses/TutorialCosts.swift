@@ -1,0 +1,61 @@
+/// The cost functions of the Coursera-style tutorial, on activations `a` `[n_C, n_H, n_W]`
+/// (i.e. already unrolled as `[n_C, n_H·n_W]`), accumulated in `Double`.
+///
+/// These use the tutorial's normalisations, not the objective's (see `ContentLoss`, `StyleLoss`).
+public enum TutorialCosts {
+    /// Gram matrix `F Fᵀ` `[channels, channels]` of `features` `[channels, positions]`.
+    /// - Throws: `NSTError.shape` when the count is not `channels · positions`; `.outOfMemory`.
+    public static func gram(features: UnsafeBufferPointer<Float>, channels: Int, positions: Int) throws -> [Float] {
+        try checkShape(features.count, channels: channels, positions: positions, name: "features")
+        try MemoryBudget.check(floats: channels * channels, for: "a \(channels)x\(channels) Gram matrix")
+        var gram = [Float](repeating: 0, count: channels * channels)
+        gram.withUnsafeMutableBufferPointer { g in
+            GramMatrix.forward(features: features.baseAddress!, channels: channels, positions: positions, gram: g.baseAddress!)
+        }
+        return gram
+    }
+
+    /// `Σ (a_C − a_G)² / (4 · n_H · n_W · n_C)`.
+    /// - Throws: `NSTError.shape` when a count is not `channels · height · width` or a size is 0.
+    public static func contentCost(content: UnsafeBufferPointer<Float>, generated: UnsafeBufferPointer<Float>,
+                                   channels: Int, height: Int, width: Int) throws -> Double {
+        try checkShape(content.count, channels: channels, positions: height * width, name: "a_C")
+        try checkShape(generated.count, channels: channels, positions: height * width, name: "a_G")
+        let normalisation = 4 * Double(height) * Double(width) * Double(channels)
+        return sumOfSquaredDifferences(content, generated) / normalisation
+    }
+
+    /// `Σ (Gram(a_S) − Gram(a_G))² / (4 · n_C² · (n_H · n_W)²)`.
+    /// - Throws: `NSTError.shape` as `contentCost`; `.outOfMemory` for an unreasonable channel count.
+    public static func layerStyleCost(style: UnsafeBufferPointer<Float>, generated: UnsafeBufferPointer<Float>,
+                                      channels: Int, height: Int, width: Int) throws -> Double {
+        try checkShape(style.count, channels: channels, positions: height * width, name: "a_S")
+        try checkShape(generated.count, channels: channels, positions: height * width, name: "a_G")
+        let gs = try gram(features: style, channels: channels, positions: height * width)
+        let gg = try gram(features: generated, channels: channels, positions: height * width)
+        let positions = Double(height) * Double(width)
+        let normalisation = 4 * Double(channels) * Double(channels) * positions * positions
+        return gs.withUnsafeBufferPointer { s in
+            gg.withUnsafeBufferPointer { g in sumOfSquaredDifferences(s, g) }
+        } / normalisation
+    }
+
+    private static func sumOfSquaredDifferences(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Double {
+        var sum = 0.0
+        for i in 0..<a.count {
+            let d = Double(a[i]) - Double(b[i])
+            sum += d * d
+        }
+        return sum
+    }
+
+    private static func checkShape(_ count: Int, channels: Int, positions: Int, name: String) throws {
+        guard channels >= 1, positions >= 1 else {
+            throw NSTError.shape("\(name) needs positive sizes, got \(channels) channels and \(positions) positions")
+        }
+        let (expected, overflow) = channels.multipliedReportingOverflow(by: positions)
+        guard !overflow, count == expected else {
+            throw NSTError.shape("\(name) must hold \(channels)x\(positions) values, got \(count)")
+        }
+    }
+}

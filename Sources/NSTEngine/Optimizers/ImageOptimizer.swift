@@ -1,0 +1,32 @@
+/// The objective an optimiser minimises: the loss at `x` and its gradient (same count as `x`).
+public typealias OptimizerObjective = ([Float]) throws -> (loss: Double, gradient: [Float])
+
+/// An iterative minimiser over a flat `[Float]` that evaluates the objective exactly once per
+/// `step`, so a caller can report progress, cancel, or change its mind between steps.
+public protocol ImageOptimizer: AnyObject {
+    /// Evaluates `objective` once at `x`, then moves `x` to the next iterate.
+    /// - Returns: the loss at `x` before the move (the point actually evaluated).
+    /// - Throws: whatever `objective` throws (then `x` and the optimiser state are unchanged), or
+    ///   `NSTError.shape` / `.numeric` when the gradient has the wrong size or is not finite.
+    func step(_ x: inout [Float], objective: OptimizerObjective) throws -> Double
+
+    /// Forgets all state (moments, curvature history), as if newly created.
+    func reset()
+}
+
+/// Shared checks on what an objective returned.
+enum OptimizerChecks {
+    static func validate(gradient: [Float], count: Int) throws {
+        guard gradient.count == count else {
+            throw NSTError.shape("objective returned \(gradient.count) gradient values for \(count) variables")
+        }
+        guard gradient.allSatisfy(\.isFinite) else { throw NSTError.numeric("objective gradient holds NaN or infinity") }
+    }
+
+    /// `Σ a_i b_i`, accumulated in Double so long vectors keep their precision.
+    static func dot(_ a: [Float], _ b: [Float]) -> Double {
+        var sum = 0.0
+        for i in a.indices { sum += Double(a[i]) * Double(b[i]) }
+        return sum
+    }
+}

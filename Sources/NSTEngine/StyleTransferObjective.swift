@@ -1,0 +1,230 @@
+/// The three weighted terms of one objective evaluation (see docs/ARCHITECTURE.md, "Objective").
+public struct ObjectiveLosses: Sendable, Equatable {
+    public var content: Double
+    public var style: Double
+    public var tv: Double
+    public var total: Double { content + style + tv }
+
+    public init(content: Double, style: Double, tv: Double) {
+        self.content = content
+        self.style = style
+        self.tv = tv
+    }
+}
+
+/// The Gatys et al. objective for one image size: content, style and total-variation terms and
+/// their gradient with respect to the image, in the model's input space.
+///
+/// Validates every input once at these public entry points and throws `NSTError` (never traps),
+/// because it is reached from the C ABI. Not thread-safe: one per session.
+public final class StyleTransferObjective {
+    public let network: FeatureNetwork
+    public let height: Int
+    public let width: Int
+    public let pooling: Pooling
+    public let contentWeight: Float
+    public let styleWeight: Float
+    public let tvWeight: Float
+    /// (layer index, layer weight) in the order given.
+    let contentLayers: [(index: Int, weight: Float)]
+    let styleLayers: [(index: Int, weight: Float)]
+
+    private let evaluation: NetworkEvaluation
+    private let scratch = ScratchSpace()
+    private var contentLosses: [ContentLoss] = []
+    /// One entry per style image: its normalised Gram matrices (one per style layer) and blend weight.
+    private var styleImages: [(grams: [[Float]], weight: Double)] = []
+    private var styleLosses: [StyleLoss] = []
+    /// Gradient buffers injected at each content layer, then each style layer.
+    private var layerGradients: [FloatBuffer] = []
+
+    /// Largest accepted image side, as `NST_MAX_IMAGE_SIDE` in swiftnst.h.
+    public static let maxImageSide = 8192
+
+    /// - Parameters:
+    ///   - contentLayers, styleLayers: layer names with their weights (finite, >= 0, no repeats).
+    ///   - contentWeight, styleWeight, tvWeight: finite, >= 0.
+    /// - Throws: `NSTError.unknownLayer`, `.invalidArgument`, or `.shape` when `height x width`
+    ///   is outside `1...maxImageSide` or too small to reach the deepest layer.
+    public init(network: FeatureNetwork, height: Int, width: Int,
+                contentLayers: [(name: String, weight: Float)], styleLayers: [(name: String, weight: Float)],
+                contentWeight: Float, styleWeight: Float, tvWeight: Float, pooling: Pooling) throws {
+        guard (1...Self.maxImageSide).contains(height), (1...Self.maxImageSide).contains(width) else {
+            throw NSTError.shape("image size must be 1...\(Self.maxImageSide) on each side, got \(height)x\(width)")
+        }
+        for (name, value) in [("content_weight", contentWeight), ("style_weight", styleWeight), ("tv_weight", tvWeight)] {
+            guard value.isFinite, value >= 0 else { throw NSTError.invalidArgument("\(name) must be finite and >= 0, got \(value)") }
+        }
+        func resolve(_ layers: [(name: String, weight: Float)], _ kind: String) throws -> [(index: Int, weight: Float)] {
+            guard Set(layers.map(\.name)).count == layers.count else {
+                throw NSTError.invalidArgument("\(kind) layers contain a repeated name")
+            }
+            return try layers.map { layer in
+                guard let index = network.layerIndex(layer.name) else { throw NSTError.unknownLayer(layer.name) }
+                guard layer.weight.isFinite, layer.weight >= 0 else {
+                    throw NSTError.invalidArgument("weight of \(kind) layer '\(layer.name)' must be finite and >= 0, got \(layer.weight)")
+                }
+                return (index, layer.weight)
+            }
+        }
+        self.contentLayers = try resolve(contentLayers, "content")
+        self.styleLayers = try resolve(styleLayers, "style")
+        if let deepest = (self.contentLayers + self.styleLayers).map(\.index).max() {
+            _ = try network.shapes(upTo: deepest, height: height, width: width)
+        }
+        self.network = network
+        self.height = height
+        self.width = width
+        self.pooling = pooling
+        self.contentWeight = contentWeight
+        self.styleWeight = styleWeight
+        self.tvWeight = tvWeight
+        self.evaluation = NetworkEvaluation(network: network)
+        self.layerGradients = (self.contentLayers + self.styleLayers).map { _ in FloatBuffer() }
+    }
+
+    /// Whether the content term needs a content image (non-zero weight and at least one layer).
+    var usesContent: Bool { contentWeight > 0 && !contentLayers.isEmpty }
+    /// Whether the style term needs style images.
+    var usesStyle: Bool { styleWeight > 0 && !styleLayers.isEmpty }
+
+    /// True once `setContent` succeeded.
+    public var hasContent: Bool { !contentLosses.isEmpty || contentLayers.isEmpty }
+    /// Number of style images added since creation or the last `clearStyles`.
+    public var styleImageCount: Int { styleImages.count }
+
+    /// Sets the content target from `image` `[3, height, width]` (the objective's size).
+    /// - Throws: `NSTError.shape`, `.invalidArgument` (NaN/Inf), `.outOfMemory`.
+    public func setContent(image: UnsafeBufferPointer<Float>) throws {
+        try Self.checkImage(image, height: height, width: width)
+        guard !contentLayers.isEmpty else { return }
+        try network.forward(image: image, height: height, width: width, requested: Set(contentLayers.map(\.index)),
+                            pooling: pooling, evaluation: evaluation)
+        contentLosses = try contentLayers.map { layer in
+            try evaluation.withActivation(layer: layer.index) { f in
+                ContentLoss(weight: contentWeight * layer.weight, target: Array(f))
+            }
+        }
+    }
+
+    /// Adds a style image `[3, imageHeight, imageWidth]` (any size that reaches the deepest style
+    /// layer) with blend weight `weight`; the targets are the weight-normalised blend of all images.
+    /// - Throws: `NSTError.shape`, `.invalidArgument` (NaN/Inf, weight not finite or <= 0), `.outOfMemory`.
+    public func addStyle(image: UnsafeBufferPointer<Float>, height imageHeight: Int, width imageWidth: Int,
+                         weight: Double) throws {
+        guard weight.isFinite, weight > 0 else {
+            throw NSTError.invalidArgument("style blend weight must be finite and > 0, got \(weight)")
+        }
+        guard (1...Self.maxImageSide).contains(imageHeight), (1...Self.maxImageSide).contains(imageWidth) else {
+            throw NSTError.shape("style image size must be 1...\(Self.maxImageSide) on each side, got \(imageHeight)x\(imageWidth)")
+        }
+        try Self.checkImage(image, height: imageHeight, width: imageWidth)
+        guard !styleLayers.isEmpty else { return }
+        try network.forward(image: image, height: imageHeight, width: imageWidth,
+                            requested: Set(styleLayers.map(\.index)), pooling: pooling, evaluation: evaluation)
+        let grams = try styleLayers.map { layer in
+            try evaluation.withActivation(layer: layer.index) { f in
+                let s = evaluation.shape(ofLayer: layer.index)!
+                return StyleLoss.normalizedGram(features: f.baseAddress!, channels: s.channels, positions: s.height * s.width)
+            }
+        }
+        styleImages.append((grams, weight))
+        try rebuildStyleLosses()
+    }
+
+    /// Removes every style image.
+    public func clearStyles() {
+        styleImages.removeAll()
+        styleLosses.removeAll()
+    }
+
+    private func rebuildStyleLosses() throws {
+        styleLosses = try styleLayers.enumerated().map { l, layer in
+            let target = try StyleLoss.blend(styleImages.map { $0.grams[l] }, weights: styleImages.map(\.weight))
+            let channels = network.layers[layer.index].channels
+            return try StyleLoss(weight: styleWeight * layer.weight, channels: channels, target: target)
+        }
+    }
+
+    /// Losses at `image` `[3, height, width]` and, when `gradient` is given (same size), their
+    /// gradient with respect to the image (overwritten).
+    /// - Throws: `NSTError.shape`, `.invalidArgument` (NaN/Inf input), `.state` (content or style
+    ///   image missing for an active term), `.numeric` (non-finite loss), `.outOfMemory`.
+    public func evaluate(image: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>?) throws -> ObjectiveLosses {
+        try Self.checkImage(image, height: height, width: width)
+        if let gradient, gradient.count != image.count || gradient.baseAddress == nil {
+            throw NSTError.shape("gradient must hold \(image.count) values, got \(gradient.count)")
+        }
+        if usesContent && contentLosses.isEmpty { throw NSTError.state("no content image set") }
+        if usesStyle && styleLosses.isEmpty { throw NSTError.state("no style image added") }
+
+        // Terms with zero weight are skipped entirely: no forward pass to their layers.
+        let content = usesContent ? Array(zip(contentLayers, contentLosses).enumerated()) : []
+        let style = usesStyle ? Array(zip(styleLayers, styleLosses).enumerated()) : []
+        var losses = ObjectiveLosses(content: 0, style: 0, tv: 0)
+        var injected: [(layer: Int, gradient: UnsafeBufferPointer<Float>)] = []
+
+        let requested = Set(content.map(\.element.0.index) + style.map(\.element.0.index))
+        if !requested.isEmpty {
+            try network.forward(image: image, height: height, width: width, requested: requested,
+                                pooling: pooling, evaluation: evaluation)
+            for (k, (layer, loss)) in content {
+                let buffer = layerGradients[k]
+                buffer.reserve(loss.target.count)
+                losses.content += try evaluation.withActivation(layer: layer.index) { f in
+                    loss.uncheckedEvaluate(features: f.baseAddress!, gradient: buffer.pointer)
+                }
+                injected.append((layer.index, UnsafeBufferPointer(start: buffer.pointer, count: loss.target.count)))
+            }
+            for (k, (layer, loss)) in style {
+                let buffer = layerGradients[contentLayers.count + k]
+                let s = evaluation.shape(ofLayer: layer.index)!
+                let count = s.channels * s.height * s.width
+                buffer.reserve(count)
+                losses.style += try evaluation.withActivation(layer: layer.index) { f in
+                    loss.uncheckedEvaluate(features: f.baseAddress!, positions: s.height * s.width,
+                                           gradient: buffer.pointer, scratch: scratch)
+                }
+                injected.append((layer.index, UnsafeBufferPointer(start: buffer.pointer, count: count)))
+            }
+        }
+
+        let imagePointer = image.baseAddress!
+        let tvGradient = scratch.buffer(2, count: image.count)
+        losses.tv = TotalVariationLoss(weight: tvWeight).uncheckedEvaluate(
+            image: imagePointer, channels: 3, height: height, width: width, gradient: tvGradient)
+        guard losses.total.isFinite else {
+            throw NSTError.numeric("objective is not finite (content \(losses.content), style \(losses.style), tv \(losses.tv))")
+        }
+
+        if let gradient {
+            let g = gradient.baseAddress!
+            if injected.isEmpty {
+                g.update(repeating: 0, count: image.count)
+            } else {
+                try network.backward(injected: injected, evaluation: evaluation, gradImage: gradient)
+            }
+            for i in 0..<image.count { g[i] += tvGradient[i] }
+        }
+        return losses
+    }
+
+    /// Convenience over `evaluate(image:gradient:)` for a `Tensor` `[3, height, width]`.
+    public func evaluate(image: Tensor) throws -> (losses: ObjectiveLosses, gradient: [Float]) {
+        guard image.channels == 3, image.height == height, image.width == width else {
+            throw NSTError.shape("image must be [3, \(height), \(width)], got [\(image.channels), \(image.height), \(image.width)]")
+        }
+        var gradient = [Float](repeating: 0, count: image.count)
+        let losses = try image.storage.withUnsafeBufferPointer { x in
+            try gradient.withUnsafeMutableBufferPointer { g in try evaluate(image: x, gradient: g) }
+        }
+        return (losses, gradient)
+    }
+
+    private static func checkImage(_ image: UnsafeBufferPointer<Float>, height: Int, width: Int) throws {
+        guard image.count == 3 * height * width, image.baseAddress != nil else {
+            throw NSTError.shape("image must hold 3x\(height)x\(width) = \(3 * height * width) values, got \(image.count)")
+        }
+        guard image.allSatisfy(\.isFinite) else { throw NSTError.invalidArgument("image holds NaN or infinity") }
+    }
+}

@@ -1,0 +1,215 @@
+/// One style-transfer problem: the objective (layers, targets), the optimiser, the image being
+/// optimised, and the best image seen (lowest total loss over all evaluations since `setImage`).
+///
+/// Not thread-safe: one caller at a time (CBridge serialises calls per session). The network is
+/// shared and immutable, so many sessions may run on one network concurrently.
+public final class StyleTransferSession {
+    /// Everything fixed when the session is created.
+    public struct Configuration: Sendable {
+        public enum Optimizer: Sendable, Equatable {
+            case lbfgs(history: Int)
+            case adam(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float)
+        }
+        public var height = 256
+        public var width = 256
+        public var pooling = Pooling.max
+        public var optimizer = Optimizer.lbfgs(history: 100)
+        public var contentWeight: Float = 5
+        public var styleWeight: Float = 100
+        public var tvWeight: Float = 1e-3
+        public init() {}
+    }
+
+    /// The losses of one evaluation with the session's counters at that moment.
+    public struct Progress: Sendable, Equatable {
+        public var losses: ObjectiveLosses
+        /// Optimiser steps completed (including the one that produced `losses`).
+        public var iteration: Int
+        /// Objective evaluations made by `step` so far.
+        public var evaluations: Int
+    }
+
+    public static let defaultContentLayers: [(name: String, weight: Float)] = [("relu4_2", 1)]
+    public static let defaultStyleLayers: [(name: String, weight: Float)] =
+        ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"].map { ($0, 1) }
+
+    public let network: FeatureNetwork
+    public let configuration: Configuration
+    public private(set) var objective: StyleTransferObjective
+    public private(set) var contentLayers: [(name: String, weight: Float)]
+    public private(set) var styleLayers: [(name: String, weight: Float)]
+    /// The image being optimised, `[3, height, width]`; always finite.
+    public private(set) var image: [Float]
+    /// The evaluated image with the lowest total loss since `setImage` (the set image before any step).
+    public private(set) var bestImage: [Float]
+    /// Losses of `bestImage`, nil until an evaluation happened since `setImage`.
+    public private(set) var bestProgress: Progress?
+    public private(set) var iteration = 0
+    public private(set) var evaluations = 0
+
+    private let optimizer: any ImageOptimizer
+    // Kept so that replacing one set of layers can rebuild the objective without losing the other target.
+    private var contentImage: [Float]?
+    private var styleImages: [(image: [Float], height: Int, width: Int, weight: Double)] = []
+
+    /// Number of values in an image of the session's size.
+    public var imageCount: Int { 3 * configuration.height * configuration.width }
+
+    /// Creates a session with the default layers, no targets and an all-zero image.
+    /// - Throws: `NSTError.invalidArgument` (weights, optimiser parameters), `.shape` (image size),
+    ///   `.unknownLayer`.
+    public init(network: FeatureNetwork, configuration: Configuration) throws {
+        self.network = network
+        self.configuration = configuration
+        switch configuration.optimizer {
+        case .lbfgs(let history):
+            optimizer = try LBFGS(historySize: history)
+        case .adam(let learningRate, let beta1, let beta2, let epsilon):
+            optimizer = try Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
+        }
+        contentLayers = Self.defaultContentLayers
+        styleLayers = Self.defaultStyleLayers
+        objective = try Self.makeObjective(network, configuration, contentLayers, styleLayers)
+        image = [Float](repeating: 0, count: 3 * configuration.height * configuration.width)
+        bestImage = image
+    }
+
+    private static func makeObjective(_ network: FeatureNetwork, _ c: Configuration,
+                                      _ content: [(name: String, weight: Float)],
+                                      _ style: [(name: String, weight: Float)]) throws -> StyleTransferObjective {
+        try StyleTransferObjective(network: network, height: c.height, width: c.width,
+                                   contentLayers: content, styleLayers: style, contentWeight: c.contentWeight,
+                                   styleWeight: c.styleWeight, tvWeight: c.tvWeight, pooling: c.pooling)
+    }
+
+    // MARK: - Inputs
+
+    /// Replaces the content layers and clears the content target; style images are kept.
+    /// - Throws: `NSTError.unknownLayer`, `.invalidArgument` (weights, repeats); the session is unchanged on error.
+    public func setContentLayers(_ layers: [(name: String, weight: Float)]) throws {
+        let rebuilt = try Self.makeObjective(network, configuration, layers, styleLayers)
+        for style in styleImages {
+            try style.image.withUnsafeBufferPointer {
+                try rebuilt.addStyle(image: $0, height: style.height, width: style.width, weight: style.weight)
+            }
+        }
+        objective = rebuilt
+        contentLayers = layers
+        contentImage = nil
+        objectiveChanged()
+    }
+
+    /// Replaces the style layers and removes every style image; the content target is kept.
+    /// - Throws: as `setContentLayers`.
+    public func setStyleLayers(_ layers: [(name: String, weight: Float)]) throws {
+        let rebuilt = try Self.makeObjective(network, configuration, contentLayers, layers)
+        if let contentImage {
+            try contentImage.withUnsafeBufferPointer { try rebuilt.setContent(image: $0) }
+        }
+        objective = rebuilt
+        styleLayers = layers
+        styleImages = []
+        objectiveChanged()
+    }
+
+    /// Sets the content target from `image` `[3, height, width]`.
+    /// - Throws: `NSTError.shape`, `.invalidArgument` (NaN/Inf), `.outOfMemory`.
+    public func setContent(image: UnsafeBufferPointer<Float>) throws {
+        try objective.setContent(image: image)
+        contentImage = Array(image)
+        objectiveChanged()
+    }
+
+    /// Adds a style image `[3, height, width]` (any size) with blend weight `weight` > 0.
+    /// - Throws: `NSTError.shape`, `.invalidArgument`, `.outOfMemory`.
+    public func addStyle(image: UnsafeBufferPointer<Float>, height: Int, width: Int, weight: Double) throws {
+        try objective.addStyle(image: image, height: height, width: width, weight: weight)
+        styleImages.append((Array(image), height, width, weight))
+        objectiveChanged()
+    }
+
+    /// Removes every style image.
+    public func clearStyles() {
+        objective.clearStyles()
+        styleImages = []
+        objectiveChanged()
+    }
+
+    /// A different objective makes the optimiser's history and the best loss meaningless.
+    private func objectiveChanged() {
+        optimizer.reset()
+        bestProgress = nil
+        bestImage = image
+    }
+
+    // MARK: - Optimisation
+
+    /// Losses (and, with `gradient`, their gradient) at `image`, leaving the session unchanged.
+    /// - Throws: as `StyleTransferObjective.evaluate`.
+    public func evaluate(image: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>?) throws -> ObjectiveLosses {
+        try objective.evaluate(image: image, gradient: gradient)
+    }
+
+    /// Sets the image to optimise and resets the optimiser and the best image.
+    /// - Throws: `NSTError.shape` (wrong count), `.numeric` (NaN or infinity).
+    public func setImage(_ newImage: UnsafeBufferPointer<Float>) throws {
+        guard newImage.count == imageCount else {
+            throw NSTError.shape("image must hold 3x\(configuration.height)x\(configuration.width) = \(imageCount) values, got \(newImage.count)")
+        }
+        guard newImage.allSatisfy(\.isFinite) else { throw NSTError.numeric("image holds NaN or infinity") }
+        image = Array(newImage)
+        optimizer.reset()
+        bestImage = image
+        bestProgress = nil
+    }
+
+    /// Runs up to `count` optimiser steps, one objective evaluation each.
+    /// - Parameters:
+    ///   - progress: called after every step with its losses; return false to stop.
+    /// - Returns: the progress of the last step taken, nil when `count` is 0.
+    /// - Throws: `NSTError.invalidArgument` (count < 0), `.state` (missing target), `.cancelled`
+    ///   (the callback said stop; the step it saw is kept), `.numeric` (non-finite loss, gradient or
+    ///   update: the image stays at the last finite iterate), `.outOfMemory`.
+    @discardableResult
+    public func step(count: Int, progress: ((Progress) -> Bool)? = nil) throws -> Progress? {
+        guard count >= 0 else { throw NSTError.invalidArgument("step count must be >= 0, got \(count)") }
+        var last: Progress?
+        for _ in 0..<count {
+            let current = try stepOnce()
+            last = current
+            if let progress, !progress(current) { throw NSTError.cancelled }
+        }
+        return last
+    }
+
+    /// The progress of the last step taken, when `step` threw `.cancelled` after it.
+    public private(set) var lastProgress: Progress?
+
+    private func stepOnce() throws -> Progress {
+        var losses = ObjectiveLosses(content: 0, style: 0, tv: 0)
+        var gradient = [Float](repeating: 0, count: imageCount)
+        let objective = self.objective
+        var candidate = image  // the session's image changes only once the step is known to be finite
+        _ = try optimizer.step(&candidate) { [self] x in
+            losses = try x.withUnsafeBufferPointer { xs in
+                try gradient.withUnsafeMutableBufferPointer { try objective.evaluate(image: xs, gradient: $0) }
+            }
+            evaluations += 1
+            // Best is tracked per evaluation: the point evaluated is x, before the optimiser moves it.
+            if losses.total < (bestProgress?.losses.total ?? .infinity) {
+                bestImage = x
+                bestProgress = Progress(losses: losses, iteration: iteration + 1, evaluations: evaluations)
+            }
+            return (losses.total, gradient)
+        }
+        guard candidate.allSatisfy(\.isFinite) else {
+            optimizer.reset()
+            throw NSTError.numeric("optimiser step produced NaN or infinity; kept the last finite image")
+        }
+        image = candidate
+        iteration += 1
+        let result = Progress(losses: losses, iteration: iteration, evaluations: evaluations)
+        lastProgress = result
+        return result
+    }
+}

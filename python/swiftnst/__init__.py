@@ -1,0 +1,76 @@
+"""swiftnst: neural style transfer (Gatys et al.) with a Swift engine behind a C ABI.
+
+Quick start::
+
+    import swiftnst
+    result = swiftnst.stylize("content.jpg", "style.jpg", iterations=300)
+
+Lower level: ``Model`` (a loaded VGG network), ``Session`` (one optimisation problem),
+``swiftnst.ops`` (single layer operations and the tutorial costs), ``swiftnst.weights``
+(converting and fetching weights). Every engine failure raises a subclass of ``NSTError``.
+
+Everything but the exceptions is imported on first use (module ``__getattr__``), so
+``import swiftnst`` works before the native library is built and stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._errors import (
+    NSTCancelledError, NSTError, NSTInternalError, NSTInvalidArgumentError, NSTInvalidHandleError, NSTIOError,
+    NSTNullPointerError, NSTNumericError, NSTOutOfMemoryError, NSTShapeError, NSTStateError,
+    NSTUnknownLayerError, NSTWeightsFormatError,
+)
+
+__version__ = "0.1.0"
+
+#: Public name -> the submodule defining it, imported when the name is first used.
+_LAZY: dict[str, str] = {
+    "Model": "model",
+    "Session": "session",
+    "Losses": "session",
+    "stylize": "transfer",
+    "NeuralStyleTransfer": "transfer",
+    "StyleTransferOptions": "transfer",
+    "compute_content_cost": "tutorial",
+    "gram_matrix": "tutorial",
+    "compute_layer_style_cost": "tutorial",
+    "compute_style_cost": "tutorial",
+    "total_cost": "tutorial",
+    "STYLE_LAYERS": "tutorial",
+    "STYLE_LAYERS_TUTORIAL": "tutorial",
+    "load_image": "images",
+    "save_image": "images",
+}
+_SUBMODULES = ("ops", "weights", "model", "session", "transfer", "tutorial", "images", "cli")
+
+__all__ = [
+    "NSTCancelledError", "NSTError", "NSTIOError", "NSTInternalError", "NSTInvalidArgumentError",
+    "NSTInvalidHandleError", "NSTNullPointerError", "NSTNumericError", "NSTOutOfMemoryError", "NSTShapeError",
+    "NSTStateError", "NSTUnknownLayerError", "NSTWeightsFormatError", "__version__", "library_version",
+    *_LAZY, "ops", "weights",
+]
+
+
+def library_version() -> str:
+    """The version string of the loaded native library (``nst_version_string()``)."""
+    from . import _bindings
+
+    return _bindings.nst_version_string().decode("utf-8")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

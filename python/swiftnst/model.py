@@ -1,0 +1,162 @@
+"""``Model``: a loaded VGG network (owns one ``nst_model`` handle) with its input convention."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Sequence
+
+import numpy as np
+
+from . import _bindings as C
+from ._errors import NSTInvalidHandleError, NSTInvalidArgumentError, NSTShapeError, check
+
+_ARCHITECTURES = {C.NST_ARCH_VGG19: "vgg19", C.NST_ARCH_VGG16: "vgg16"}
+_CHANNEL_ORDERS = {C.NST_CHANNELS_RGB: "RGB", C.NST_CHANNELS_BGR: "BGR"}
+_POOLINGS = {"max": C.NST_POOLING_MAX, "avg": C.NST_POOLING_AVG, "average": C.NST_POOLING_AVG}
+
+
+def pooling_code(pooling: str) -> int:
+    """``"max"`` or ``"avg"`` (also ``"average"``) -> ``NST_POOLING_*``."""
+    try:
+        return _POOLINGS[pooling]
+    except KeyError:
+        raise NSTInvalidArgumentError(f"pooling must be 'max' or 'avg', not {pooling!r}") from None
+
+
+def check_image(x: np.ndarray, what: str = "image") -> np.ndarray:
+    """``x`` as a C-contiguous float32 ``[3, H, W]`` array (a copy only when needed)."""
+    array = np.ascontiguousarray(x, dtype=np.float32)
+    if array.ndim != 3 or array.shape[0] != 3:
+        raise NSTShapeError(f"{what} must have shape [3, height, width], not {list(np.shape(x))}")
+    return array
+
+
+def c_strings(names: Sequence[str]) -> ctypes.Array:
+    """A ``const char *[]`` holding UTF-8 copies of ``names`` (alive as long as the returned array)."""
+    return (ctypes.c_char_p * len(names))(*(name.encode("utf-8") for name in names))
+
+
+class Model:
+    """A VGG-16/19 feature network loaded from a swiftnst weights file.
+
+    The model is immutable and may be shared by sessions on several threads. Free it with
+    ``close()`` (or use ``with``); sessions created from it keep working after that, because the
+    engine keeps its own reference.
+
+    Args:
+        path: a swiftnst safetensors weights file; ``None`` uses the cached VGG-19 weights,
+            fetching and converting them first if they are missing.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._handle: int | None = None  # first, so close() works on a half-built object
+        if path is None:
+            from .weights import default_weights_path
+
+            path = default_weights_path("vgg19", fetch=True)
+        self.path = os.fspath(path)
+        handle = C.nst_model_p()
+        check(C.nst_model_load_from_file(self.path.encode("utf-8"), ctypes.byref(handle)),
+              "nst_model_load_from_file")
+        self._handle = handle.value
+        info = C.nst_model_info()
+        check(C.nst_model_get_info(self._handle, ctypes.byref(info)), "nst_model_get_info")
+        self.architecture: str = _ARCHITECTURES[info.architecture]
+        self.channel_order: str = _CHANNEL_ORDERS[info.channel_order]
+        self.input_scale: float = float(info.input_scale)
+        self.mean: np.ndarray = np.array(info.mean[:], dtype=np.float32)
+        self.std: np.ndarray = np.array(info.std[:], dtype=np.float32)
+        self.layer_names: list[str] = [self._layer_name(i) for i in range(info.n_layers)]
+
+    # MARK: - Lifetime
+
+    @property
+    def handle(self) -> int:
+        """The ``nst_model *`` for raw calls; raises ``NSTInvalidHandleError`` after ``close()``."""
+        if self._handle is None:
+            raise NSTInvalidHandleError("this Model is closed")
+        return self._handle
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` has freed the native model."""
+        return self._handle is None
+
+    def close(self) -> None:
+        """Free the native model; calling it again does nothing."""
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle is not None:
+            C.nst_model_free(handle)
+
+    def __enter__(self) -> "Model":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{len(self.layer_names)} layers"
+        return f"Model({self.architecture}, {self.channel_order}, {state}, path={self.path!r})"
+
+    # MARK: - Layers
+
+    def _layer_name(self, index: int) -> str:
+        name = ctypes.c_char_p()
+        check(C.nst_model_layer_name(self.handle, index, ctypes.byref(name)), "nst_model_layer_name")
+        return name.value.decode("utf-8")
+
+    def layer_shape(self, layer: str, height: int, width: int) -> tuple[int, int, int]:
+        """``(channels, height, width)`` of ``layer``'s activations for an input of ``height`` x ``width``."""
+        shape = np.zeros(3, dtype=np.int64)
+        check(C.nst_model_layer_shape(self.handle, layer.encode("utf-8"), height, width, shape),
+              "nst_model_layer_shape")
+        return int(shape[0]), int(shape[1]), int(shape[2])
+
+    def activations(self, x: np.ndarray, layers: Sequence[str], pooling: str = "max") -> dict[str, np.ndarray]:
+        """Run the network on ``x`` (float32 ``[3, H, W]`` in model space, see ``preprocess``).
+
+        Returns new float32 ``[C, h, w]`` arrays keyed by layer name; the network runs only as deep
+        as the deepest of ``layers``.
+        """
+        image = check_image(x)
+        if isinstance(layers, str):
+            layers = [layers]
+        layers = list(dict.fromkeys(layers))
+        if not layers:
+            raise NSTInvalidArgumentError("activations() needs at least one layer")
+        _, height, width = image.shape
+        outputs = [np.empty(self.layer_shape(layer, height, width), dtype=np.float32) for layer in layers]
+        pointers = (ctypes.POINTER(ctypes.c_float) * len(outputs))(
+            *(out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)) for out in outputs))
+        counts = np.array([out.size for out in outputs], dtype=np.int64)
+        check(C.nst_model_forward(self.handle, image, image.size, height, width, pooling_code(pooling),
+                                  c_strings(layers), len(layers), pointers, counts), "nst_model_forward")
+        return dict(zip(layers, outputs))
+
+    # MARK: - Input convention
+
+    def preprocess(self, rgb: np.ndarray) -> np.ndarray:
+        """HxWx3 RGB (uint8, or floats in [0, 1]) -> float32 ``[3, H, W]`` in the model's input space.
+
+        ``x = ((rgb * input_scale)[channel order] - mean) / std``; ``deprocess`` is its inverse.
+        """
+        array = np.asarray(rgb)
+        if array.ndim != 3 or array.shape[2] != 3:
+            raise NSTShapeError(f"expected an HxWx3 RGB image, got shape {list(array.shape)}")
+        rgb01 = array / np.float32(255) if array.dtype == np.uint8 else array.astype(np.float32)
+        x = rgb01 * np.float32(self.input_scale)
+        if self.channel_order == "BGR":
+            x = x[:, :, ::-1]
+        return np.ascontiguousarray(((x - self.mean) / self.std).transpose(2, 0, 1), dtype=np.float32)
+
+    def deprocess(self, x: np.ndarray) -> np.ndarray:
+        """float32 ``[3, H, W]`` in model space -> HxWx3 float32 RGB in [0, 1] (clipped)."""
+        image = check_image(x)
+        hwc = image.transpose(1, 2, 0) * self.std + self.mean
+        if self.channel_order == "BGR":
+            hwc = hwc[:, :, ::-1]
+        return np.ascontiguousarray(np.clip(hwc / np.float32(self.input_scale), 0.0, 1.0), dtype=np.float32)

@@ -1,0 +1,227 @@
+"""``Session``: one style-transfer problem (owns one ``nst_session`` handle) and its ``Losses``."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from . import _bindings as C
+from ._errors import NSTInvalidArgumentError, NSTInvalidHandleError, check
+from .model import Model, c_strings, check_image, pooling_code
+
+_OPTIMIZERS = {"lbfgs": C.NST_OPTIMIZER_LBFGS, "adam": C.NST_OPTIMIZER_ADAM}
+
+#: ``callback(losses)`` after every step; return True to stop.
+StepCallback = Callable[["Losses"], "bool | None"]
+
+
+@dataclass(frozen=True)
+class Losses:
+    """Losses of one objective evaluation, each already multiplied by its weight (``nst_losses``)."""
+
+    total: float
+    content: float
+    style: float
+    tv: float
+    iteration: int    # optimiser steps taken so far in the session
+    evaluations: int  # objective evaluations so far in the session
+
+    @classmethod
+    def from_c(cls, losses: C.nst_losses) -> "Losses":
+        return cls(losses.total, losses.content, losses.style, losses.tv, losses.iteration, losses.evaluations)
+
+
+def _layer_weights(layers: Mapping[str, float] | Sequence[str], what: str) -> tuple[list[str], np.ndarray]:
+    """Names and float32 weights from ``{"relu4_2": 1.0}`` or ``["relu4_2"]`` (weight 1 each)."""
+    if isinstance(layers, str):
+        raise NSTInvalidArgumentError(f"{what} must be a list of layer names or a {{name: weight}} mapping, "
+                                      f"not the string {layers!r}")
+    items = list(layers.items()) if isinstance(layers, Mapping) else [(name, 1.0) for name in layers]
+    return [name for name, _ in items], np.array([weight for _, weight in items], dtype=np.float32)
+
+
+class Session:
+    """Optimises one image towards a content target and a blend of style images.
+
+    Objective, defaults and units are those of docs/ARCHITECTURE.md ("Objective"); images are
+    float32 ``[3, H, W]`` in the model's input space (``Model.preprocess``). The session keeps a
+    reference to its model. It is safe to share between threads (a lock serialises the calls), but
+    calls on one session never run in parallel; use one session per thread for that.
+    """
+
+    def __init__(self, model: Model, height: int, width: int, *,
+                 content_layers: Mapping[str, float] | Sequence[str] = ("relu4_2",),
+                 style_layers: Mapping[str, float] | Sequence[str] = ("relu1_1", "relu2_1", "relu3_1",
+                                                                       "relu4_1", "relu5_1"),
+                 content_weight: float = 5.0, style_weight: float = 100.0, tv_weight: float = 1e-3,
+                 pooling: str = "max", optimizer: str = "lbfgs", learning_rate: float = 10.0,
+                 lbfgs_history: int = 100, threads: int = 0) -> None:
+        self._handle: int | None = None  # first, so close() works on a half-built object
+        self._lock = threading.Lock()
+        self._stepped = False
+        self.model = model
+        self.height, self.width = int(height), int(width)
+        if optimizer not in _OPTIMIZERS:
+            raise NSTInvalidArgumentError(f"optimizer must be 'lbfgs' or 'adam', not {optimizer!r}")
+        params = C.nst_session_default_params()
+        params.height, params.width = self.height, self.width
+        params.pooling = pooling_code(pooling)
+        params.optimizer = _OPTIMIZERS[optimizer]
+        params.content_weight, params.style_weight, params.tv_weight = content_weight, style_weight, tv_weight
+        params.learning_rate = learning_rate
+        params.lbfgs_history = lbfgs_history
+        params.n_threads = threads
+        handle = C.nst_session_p()
+        check(C.nst_session_init(model.handle, ctypes.byref(params), ctypes.byref(handle)), "nst_session_init")
+        self._handle = handle.value
+        self._set_layers(C.nst_session_set_content_layers, content_layers, "content_layers")
+        self._set_layers(C.nst_session_set_style_layers, style_layers, "style_layers")
+
+    # MARK: - Lifetime
+
+    @property
+    def handle(self) -> int:
+        """The ``nst_session *`` for raw calls; raises ``NSTInvalidHandleError`` after ``close()``."""
+        if self._handle is None:
+            raise NSTInvalidHandleError("this Session is closed")
+        return self._handle
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` has freed the native session."""
+        return self._handle is None
+
+    def close(self) -> None:
+        """Free the native session; calling it again does nothing."""
+        lock = getattr(self, "_lock", None)
+        if lock is None:  # __init__ failed before anything was allocated
+            return
+        with lock:
+            handle, self._handle = self._handle, None
+            if handle is not None:
+                C.nst_session_free(handle)
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Session({self.height}x{self.width}, {'closed' if self.closed else 'open'})"
+
+    # MARK: - Inputs
+
+    def _set_layers(self, function: Callable[..., int], layers: Mapping[str, float] | Sequence[str],
+                    what: str) -> None:
+        names, weights = _layer_weights(layers, what)
+        check(function(self.handle, c_strings(names), weights, len(names)), function.__name__)
+
+    def _image(self, x: np.ndarray, what: str) -> np.ndarray:
+        return check_image(x, what)
+
+    def set_content(self, x: np.ndarray) -> None:
+        """Set the content target: float32 ``[3, height, width]`` in model space."""
+        image = self._image(x, "content image")
+        with self._lock:
+            check(C.nst_session_set_content_image(self.handle, image, image.size), "nst_session_set_content_image")
+
+    def add_style(self, x: np.ndarray, weight: float = 1.0) -> None:
+        """Add a style image (float32 ``[3, h, w]`` in model space, any size) with blend ``weight`` > 0."""
+        image = self._image(x, "style image")
+        with self._lock:
+            check(C.nst_session_add_style_image(self.handle, image, image.size, image.shape[1], image.shape[2],
+                                                weight), "nst_session_add_style_image")
+
+    def clear_styles(self) -> None:
+        """Remove every style image."""
+        with self._lock:
+            check(C.nst_session_clear_style_images(self.handle), "nst_session_clear_style_images")
+
+    def set_image(self, x: np.ndarray) -> None:
+        """Set the image to optimise; resets the optimiser state and the best image."""
+        image = self._image(x, "image")
+        with self._lock:
+            check(C.nst_session_set_image(self.handle, image, image.size), "nst_session_set_image")
+            self._stepped = False
+
+    # MARK: - Optimisation
+
+    def evaluate(self, x: np.ndarray, gradient: bool = True) -> tuple[Losses, np.ndarray | None]:
+        """The objective at ``x`` and, if ``gradient``, d(total)/dx (a new float32 array shaped like ``x``).
+
+        Leaves the session's image and optimiser state unchanged.
+        """
+        image = self._image(x, "image")
+        grad = np.empty_like(image) if gradient else None
+        losses = C.nst_losses()
+        with self._lock:
+            check(C.nst_session_evaluate(self.handle, image, image.size, grad, image.size if gradient else 0,
+                                         ctypes.byref(losses)), "nst_session_evaluate")
+        return Losses.from_c(losses), grad
+
+    def step(self, n: int = 1, callback: StepCallback | None = None) -> Losses:
+        """Take ``n`` optimiser steps and return the losses of the last one.
+
+        ``callback(losses)`` runs after every step; when it returns True the steps stop early and
+        the losses of the last step taken are returned (the session keeps that image and the best
+        one). An exception raised by the callback stops the steps and propagates.
+        """
+        if n < 0:
+            raise NSTInvalidArgumentError(f"step() needs n >= 0, got {n}")
+        last = C.nst_losses()
+        failure: list[BaseException] = []
+
+        def on_step(losses_p: ctypes._Pointer, _user_data: int | None) -> int:
+            try:
+                return 1 if callback(Losses.from_c(losses_p.contents)) else 0
+            except BaseException as exc:  # ctypes would swallow it: keep it and stop the engine
+                failure.append(exc)
+                return 1
+
+        c_callback = C.nst_progress_callback(on_step) if callback is not None else C.nst_progress_callback()
+        with self._lock:
+            status = C.nst_session_step(self.handle, n, c_callback, None, ctypes.byref(last))
+            self._stepped = self._stepped or n > 0
+        if failure:
+            raise failure[0]
+        if status == C.NST_ERR_CANCELLED and callback is not None:
+            return Losses.from_c(last)  # the caller's own callback asked to stop: not an error
+        check(status, "nst_session_step")
+        return Losses.from_c(last)
+
+    # MARK: - Outputs
+
+    @property
+    def image(self) -> np.ndarray:
+        """A copy of the current image, float32 ``[3, height, width]``."""
+        out = np.empty((3, self.height, self.width), dtype=np.float32)
+        with self._lock:
+            check(C.nst_session_get_image(self.handle, out, out.size), "nst_session_get_image")
+        return out
+
+    @property
+    def best_image(self) -> np.ndarray:
+        """A copy of the image with the lowest total loss since ``set_image`` (that image before any step)."""
+        return self._best()[0]
+
+    @property
+    def best_losses(self) -> Losses | None:
+        """The losses of ``best_image``; None before the first step since ``set_image``."""
+        return self._best()[1]
+
+    def _best(self) -> tuple[np.ndarray, Losses | None]:
+        out = np.empty((3, self.height, self.width), dtype=np.float32)
+        losses = C.nst_losses()
+        with self._lock:
+            check(C.nst_session_get_best_image(self.handle, out, out.size, ctypes.byref(losses)),
+                  "nst_session_get_best_image")
+            stepped = self._stepped
+        return out, Losses.from_c(losses) if stepped else None

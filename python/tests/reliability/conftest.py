@@ -1,0 +1,77 @@
+"""Fixtures of the reliability suite: the engine (skipped when the library is not built), a small
+valid weights file, and a way to run code that might crash the process in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .weights_files import he_layers, write_st
+
+REPO = Path(__file__).resolve().parents[3]
+PYTHON_DIR = REPO / "python"
+
+
+@pytest.fixture(scope="session")
+def swiftnst_engine():
+    """The ``swiftnst`` package with its engine loaded; skips when libswiftnst is not built."""
+    try:
+        import swiftnst
+        from swiftnst import _lib
+
+        _lib.load_library()
+    except (ImportError, OSError, AttributeError) as exc:
+        pytest.skip(f"the swiftnst engine library is not available ({exc})")
+    return swiftnst
+
+
+@pytest.fixture(scope="session")
+def vgg16_random_path(tmp_path_factory) -> Path:
+    """A valid swiftnst VGG-16 file with He-scaled random weights (58 MB, written once per run).
+
+    Random weights keep the suite independent of the fetched ones; the He scaling keeps
+    activations finite through all 13 convs so an engine run is numerically ordinary.
+    """
+    return write_st(tmp_path_factory.mktemp("weights") / "vgg16-random.safetensors", he_layers("vgg16"))
+
+
+@pytest.fixture(scope="session")
+def model(swiftnst_engine, vgg16_random_path):
+    """A loaded engine model (VGG-16, random weights, Caffe convention), shared by the suite."""
+    loaded = swiftnst_engine.Model(vgg16_random_path)
+    yield loaded
+    loaded.close()
+
+
+def small_image(model, height: int = 24, width: int = 32, seed: int = 0) -> np.ndarray:
+    """A random RGB image preprocessed into ``model``'s input space ([3, height, width] float32)."""
+    rgb = np.random.default_rng(seed).random((height, width, 3), dtype=np.float32)
+    return model.preprocess(rgb)
+
+
+def run_python(code: str, *, timeout: float = 120, env: dict[str, str] | None = None,
+               cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter that imports swiftnst from this checkout.
+
+    Used for anything that could take the process down (a Swift trap, a segfault), so that a crash
+    fails the calling test with the child's output instead of killing pytest.
+    """
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PYTHON_DIR), os.environ.get("PYTHONPATH")])))
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout, env=environment, cwd=cwd)
+
+
+def assert_clean_exit(result: subprocess.CompletedProcess, expected: int = 0) -> None:
+    """Fail with the child's output unless it exited with ``expected`` (a signal is a crash)."""
+    if result.returncode < 0:
+        name = signal.Signals(-result.returncode).name
+        pytest.fail(f"child crashed with {name}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr[-4000:]}")
+    assert result.returncode == expected, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr[-4000:]}"

@@ -1,0 +1,148 @@
+"""Ctrl-C in the middle of a run keeps the best image reached so far, saves it when an output was
+asked for, leaves the engine usable, and leaves no temporary files behind.
+
+A KeyboardInterrupt can arrive two ways: raised by Python code between steps (a progress callback,
+or the SIGINT handler running when the engine call returns), or from inside the engine's own
+progress callback (``Session.step(n, callback)``), where ctypes would swallow it unless the binding
+forwards it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import PYTHON_DIR, small_image
+
+transfer = pytest.importorskip("swiftnst.transfer", reason="swiftnst.transfer needs the engine library",
+                               exc_type=ImportError)
+
+
+@pytest.fixture
+def pictures(tmp_path):
+    rng = np.random.default_rng(5)
+    paths = []
+    for name, size in (("content.png", (24, 32)), ("style.png", (20, 20))):
+        path = tmp_path / name
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+def _leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".") or p.suffix == ".tmp")
+
+
+class _StopAfter:
+    """A progress callback that presses Ctrl-C after ``steps`` steps and remembers the losses seen."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps, self.seen = steps, []
+
+    def __call__(self, iteration, losses, image_fn) -> None:
+        self.seen.append(losses.total)
+        if iteration >= self.steps:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_from_the_progress_callback_saves_the_best_image(model, pictures, tmp_path):
+    output = tmp_path / "out" / "result.png"
+    output.parent.mkdir()
+    stop = _StopAfter(3)
+    with pytest.raises(transfer.StyleTransferInterrupted) as info:
+        transfer.stylize(*pictures, model=model, output=output, callback=stop, image_size=32, iterations=50,
+                         progress=False)
+    interrupted = info.value
+    assert isinstance(interrupted, KeyboardInterrupt)  # uncaught, it still behaves like Ctrl-C
+    assert interrupted.iteration == 3 and len(stop.seen) == 3
+    assert interrupted.image.shape == (24, 32, 3) and interrupted.image.dtype == np.uint8
+    assert interrupted.output == output
+    np.testing.assert_array_equal(np.asarray(Image.open(output)), interrupted.image)
+    assert _leftovers(output.parent) == []
+
+
+def test_ctrl_c_without_raising_returns_the_best_image(model, pictures):
+    result = transfer.stylize(*pictures, model=model, callback=_StopAfter(2), image_size=32, iterations=50,
+                              progress=False, raise_on_interrupt=False)
+    assert result.shape == (24, 32, 3)
+
+
+def test_keyboard_interrupt_inside_the_engine_callback_stops_the_step_and_propagates(swiftnst_engine, model):
+    calls = []
+
+    def callback(losses):
+        calls.append(losses.iteration)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with swiftnst_engine.Session(model, 16, 16, threads=1) as session:
+        session.set_content(small_image(model, 16, 16))
+        session.add_style(small_image(model, 16, 16, seed=1))
+        session.set_image(small_image(model, 16, 16, seed=2))
+        with pytest.raises(KeyboardInterrupt):
+            session.step(10, callback=callback)
+        assert len(calls) == 2, "the engine kept stepping after the callback raised"
+        assert session.best_losses is not None and session.best_losses.iteration <= 2
+        assert np.isfinite(session.best_image).all()
+        # the session is intact and continues from where it stopped
+        after = session.step(1)
+        assert after.iteration == 3
+
+
+def test_callback_returning_true_stops_like_cancel(swiftnst_engine, model):
+    with swiftnst_engine.Session(model, 16, 16, threads=1) as session:
+        session.set_content(small_image(model, 16, 16))
+        session.add_style(small_image(model, 16, 16, seed=1))
+        session.set_image(small_image(model, 16, 16, seed=2))
+        seen = []
+        try:
+            session.step(10, callback=lambda losses: seen.append(losses) or len(seen) >= 4)
+        except swiftnst_engine.NSTError as exc:  # a binding may surface the cancel as an error
+            assert "cancel" in type(exc).__name__.lower() or "cancel" in str(exc).lower()
+        assert len(seen) == 4
+
+
+def test_sigint_to_the_command_line_saves_the_best_image_and_exits_130(vgg16_random_path, pictures, tmp_path):
+    output_dir = tmp_path / "cli"
+    output_dir.mkdir()
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    output = output_dir / "result.jpg"
+    environment = dict(os.environ, PYTHONPATH=str(PYTHON_DIR), TMPDIR=str(private_tmp), PYTHONUNBUFFERED="1")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "swiftnst", str(pictures[0]), str(pictures[1]), "-o", str(output),
+         "--model", str(vgg16_random_path), "-s", "32", "-n", "100000", "--no-progress", "--print-every", "1",
+         "--threads", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    try:
+        lines = []
+        deadline = time.monotonic() + 120
+        while len(lines) < 3 and time.monotonic() < deadline:  # wait until the optimisation is under way
+            line = child.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        assert len(lines) == 3 and lines[-1].startswith("iteration 3/"), lines + [child.stderr.read()]
+        child.send_signal(signal.SIGINT)
+        stdout, stderr = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130, stderr
+    match = re.search(r"interrupted after (\d+) iterations; best image so far saved to (.*)$", stderr.strip())
+    assert match and int(match[1]) >= 3 and match[2] == str(output), stderr
+    assert "Traceback" not in stderr
+    with Image.open(output) as saved:
+        assert saved.size == (32, 24)
+    assert _leftovers(output_dir) == []
+    assert list(private_tmp.iterdir()) == []

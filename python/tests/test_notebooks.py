@@ -1,0 +1,246 @@
+"""The tutorial notebooks and the live preview.
+
+- Committed notebooks are clean: valid nbformat, no outputs, a ``parameters`` cell with the
+  documented switches, and only public ``swiftnst`` names imported.
+- Every notebook runs top to bottom in a real ipykernel kernel (nbclient) at a tiny size
+  (``SWIFTNST_NOTEBOOK_FAST=1``) and draws its figures; any cell error fails the test.
+- :class:`swiftnst.notebook.LivePreview` updates one output in place, and interrupting the kernel
+  mid-run keeps the best image.
+
+The execution tests skip when nbclient/ipykernel are missing or the VGG-19 weights are not cached.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+# Every figure a notebook draws, at least: 01 inputs, Gram matrices, style costs, snapshots, loss
+# curve, result; 02 inputs and one per section (two for init and optimiser).
+MIN_FIGURES = {"01_neural_style_transfer.ipynb": 6, "02_exploring_parameters.ipynb": 10}
+CELL_TIMEOUT = 600
+
+
+def _read(path: Path):
+    nbformat = pytest.importorskip("nbformat")
+    return nbformat.read(path, as_version=4)
+
+
+def _code_cells(nb) -> list:
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def _kernel_env() -> dict[str, str]:
+    """The test process's environment, with this checkout's ``python/`` first on the kernel's path
+    and the notebooks' fast mode on."""
+    env = dict(os.environ, SWIFTNST_NOTEBOOK_FAST="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "python"), os.environ.get("PYTHONPATH")]))
+    return env
+
+
+@pytest.fixture(scope="module")
+def cached_vgg19() -> Path:
+    from swiftnst.weights import cached_weights_path, verify_cached
+
+    path = cached_weights_path("vgg19")
+    if not verify_cached(path):
+        pytest.skip(f"no intact cached VGG-19 weights at {path} (run: swiftnst weights fetch vgg19)")
+    return path
+
+
+@pytest.fixture()
+def kernel_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    env = _kernel_env()
+    for key in ("SWIFTNST_NOTEBOOK_FAST", "PYTHONPATH"):
+        monkeypatch.setenv(key, env[key])
+    return env
+
+
+def test_both_tutorial_notebooks_exist():
+    assert [p.name for p in NOTEBOOKS] == sorted(MIN_FIGURES)
+
+
+# MARK: - Committed form
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_without_outputs(path: Path):
+    nbformat = pytest.importorskip("nbformat")
+    nb = _read(path)
+    nbformat.validate(nb)
+    for index, cell in enumerate(_code_cells(nb)):
+        assert cell.outputs == [], f"{path.name}: code cell {index} has outputs (clear them before committing)"
+        assert cell.execution_count is None, f"{path.name}: code cell {index} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_has_a_parameters_cell_with_the_documented_switches(path: Path):
+    tagged = [cell for cell in _code_cells(_read(path)) if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: expected exactly one cell tagged 'parameters'"
+    source = tagged[0].source
+    for assignment in ("CONTENT_PATH = None", "STYLE_PATH = None", "IMAGE_SIZE = ", "ITERATIONS = "):
+        assert assignment in source, f"{path.name}: the parameters cell lacks '{assignment}'"
+    assert 'os.environ.get("SWIFTNST_NOTEBOOK_FAST") == "1"' in source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_uses_only_the_public_api(path: Path):
+    private = re.compile(r"swiftnst(\.\w+)*\._\w|from swiftnst(\.\w+)* import[^\n]*\b_\w")
+    for cell in _code_cells(_read(path)):
+        match = private.search(cell.source)
+        assert match is None, f"{path.name} uses a private swiftnst name: {match.group(0)!r}"
+
+
+# MARK: - Execution
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_executes_top_to_bottom(path: Path, tmp_path: Path, cached_vgg19: Path, kernel_env):
+    from nbclient import NotebookClient
+
+    nb = _read(path)
+    # Any cell error raises CellExecutionError here, naming the cell and the traceback.
+    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+    outputs = [output for cell in _code_cells(nb) for output in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    figures = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(figures) >= MIN_FIGURES[path.name], (
+        f"{path.name} drew {len(figures)} figures, expected at least {MIN_FIGURES[path.name]}")
+    stderr = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stderr")
+    assert "Traceback" not in stderr
+
+
+# MARK: - Live preview, outside a kernel
+
+
+def _losses(iteration: int):
+    from swiftnst.session import Losses
+
+    return Losses(total=100.0 / iteration, content=1.0, style=2.0, tv=3.0, iteration=iteration, evaluations=iteration)
+
+
+@pytest.mark.parametrize("arguments", [{"every": 0}, {"every": 1.5}, {"min_interval": -1.0},
+                                       {"min_interval": float("nan")}, {"width": 0}, {"width": True}])
+def test_live_preview_rejects_bad_settings(arguments):
+    from swiftnst.notebook import LivePreview
+
+    with pytest.raises(ValueError):
+        LivePreview(**arguments)
+
+
+def test_live_preview_records_every_step_but_renders_only_due_ones(capsys: pytest.CaptureFixture[str]):
+    import numpy as np
+    from swiftnst.notebook import LivePreview
+
+    preview = LivePreview(every=3, min_interval=0)
+    rendered = []
+
+    def image_fn():
+        rendered.append(len(preview.history))
+        return np.full((4, 5, 3), 0.5, dtype=np.float32)
+
+    for iteration in range(1, 10):
+        preview(iteration, _losses(iteration), image_fn)
+    assert [i for i, _ in preview.history] == list(range(1, 10))
+    assert rendered == [3, 6, 9]
+    assert preview.image.dtype == np.uint8 and preview.image.shape == (4, 5, 3) and preview.image.max() == 128
+    # Outside IPython the status line is printed instead of drawn.
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("iteration 9: loss 11.11 (content 1, style 2, tv 3)")
+
+
+def test_live_preview_throttles_redraws_by_time():
+    import numpy as np
+    from swiftnst.notebook import LivePreview
+
+    preview = LivePreview(every=1, min_interval=3600)
+    calls = []
+    for iteration in range(1, 6):
+        preview(iteration, _losses(iteration), lambda: calls.append(iteration) or np.zeros((2, 2, 3), np.uint8))
+    assert calls == [1] and len(preview.history) == 5
+
+
+# MARK: - Live preview in a real kernel
+
+_PREVIEW_RUN = """
+import numpy as np
+from swiftnst.notebook import LivePreview
+
+y, x = np.mgrid[0:48, 0:64] / 64.0
+content = np.stack([x, y, 0.5 * (x + y)], axis=2).astype(np.float32)
+style = np.stack([np.sin(20 * x) ** 2, np.cos(15 * y) ** 2, x * y], axis=2).astype(np.float32)
+preview = LivePreview(every=1, min_interval=0)
+result = preview.run(content, style, image_size=64, iterations=100000)
+"""
+
+
+def _iopub_until(client, predicate, timeout: float) -> list[dict]:
+    """Collect iopub messages until ``predicate(messages)`` holds; fail on a kernel error or after
+    ``timeout`` seconds."""
+    messages: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while not predicate(messages):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            pytest.fail(f"kernel did not produce the expected messages in {timeout} s; got "
+                        f"{[m['msg_type'] for m in messages][-20:]}")
+        try:
+            message = client.get_iopub_msg(timeout=min(remaining, 5))
+        except queue.Empty:
+            continue
+        if message["msg_type"] == "error":
+            pytest.fail("the kernel raised:\n" + "\n".join(message["content"]["traceback"]))
+        messages.append(message)
+    return messages
+
+
+def _status_idle(parent_id: str):
+    return lambda messages: any(m["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
+                                and m["parent_header"].get("msg_id") == parent_id for m in messages)
+
+
+def test_live_preview_updates_in_place_and_an_interrupt_keeps_the_best_image(cached_vgg19: Path, kernel_env,
+                                                                             tmp_path: Path):
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", env=kernel_env, cwd=str(tmp_path))
+    try:
+        run_id = client.execute(_PREVIEW_RUN)
+        # Wait until the run has drawn a few steps, so there is something to keep.
+        updates = lambda ms: [m for m in ms if m["msg_type"] == "update_display_data"]
+        messages = _iopub_until(client, lambda ms: len(updates(ms)) >= 3, timeout=120)
+        manager.interrupt_kernel()
+        messages += _iopub_until(client, _status_idle(run_id), timeout=60)
+        reply = client.get_shell_msg(timeout=10)
+        assert reply["parent_header"]["msg_id"] == run_id
+        assert reply["content"]["status"] == "ok", reply["content"]   # the interrupt did not escape run()
+
+        shown = [m for m in messages if m["msg_type"] == "display_data"]
+        assert len(shown) == 1, "the preview must create exactly one output"
+        display_id = shown[0]["content"]["transient"]["display_id"]
+        assert all(m["content"]["transient"]["display_id"] == display_id for m in updates(messages))
+        last_frame = updates(messages)[-1]["content"]["data"]["text/html"]
+        assert "interrupted after" in last_frame and "data:image/png;base64," in last_frame
+
+        check_id = client.execute("print(preview.interrupted, result.shape, result.dtype, "
+                                  "bool((result == preview.image).all()), len(preview.history))")
+        output = _iopub_until(client, _status_idle(check_id), timeout=30)
+        text = "".join(m["content"]["text"] for m in output if m["msg_type"] == "stream")
+        interrupted, height, width, dtype, same, steps = re.fullmatch(
+            r"(\w+) \((\d+), (\d+), 3\) (\w+) (\w+) (\d+)\n", text).groups()
+        assert (interrupted, height, width, dtype, same) == ("True", "48", "64", "uint8", "True")
+        assert 3 <= int(steps) < 100000
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)

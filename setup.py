@@ -1,0 +1,68 @@
+"""Builds the Swift library with the Python package (metadata lives in pyproject.toml).
+
+``pip install .`` and ``pip install -e .`` run ``swift build -c release --product swiftnst`` in this
+checkout, then place ``libswiftnst.so`` in the package's ``_lib/`` (where ``swiftnst._lib`` looks
+first after ``$SWIFTNST_LIB_PATH``) and the C header in ``swiftnst/include/swiftnst.h``.
+For a regular install they go into the wheel; for an editable one, next to the sources.
+Set ``SWIFT`` to choose the ``swift`` executable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import Distribution, setup
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).resolve().parent
+HEADER = ROOT / "Sources" / "CSwiftNST" / "include" / "swiftnst.h"
+LIBRARY_NAME = {"darwin": "libswiftnst.dylib", "win32": "swiftnst.dll"}.get(sys.platform, "libswiftnst.so")
+
+
+def swift_executable() -> str:
+    """``$SWIFT``, else ``swift`` on PATH, else the toolchain at /opt/swift."""
+    candidates = [os.environ.get("SWIFT"), shutil.which("swift"), "/opt/swift/usr/bin/swift"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return candidate
+    raise RuntimeError("swiftnst needs the Swift toolchain to build its library: install Swift 6 "
+                       "(https://swift.org/install) or set SWIFT to the swift executable")
+
+
+def build_swift_library() -> Path:
+    """Build the release library and return its path."""
+    command = [swift_executable(), "build", "-c", "release", "--product", "swiftnst", "--package-path", str(ROOT)]
+    print("building the Swift library:", " ".join(command), flush=True)
+    subprocess.run(command, check=True, cwd=ROOT)
+    output = subprocess.run([*command, "--show-bin-path"], check=True, cwd=ROOT, capture_output=True, text=True)
+    library = Path(output.stdout.strip().splitlines()[-1]) / LIBRARY_NAME
+    if not library.is_file():
+        raise RuntimeError(f"swift build succeeded but {library} does not exist")
+    return library
+
+
+class BuildPyWithSwift(build_py):
+    """``build_py`` that also builds the Swift library and copies it and the header into the package."""
+
+    def run(self) -> None:
+        super().run()
+        package = ROOT / "python" / "swiftnst" if self.editable_mode else Path(self.build_lib) / "swiftnst"
+        library = build_swift_library()
+        (package / "_lib").mkdir(parents=True, exist_ok=True)
+        (package / "include").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(library, package / "_lib" / LIBRARY_NAME)
+        shutil.copy2(HEADER, package / "include" / "swiftnst.h")
+
+
+class BinaryDistribution(Distribution):
+    """Marks the wheel as platform-specific: it carries a native library."""
+
+    def has_ext_modules(self) -> bool:
+        return True
+
+
+setup(cmdclass={"build_py": BuildPyWithSwift}, distclass=BinaryDistribution)
