@@ -3,7 +3,8 @@
 ``pip install .`` and ``pip install -e .`` run ``swift build -c release --product swiftnst`` in this
 checkout, then place ``libswiftnst.so`` in the package's ``_lib/`` (where ``swiftnst._lib`` looks
 first after ``$SWIFTNST_LIB_PATH``) and the C header in ``swiftnst/include/swiftnst.h``.
-For a regular install they go into the wheel; for an editable one, next to the sources.
+For a regular install they are copied into the wheel; for an editable one they are symlinked next to
+the sources.
 Set ``SWIFT`` to choose the ``swift`` executable.
 """
 
@@ -50,12 +51,26 @@ class BuildPyWithSwift(build_py):
 
     def run(self) -> None:
         super().run()
-        package = ROOT / "python" / "swiftnst" if self.editable_mode else Path(self.build_lib) / "swiftnst"
         library = build_swift_library()
-        (package / "_lib").mkdir(parents=True, exist_ok=True)
-        (package / "include").mkdir(parents=True, exist_ok=True)
-        shutil.copy2(library, package / "_lib" / LIBRARY_NAME)
-        shutil.copy2(HEADER, package / "include" / "swiftnst.h")
+        if self.editable_mode:
+            # Symlinks, so that a later `swift build -c release` is picked up without reinstalling
+            # (a copy in _lib/ would shadow the fresh build: _lib/ is searched before .build/release).
+            place(library, ROOT / "python" / "swiftnst" / "_lib" / LIBRARY_NAME, link=True)
+            place(HEADER, ROOT / "python" / "swiftnst" / "include" / "swiftnst.h", link=True)
+        else:
+            place(library, Path(self.build_lib) / "swiftnst" / "_lib" / LIBRARY_NAME, link=False)
+            place(HEADER, Path(self.build_lib) / "swiftnst" / "include" / "swiftnst.h", link=False)
+
+
+def place(source: Path, target: Path, *, link: bool) -> None:
+    """Copy ``source`` to ``target``, or symlink it there, replacing what was there."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.exists():
+        target.unlink()
+    if link:
+        target.symlink_to(source.resolve())
+    else:
+        shutil.copy2(source, target)
 
 
 class BinaryDistribution(Distribution):

@@ -122,6 +122,7 @@ def main() -> None:
     print(text)
     if args.write_results:
         env = next((r["env"] for r in rows if r["framework"] == "swiftnst" and r.get("env")), {})
+        env = {**{k: os.environ[k] for k in ("SWIFTNST_LIB_PATH", "OPENBLAS_CORETYPE") if k in os.environ}, **env}
         command = "python bench/compare.py " + " ".join(sys.argv[1:])
         (HERE / "RESULTS.md").write_text(
             "# Benchmark results\n\n"

@@ -42,9 +42,13 @@ def safetensors_files(draw) -> bytes:
     if draw(st.booleans()):
         header["__metadata__"] = draw(_metadata())
     text = json.dumps(header).encode()
-    if draw(st.integers(0, 9)) == 0:  # sometimes not even JSON
+    shape = draw(st.integers(0, 19))
+    if shape == 0:  # sometimes not even JSON
         cut = draw(st.integers(0, len(text)))
         text = text[:cut] + draw(st.binary(max_size=8))
+    elif shape == 1:  # nesting deep enough to exhaust a recursive parser's stack
+        depth = draw(st.integers(1, 200_000))
+        text = b"[" * depth + b"]" * depth
     length = draw(st.one_of(st.just(len(text)), _COUNTS.filter(lambda n: 0 <= n < 2**64)))
     data = draw(st.binary(max_size=256))
     return struct.pack("<Q", length) + text + data

@@ -4,7 +4,7 @@
 # rendered by swiftnst.demo_images as style). Writes under output/ (or $1):
 #   demo_inputs/{chelsea,swirls}.png   the two inputs
 #   chelsea_swirls.jpg                 the result
-#   chelsea_swirls_snapshots/          a snapshot every 25 steps and their grid, iterations.png
+#   chelsea_swirls_snapshots/          a snapshot every 20 steps and their grid, iterations.png
 # Assumes the package and weights are installed (scripts/setup.sh). Extra arguments after the
 # output directory go to the swiftnst command (e.g. scripts/demo.sh output --preserve-colors).
 set -euo pipefail
@@ -15,5 +15,5 @@ shift || true
 
 "$PYTHON" -m swiftnst.demo_images "$OUT/demo_inputs"
 time "$PYTHON" -m swiftnst "$OUT/demo_inputs/chelsea.png" "$OUT/demo_inputs/swirls.png" \
-    -o "$OUT/chelsea_swirls.jpg" --image-size 384 --iterations 200 \
-    --save-every 25 --print-every 50 "$@"
+    -o "$OUT/chelsea_swirls.jpg" --image-size 256 --iterations 100 \
+    --save-every 20 --print-every 20 "$@"

@@ -116,7 +116,7 @@ def check(status: int, function: str) -> None:
         return
     from . import _bindings  # here, not at import: the exception classes must not need the library
 
-    detail = _bindings.nst_last_error().decode("utf-8", "replace")
+    detail = _bindings.nst_last_error().decode("utf-8", "replace").removeprefix(f"{function}: ")
     name = _bindings.nst_status_name(status).decode("ascii", "replace")
     cls = ERROR_CLASSES.get(status, NSTError)
     raise cls(f"{function} failed ({name}): {detail or 'no details'}", function=function, status=status)

@@ -78,8 +78,12 @@ class Session:
         handle = C.nst_session_p()
         check(C.nst_session_init(model.handle, ctypes.byref(params), ctypes.byref(handle)), "nst_session_init")
         self._handle = handle.value
-        self._set_layers(C.nst_session_set_content_layers, content_layers, "content_layers")
-        self._set_layers(C.nst_session_set_style_layers, style_layers, "style_layers")
+        try:
+            self._set_layers(C.nst_session_set_content_layers, content_layers, "content_layers")
+            self._set_layers(C.nst_session_set_style_layers, style_layers, "style_layers")
+        except BaseException:
+            self.close()
+            raise
 
     # MARK: - Lifetime
 
@@ -124,18 +128,15 @@ class Session:
         names, weights = _layer_weights(layers, what)
         check(function(self.handle, c_strings(names), weights, len(names)), function.__name__)
 
-    def _image(self, x: np.ndarray, what: str) -> np.ndarray:
-        return check_image(x, what)
-
     def set_content(self, x: np.ndarray) -> None:
         """Set the content target: float32 ``[3, height, width]`` in model space."""
-        image = self._image(x, "content image")
+        image = check_image(x, "content image")
         with self._lock:
             check(C.nst_session_set_content_image(self.handle, image, image.size), "nst_session_set_content_image")
 
     def add_style(self, x: np.ndarray, weight: float = 1.0) -> None:
         """Add a style image (float32 ``[3, h, w]`` in model space, any size) with blend ``weight`` > 0."""
-        image = self._image(x, "style image")
+        image = check_image(x, "style image")
         with self._lock:
             check(C.nst_session_add_style_image(self.handle, image, image.size, image.shape[1], image.shape[2],
                                                 weight), "nst_session_add_style_image")
@@ -147,7 +148,7 @@ class Session:
 
     def set_image(self, x: np.ndarray) -> None:
         """Set the image to optimise; resets the optimiser state and the best image."""
-        image = self._image(x, "image")
+        image = check_image(x, "image")
         with self._lock:
             check(C.nst_session_set_image(self.handle, image, image.size), "nst_session_set_image")
             self._stepped = False
@@ -159,7 +160,7 @@ class Session:
 
         Leaves the session's image and optimiser state unchanged.
         """
-        image = self._image(x, "image")
+        image = check_image(x, "image")
         grad = np.empty_like(image) if gradient else None
         losses = C.nst_losses()
         with self._lock:

@@ -327,7 +327,7 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
 
 def _open_model(path: str | os.PathLike | None) -> Model:
     """Load weights; files in a source format (Keras .h5, MatConvNet .mat, torchvision .pth,
-    lpips .ckpt) are converted to the engine's safetensors first (cached next to the weights)."""
+    lpips .ckpt) are converted to the engine's safetensors first (cached in $SWIFTNST_HOME/weights/converted)."""
     if path is not None and Path(path).suffix.lower() != ".safetensors":
         path = convert(path)
     return Model(path)

@@ -51,7 +51,11 @@ def test_layer_shapes_follow_floor_pooling(model, height, width):
         h, w = height, width
         for _ in range(pools):
             h, w = h // 2, w // 2
-        assert model.layer_shape(name, height, width) == (channels[block], h, w), name
+        if h == 0 or w == 0:  # the engine refuses layers an image is too small to reach
+            with pytest.raises(NSTShapeError, match="too small"):
+                model.layer_shape(name, height, width)
+        else:
+            assert model.layer_shape(name, height, width) == (channels[block], h, w), name
 
 
 def test_forward_matches_reference_on_64x64(model, vgg19_keras_weights, image64):

@@ -37,14 +37,6 @@ def _code_cells(nb) -> list:
     return [cell for cell in nb.cells if cell.cell_type == "code"]
 
 
-def _kernel_env() -> dict[str, str]:
-    """The test process's environment, with this checkout's ``python/`` first on the kernel's path
-    and the notebooks' fast mode on."""
-    env = dict(os.environ, SWIFTNST_NOTEBOOK_FAST="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "python"), os.environ.get("PYTHONPATH")]))
-    return env
-
-
 @pytest.fixture(scope="module")
 def cached_vgg19() -> Path:
     from swiftnst.weights import cached_weights_path, verify_cached
@@ -57,12 +49,14 @@ def cached_vgg19() -> Path:
 
 @pytest.fixture()
 def kernel_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment for kernels (also set on this process, which nbclient's kernels inherit):
+    this checkout's ``python/`` first on the path, and the notebooks' fast mode on."""
     pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
-    env = _kernel_env()
-    for key in ("SWIFTNST_NOTEBOOK_FAST", "PYTHONPATH"):
-        monkeypatch.setenv(key, env[key])
-    return env
+    monkeypatch.setenv("SWIFTNST_NOTEBOOK_FAST", "1")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO / "python"),
+                                                                   os.environ.get("PYTHONPATH")])))
+    return dict(os.environ)
 
 
 def test_both_tutorial_notebooks_exist():

@@ -171,7 +171,8 @@ def test_preserve_colors_keeps_content_chroma(vgg19_model, content, style):
     chroma_error = np.abs(kept[..., 1:] - reference[..., 1:])
     assert np.median(chroma_error) <= 1.0 / 255 and chroma_error.mean() < 3.0 / 255
     assert np.abs(plain[..., 1:] - reference[..., 1:]).mean() > 3 * chroma_error.mean()
-    np.testing.assert_allclose(kept[..., 0], plain[..., 0], atol=4.0 / 255)   # luminance is the result's
+    # Luminance is the result's (up to 8-bit rounding, and clipping where the new colours leave the gamut).
+    assert np.abs(kept[..., 0] - plain[..., 0]).mean() < 1.0 / 255
 
 
 def test_blend_of_two_styles(vgg19_model, content, style):

@@ -192,3 +192,51 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return number.intValue
     }
 }
+
+extension SafeTensorsFile {
+    /// One F32 tensor to serialise.
+    public struct Entry: Sendable {
+        public var name: String
+        public var shape: [Int]
+        public var values: [Float]
+        public init(name: String, shape: [Int], values: [Float]) {
+            self.name = name
+            self.shape = shape
+            self.values = values
+        }
+    }
+
+    /// The bytes of a safetensors file holding `entries` (in order, packed) and `metadata`: the
+    /// inverse of `init(path:)`, used by tests and tools that need a weights file without Python.
+    /// Shapes are written as given, so callers can also build deliberately inconsistent files.
+    public static func serialize(_ entries: [Entry], metadata: [String: String]) throws -> [UInt8] {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        for entry in entries {
+            let size = entry.values.count * MemoryLayout<Float>.size
+            header[entry.name] = ["dtype": "F32", "shape": entry.shape, "data_offsets": [offset, offset + size]] as [String: Any]
+            offset += size
+        }
+        var json = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+        // The reference implementation pads the header with spaces to keep the data 8-byte aligned.
+        while json.count % 8 != 0 { json.append(0x20) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(8 + json.count + offset)
+        let length = UInt64(json.count)
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: length >> (8 * UInt64(i)))) }
+        bytes += json
+        for entry in entries {
+            entry.values.withUnsafeBytes { raw in
+                #if _endian(big)
+                for value in entry.values {
+                    withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+                }
+                #else
+                bytes.append(contentsOf: raw)
+                #endif
+            }
+        }
+        return bytes
+    }
+}

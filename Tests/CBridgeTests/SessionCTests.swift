@@ -1,0 +1,174 @@
+import CBridge
+import CSwiftNST
+import Foundation
+import XCTest
+
+/// Counts callback invocations and says stop after `stopAfter` of them (passed as user_data).
+private final class CallbackLog {
+    var losses: [nst_losses] = []
+    let stopAfter: Int
+    init(stopAfter: Int) { self.stopAfter = stopAfter }
+}
+
+private let progressCallback: nst_progress_callback = { losses, userData in
+    guard let losses, let userData else { return 1 }
+    let log = Unmanaged<CallbackLog>.fromOpaque(userData).takeUnretainedValue()
+    log.losses.append(losses.pointee)
+    return log.losses.count >= log.stopAfter ? 1 : 0
+}
+
+final class SessionCTests: XCTestCase {
+    let side: Int64 = 16
+    var count: Int { Int(3 * side * side) }
+
+    private func makeSession(_ edit: (inout nst_session_params) -> Void = { _ in }) throws -> OpaquePointer {
+        let model = try loadTestModel()
+        defer { CBridge.nst_model_free(model) }  // the session retains it
+        var params = CBridge.nst_session_default_params()
+        params.height = side
+        params.width = side
+        edit(&params)
+        var session: OpaquePointer?
+        XCTAssertEqual(CBridge.nst_session_init(model, &params, &session), NST_OK, lastError())
+        return try XCTUnwrap(session)
+    }
+
+    private func pattern(_ n: Int, seed: Int) -> [Float] {
+        (0..<n).map { Float((($0 + seed) * 37 + seed * 11) % 101) / 101 - 0.5 }
+    }
+
+    func testDefaultParams() {
+        let p = CBridge.nst_session_default_params()
+        XCTAssertEqual([p.height, p.width], [256, 256])
+        XCTAssertEqual([p.pooling, p.optimizer, p.lbfgs_history, p.n_threads], [NST_POOLING_MAX, NST_OPTIMIZER_LBFGS, 100, 0])
+        XCTAssertEqual([p.content_weight, p.style_weight, p.tv_weight, p.learning_rate], [5, 100, 1e-3, 10])
+        XCTAssertEqual([p.adam_beta1, p.adam_beta2, p.adam_epsilon], [0.9, 0.999, 1e-8])
+    }
+
+    func testInitRejectsBadParams() throws {
+        let model = try loadTestModel()
+        defer { CBridge.nst_model_free(model) }
+        let edits: [(String, (inout nst_session_params) -> Void)] = [
+            ("height", { $0.height = 0 }), ("width", { $0.width = Int64(NST_MAX_IMAGE_SIDE) + 1 }),
+            ("pooling", { $0.pooling = 5 }), ("optimizer", { $0.optimizer = -1 }),
+            ("content_weight", { $0.content_weight = .nan }), ("style_weight", { $0.style_weight = -1 }),
+            ("tv_weight", { $0.tv_weight = .infinity }), ("lbfgs_history", { $0.lbfgs_history = 0 }),
+            ("n_threads", { $0.n_threads = -2 }), ("learning rate", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.learning_rate = 0 }),
+            ("beta1", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.adam_beta1 = 1 }),
+            ("epsilon", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.adam_epsilon = .nan }),
+            ("too small", { $0.height = 16; $0.width = 8 }),  // cannot reach relu5_1
+        ]
+        for (fragment, edit) in edits {
+            var params = CBridge.nst_session_default_params()
+            params.height = 16
+            params.width = 16
+            edit(&params)
+            var session: OpaquePointer?
+            assertStatus(CBridge.nst_session_init(model, &params, &session), NST_ERR_INVALID_ARGUMENT,
+                         "nst_session_init", fragment)
+            XCTAssertNil(session)
+        }
+        var params = CBridge.nst_session_default_params()
+        var session: OpaquePointer?
+        assertStatus(CBridge.nst_session_init(model, nil, &session), NST_ERR_NULL_POINTER, "params")
+        assertStatus(CBridge.nst_session_init(model, &params, nil), NST_ERR_NULL_POINTER, "session_out")
+        assertStatus(CBridge.nst_session_init(nil, &params, &session), NST_ERR_INVALID_HANDLE, "model")
+    }
+
+    func testLayerSetters() throws {
+        let session = try makeSession()
+        defer { CBridge.nst_session_free(session) }
+        var weights: [Float] = [1, 0.5]
+        withCStrings(["relu1_1", "relu2_1"]) { names in
+            XCTAssertEqual(CBridge.nst_session_set_style_layers(session, names, weights, 2), NST_OK, lastError())
+            assertStatus(CBridge.nst_session_set_style_layers(session, names, weights, -1), NST_ERR_INVALID_ARGUMENT, "0...31")
+            assertStatus(CBridge.nst_session_set_style_layers(session, names, weights, 32), NST_ERR_INVALID_ARGUMENT, "0...31")
+            assertStatus(CBridge.nst_session_set_content_layers(session, nil, weights, 1), NST_ERR_NULL_POINTER, "names")
+            assertStatus(CBridge.nst_session_set_content_layers(session, names, nil, 1), NST_ERR_NULL_POINTER, "weights")
+            weights[1] = .nan
+            assertStatus(CBridge.nst_session_set_content_layers(session, names, weights, 2), NST_ERR_INVALID_ARGUMENT, "weights[1]")
+        }
+        withCStrings(["relu1_1", "conv9_9"]) { names in
+            assertStatus(CBridge.nst_session_set_content_layers(session, names, [1, 1], 2), NST_ERR_UNKNOWN_LAYER, "conv9_9")
+        }
+        withCStrings(["relu1_1", "relu1_1"]) { names in
+            assertStatus(CBridge.nst_session_set_content_layers(session, names, [1, 1], 2), NST_ERR_INVALID_ARGUMENT, "repeated")
+        }
+        XCTAssertEqual(CBridge.nst_session_set_content_layers(session, nil, nil, 0), NST_OK, "n = 0 removes the term")
+    }
+
+    func testRoundTripStepCancelAndBestImage() throws {
+        let session = try makeSession()
+        defer { CBridge.nst_session_free(session) }
+        withCStrings(["relu1_1", "relu2_1"]) { names in
+            XCTAssertEqual(CBridge.nst_session_set_style_layers(session, names, [1, 1], 2), NST_OK)
+        }
+        withCStrings(["relu2_2"]) { names in
+            XCTAssertEqual(CBridge.nst_session_set_content_layers(session, names, [1], 1), NST_OK)
+        }
+        var losses = nst_losses()
+        assertStatus(CBridge.nst_session_step(session, 1, nil, nil, &losses), NST_ERR_STATE, "content")
+
+        let content = pattern(count, seed: 1)
+        XCTAssertEqual(CBridge.nst_session_set_content_image(session, content, Int64(count)), NST_OK, lastError())
+        assertStatus(CBridge.nst_session_set_content_image(session, content, Int64(count) - 1), NST_ERR_SHAPE, "image")
+        let style = pattern(3 * 20 * 24, seed: 2)
+        assertStatus(CBridge.nst_session_add_style_image(session, style, Int64(style.count), 20, 24, 0), NST_ERR_INVALID_ARGUMENT, "blend_weight")
+        assertStatus(CBridge.nst_session_add_style_image(session, style, Int64(style.count), 24, 24, 1), NST_ERR_SHAPE, "image")
+        assertStatus(CBridge.nst_session_add_style_image(session, nil, Int64(style.count), 20, 24, 1), NST_ERR_NULL_POINTER, "image")
+        var nanStyle = style
+        nanStyle[3] = .nan
+        assertStatus(CBridge.nst_session_add_style_image(session, nanStyle, Int64(style.count), 20, 24, 1), NST_ERR_NUMERIC, "NaN")
+        XCTAssertEqual(CBridge.nst_session_add_style_image(session, style, Int64(style.count), 20, 24, 1), NST_OK, lastError())
+
+        let start = pattern(count, seed: 3)
+        XCTAssertEqual(CBridge.nst_session_set_image(session, start, Int64(count)), NST_OK)
+        var best = [Float](repeating: 0, count: count)
+        XCTAssertEqual(CBridge.nst_session_get_best_image(session, &best, Int64(count), &losses), NST_OK)
+        XCTAssertEqual(best, start, "before any step the best image is the one set")
+        XCTAssertTrue(losses.total.isNaN)
+
+        // Evaluate leaves the session alone and checks its buffers.
+        var gradient = [Float](repeating: 0, count: count)
+        var evaluated = nst_losses()
+        XCTAssertEqual(CBridge.nst_session_evaluate(session, start, Int64(count), &gradient, Int64(count), &evaluated), NST_OK)
+        XCTAssertGreaterThan(evaluated.total, 0)
+        XCTAssertEqual(evaluated.total, evaluated.content + evaluated.style + evaluated.tv, accuracy: 1e-9 * evaluated.total)
+        XCTAssertTrue(gradient.contains { $0 != 0 })
+        assertStatus(CBridge.nst_session_evaluate(session, start, Int64(count), &gradient, 3, nil), NST_ERR_SHAPE, "gradient_out")
+        var nanImage = start
+        nanImage[0] = .infinity
+        assertStatus(CBridge.nst_session_evaluate(session, nanImage, Int64(count), nil, 0, nil), NST_ERR_NUMERIC)
+        assertStatus(CBridge.nst_session_set_image(session, nanImage, Int64(count)), NST_ERR_NUMERIC)
+
+        // Step with a callback that stops after the third step.
+        let log = CallbackLog(stopAfter: 3)
+        let status = CBridge.nst_session_step(session, 10, progressCallback, Unmanaged.passUnretained(log).toOpaque(), &losses)
+        assertStatus(status, NST_ERR_CANCELLED, "cancelled")
+        XCTAssertEqual(log.losses.map(\.iteration), [1, 2, 3])
+        XCTAssertEqual(losses.iteration, 3, "losses_out holds the last step even when cancelled")
+        XCTAssertEqual(log.losses[0].total, evaluated.total, accuracy: 1e-6 * evaluated.total, "step 1 evaluates the set image")
+
+        XCTAssertEqual(CBridge.nst_session_step(session, 5, nil, nil, &losses), NST_OK)
+        XCTAssertEqual(losses.iteration, 8)
+        XCTAssertEqual(losses.evaluations, 8)
+        assertStatus(CBridge.nst_session_step(session, -1, nil, nil, nil), NST_ERR_INVALID_ARGUMENT, "n_steps")
+
+        var image = [Float](repeating: 0, count: count)
+        XCTAssertEqual(CBridge.nst_session_get_image(session, &image, Int64(count)), NST_OK)
+        XCTAssertNotEqual(image, start)
+        assertStatus(CBridge.nst_session_get_image(session, &image, 12), NST_ERR_SHAPE, "image_out")
+        assertStatus(CBridge.nst_session_get_image(session, nil, Int64(count)), NST_ERR_NULL_POINTER, "image_out")
+
+        var bestLosses = nst_losses()
+        XCTAssertEqual(CBridge.nst_session_get_best_image(session, &best, Int64(count), &bestLosses), NST_OK)
+        XCTAssertLessThan(bestLosses.total, evaluated.total)
+        XCTAssertLessThanOrEqual(bestLosses.total, log.losses.map(\.total).min()!)
+        var check = nst_losses()
+        XCTAssertEqual(CBridge.nst_session_evaluate(session, best, Int64(count), nil, 0, &check), NST_OK)
+        XCTAssertEqual(check.total, bestLosses.total, accuracy: 1e-4 * bestLosses.total)
+
+        XCTAssertEqual(CBridge.nst_session_clear_style_images(session), NST_OK)
+        assertStatus(CBridge.nst_session_step(session, 1, nil, nil, nil), NST_ERR_STATE, "style")
+    }
+}
