@@ -15,6 +15,7 @@ import argparse
 import datetime
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -114,6 +115,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="threads per framework (JAX uses all cores)")
     parser.add_argument("--weights", default=None, help="VGG-19 safetensors (default: the swiftnst cache)")
     parser.add_argument("--write-results", action="store_true", help="write bench/RESULTS.md")
+    parser.add_argument("--note", default="", help="a line about the build measured, for RESULTS.md")
     args = parser.parse_args()
 
     load_before = load()
@@ -123,7 +125,7 @@ def main() -> None:
     if args.write_results:
         env = next((r["env"] for r in rows if r["framework"] == "swiftnst" and r.get("env")), {})
         env = {**{k: os.environ[k] for k in ("SWIFTNST_LIB_PATH", "OPENBLAS_CORETYPE") if k in os.environ}, **env}
-        command = "python bench/compare.py " + " ".join(sys.argv[1:])
+        command = "python bench/compare.py " + shlex.join(sys.argv[1:])
         (HERE / "RESULTS.md").write_text(
             "# Benchmark results\n\n"
             "One evaluation = VGG-19 forward to relu5_1 + backward to the image (content relu4_2, style "
@@ -139,7 +141,8 @@ def main() -> None:
             f"- Machine: {machine()}; load average before/after: {load_before} / {load_after}\n"
             f"- Software: {versions()}\n"
             + (f"- swiftnst environment: {', '.join(f'{k}={v}' for k, v in env.items())} (see bench/README.md)\n"
-               if env else ""))
+               if env else "")
+            + (f"- Note: {args.note}\n" if args.note else ""))
         print(f"wrote {HERE / 'RESULTS.md'}", file=sys.stderr)
 
 

@@ -7,7 +7,7 @@
 #   scripts/valgrind.sh                # uses .build/release/libswiftnst.so (SWIFTNST_LIB_PATH overrides)
 #
 # The run: load a VGG-16 with random weights, create sessions, set content and two styles, take L-BFGS
-# and Adam steps on a 16x20 image, read the images back, call every layer operation, provoke the
+# and Adam steps on a 16x20 image (16 pixels: the least relu5_1 needs), read the images back, call every layer operation, provoke the
 # error paths (bad counts, NULL, freed handles), and free everything. It takes a few minutes: valgrind
 # runs ~50x slower, so the script runs at low priority (nice 19).
 set -euo pipefail
@@ -39,8 +39,8 @@ image = lambda h, w: model.preprocess(rng.random((h, w, 3), dtype=np.float32))
 for optimizer in ("lbfgs", "adam"):
     with swiftnst.Session(model, 16, 20, optimizer=optimizer, lbfgs_history=3) as session:
         session.set_content(image(16, 20))
-        session.add_style(image(12, 18), 1.0)
-        session.add_style(image(20, 14), 0.5)
+        session.add_style(image(16, 18), 1.0)
+        session.add_style(image(20, 17), 0.5)
         session.set_image(image(16, 20))
         session.evaluate(image(16, 20))
         session.step(3)

@@ -1,3 +1,6 @@
+// The Diagnostics section of swiftnst.h. Each export's contract (arguments, statuses, state on error)
+// is documented at its declaration in Sources/CSwiftNST/include/swiftnst.h, not repeated here.
+
 import CSwiftNST
 
 @_cdecl("nst_last_error")

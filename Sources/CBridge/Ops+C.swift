@@ -1,10 +1,11 @@
+// The layer operations [EXPERIMENTAL] of swiftnst.h: thin validated wrappers over the engine's
+// kernels, used to check them against independent references from Python. Each export's contract
+// is documented at its declaration in Sources/CSwiftNST/include/swiftnst.h.
+
 import CSwiftNST
 import NSTEngine
 
-// The single-layer operations [EXPERIMENTAL]: thin validated wrappers over the engine's kernels,
-// used to check them against independent references from Python.
-
-/// Builds the production 3x3 kernel for caller-provided OIHW weights (bias zero when NULL is allowed).
+/// Builds the production 3x3 kernel for caller-provided OIHW weights; the backward pass needs no bias, so it gets zeros.
 private func conv3x3Kernel(weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, biasRequired: Bool,
                            inChannels: Int64, outChannels: Int64) throws -> any Conv3x3Kernel {
     let weightCount = try elementCount([outChannels, inChannels, 3, 3], "weight")

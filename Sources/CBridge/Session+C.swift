@@ -1,3 +1,6 @@
+// The Session section of swiftnst.h. Each export's contract (arguments, statuses, state on error)
+// is documented at its declaration in Sources/CSwiftNST/include/swiftnst.h, not repeated here.
+
 import CSwiftNST
 import Foundation
 import NSTEngine

@@ -47,6 +47,27 @@ final class LBFGSTests: XCTestCase {
         assertClose(x, f.c, tolerance: 1e-5)
     }
 
+    func testTrajectoryMatchesTorchOptimLBFGS() throws {
+        // Iterates of a float64 transcription of torch optim/lbfgs.lua (no line search, tolX =
+        // tolFun = -1, nCorrection 2 so the oldest pair is dropped) on ½xᵀAx − bᵀx from 0.
+        let a: [[Float]] = [[4, 1, 0.5], [1, 3, 0.2], [0.5, 0.2, 2]], b: [Float] = [1, -2, 0.5]
+        let expected: [[Float]] = [
+            [0.2857143, -0.5714286, 0.1428571], [0.4432566, -0.8171661, 0.2259625],
+            [0.4164311, -0.8340307, 0.2225176], [0.4281869, -0.8244741, 0.2244079],
+            [0.4280765, -0.8244010, 0.2248304], [0.4279035, -0.8243354, 0.2254597],
+        ]
+        let lbfgs = try LBFGS(historySize: 2)
+        var x: [Float] = [0, 0, 0]
+        for (k, iterate) in expected.enumerated() {
+            _ = try lbfgs.step(&x) { x in
+                let g = (0..<3).map { i in (0..<3).reduce(-b[i]) { $0 + a[i][$1] * x[$1] } }
+                let loss = (0..<3).reduce(0.0) { $0 + Double(x[$1]) * (0.5 * Double(g[$1] - b[$1])) }  // ½xᵀAx − bᵀx
+                return (loss, g)
+            }
+            assertClose(x, iterate, tolerance: 1e-5, "iterate \(k + 1)")
+        }
+    }
+
     func testSkipsPairsWithoutCurvature() throws {
         // A linear function (constant gradient): y = 0, so y·s = 0 and no pair is stored; the
         // direction stays −g, with t = min(1, 1/2) first and lr = 1 after.

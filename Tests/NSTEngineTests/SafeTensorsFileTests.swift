@@ -96,6 +96,9 @@ final class SafeTensorsFileTests: XCTestCase {
              ["tensor 't'", "unknown field 'x'"]),
             ("overlap", rawSafeTensors(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: eight),
              ["'a'", "'b'", "overlap"]),
+            ("trailing bytes", rawSafeTensors(header: good, data: eight + [0, 0, 0, 0]), ["4 trailing bytes"]),
+            ("gap", rawSafeTensors(header: #"{"t":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: eight),
+             ["bytes 0..<4", "'t'"]),
             ("metadata not strings", rawSafeTensors(header: #"{"__metadata__":{"architecture":19}}"#, data: []),
              ["metadata 'architecture'"]),
         ]

@@ -132,10 +132,21 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 tensors[name] = try parseTensor(name, value, dataLength: dataLength, fail: fail)
             }
         }
-        // Overlapping tensors would alias each other's data: a corrupt or hostile file.
+        // As in the safetensors format, tensors must tile the data region exactly: overlaps would
+        // alias data, and gaps or trailing bytes mean a damaged or wrongly concatenated file.
         let ordered = tensors.values.sorted { ($0.dataOffsets.lowerBound, $0.name) < ($1.dataOffsets.lowerBound, $1.name) }
         for (a, b) in zip(ordered, ordered.dropFirst()) where b.dataOffsets.lowerBound < a.dataOffsets.upperBound {
             throw fail("tensors '\(a.name)' and '\(b.name)' overlap")
+        }
+        var covered = 0
+        for tensor in ordered {
+            guard tensor.dataOffsets.lowerBound == covered else {
+                throw fail("bytes \(covered)..<\(tensor.dataOffsets.lowerBound) of the data region before tensor '\(tensor.name)' belong to no tensor")
+            }
+            covered = tensor.dataOffsets.upperBound
+        }
+        guard covered == dataLength else {
+            throw fail("\(dataLength - covered) trailing bytes after the last tensor (data region is \(dataLength) bytes)")
         }
         return (metadata, tensors, dataStart)
     }

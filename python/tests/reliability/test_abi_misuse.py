@@ -26,7 +26,7 @@ def _expect(code: int, names: str | tuple[str, ...], call: str) -> None:
     names = (names,) if isinstance(names, str) else names
     assert code in [raw.status(n) for n in names], f"{call}: got {raw.status_name(code)}, expected {' or '.join(names)}"
     if code != 0:
-        assert raw.last_error(), f"{call}: {name} without a message in nst_last_error()"
+        assert raw.last_error(), f"{call}: {raw.status_name(code)} without a message in nst_last_error()"
 
 
 # MARK: - Case groups (run in the child)

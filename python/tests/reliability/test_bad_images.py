@@ -201,3 +201,25 @@ def test_bad_arrays_are_refused():
             load_image(array)
     with pytest.raises(TypeError, match="expected a path, PIL image or NumPy array"):
         load_image(42)
+
+
+# MARK: - Through the whole pipeline
+
+
+@pytest.mark.parametrize("height, width", [(1, 500), (500, 1), (1, 1)])
+def test_tiny_and_thin_images_through_stylize(swiftnst_engine, vgg16_random_path, tmp_path, height, width):
+    content = tmp_path / "thin.png"
+    Image.fromarray(_colours(height=height, width=width)).save(content)
+    style = tmp_path / "style.png"
+    Image.fromarray(_colours(height=32, width=32)).save(style)
+
+    def run():
+        return swiftnst_engine.stylize(content, style, model=str(vgg16_random_path), image_size=64, iterations=1,
+                                       progress=False)
+
+    if height == width:  # a single pixel is scaled up to 64 x 64 like any other image
+        assert run().shape == (64, 64, 3)
+        return
+    # the result keeps the aspect ratio, so one side stays a pixel wide: too small for relu5_1
+    with pytest.raises(swiftnst_engine.NSTError, match=r"too small to reach layer"):
+        run()
