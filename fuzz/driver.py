@@ -46,7 +46,7 @@ def _run_target(name: str, strategy: st.SearchStrategy, check: Check, tried: lis
 
     # Without shrinking or the example database a round is pure generation: fast, and no files
     # appear in the working tree. Shrinking stays on so a finding is reported minimal.
-    batch = examples if examples is not None else 200
+    batch = examples if examples is not None else 25  # small rounds: the deadline is checked between them
     deadline = None if seconds is None else time.monotonic() + seconds
     while True:
         options = settings(max_examples=batch, deadline=None, database=None, derandomize=ci,

@@ -83,9 +83,15 @@ ours = [e for e in errors if any("libswiftnst" in (f.findtext("obj") or "") for 
 for error in ours:
     frames = [f.findtext("fn") or f.findtext("obj") or "?" for f in error.iter("frame")][:8]
     print(f"  OURS  {error.findtext('kind')}: {error.findtext('what') or error.findtext('xwhat/text')}\n        at " + "\n        at ".join(frames))
-kinds = {}
+kinds, origins = {}, {}
 for error in errors:
     kinds[error.findtext("kind")] = kinds.get(error.findtext("kind"), 0) + 1
+    if error not in ours:  # where the others come from: the innermost frame's library
+        top = next(error.iter("frame"), None)
+        where = (top.findtext("obj") or "?").rsplit("/", 1)[-1] if top is not None else "?"
+        origins[where] = origins.get(where, 0) + 1
 print(f"valgrind: {len(errors)} unsuppressed errors in total {kinds or ''}, {len(ours)} in libswiftnst")
+if origins:
+    print("  outside our library, by innermost frame: " + ", ".join(f"{k} {v}" for k, v in sorted(origins.items())))
 sys.exit(1 if ours else 0)
 EOF

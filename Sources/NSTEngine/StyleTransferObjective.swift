@@ -49,9 +49,7 @@ public final class StyleTransferObjective {
     public init(network: FeatureNetwork, height: Int, width: Int,
                 contentLayers: [(name: String, weight: Float)], styleLayers: [(name: String, weight: Float)],
                 contentWeight: Float, styleWeight: Float, tvWeight: Float, pooling: Pooling) throws {
-        guard (1...Self.maxImageSide).contains(height), (1...Self.maxImageSide).contains(width) else {
-            throw NSTError.shape("image size must be 1...\(Self.maxImageSide) on each side, got \(height)x\(width)")
-        }
+        try Self.checkSize(height: height, width: width, "image")
         for (name, value) in [("content_weight", contentWeight), ("style_weight", styleWeight), ("tv_weight", tvWeight)] {
             guard value.isFinite, value >= 0 else { throw NSTError.invalidArgument("\(name) must be finite and >= 0, got \(value)") }
         }
@@ -115,9 +113,7 @@ public final class StyleTransferObjective {
         guard weight.isFinite, weight > 0 else {
             throw NSTError.invalidArgument("style blend weight must be finite and > 0, got \(weight)")
         }
-        guard (1...Self.maxImageSide).contains(imageHeight), (1...Self.maxImageSide).contains(imageWidth) else {
-            throw NSTError.shape("style image size must be 1...\(Self.maxImageSide) on each side, got \(imageHeight)x\(imageWidth)")
-        }
+        try Self.checkSize(height: imageHeight, width: imageWidth, "style image")
         try Self.checkImage(image, height: imageHeight, width: imageWidth)
         guard !styleLayers.isEmpty else { return }
         try network.forward(image: image, height: imageHeight, width: imageWidth,
@@ -219,6 +215,13 @@ public final class StyleTransferObjective {
             try gradient.withUnsafeMutableBufferPointer { g in try evaluate(image: x, gradient: g) }
         }
         return (losses, gradient)
+    }
+
+    /// `NSTError.shape` unless both sides of `what` are in `1...maxImageSide`.
+    private static func checkSize(height: Int, width: Int, _ what: String) throws {
+        guard (1...maxImageSide).contains(height), (1...maxImageSide).contains(width) else {
+            throw NSTError.shape("\(what) size must be 1...\(maxImageSide) on each side, got \(height)x\(width)")
+        }
     }
 
     private static func checkImage(_ image: UnsafeBufferPointer<Float>, height: Int, width: Int) throws {

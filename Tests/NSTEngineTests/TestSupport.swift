@@ -76,27 +76,20 @@ func randomVGGWeights(_ architecture: VGGArchitecture, seed: UInt64,
     return weights
 }
 
+// The two runners below hand their arrays to the kernel as pointers valid for the call; outputs
+// start as NaN so a value the kernel fails to write shows up in the comparison.
+
 /// Runs `kernel.forward` on arrays.
 func runForward(_ kernel: any Conv3x3Kernel, _ input: [Float], height: Int, width: Int) -> [Float] {
     var output = [Float](repeating: .nan, count: kernel.outChannels * height * width)
-    let scratch = ScratchSpace()
-    input.withUnsafeBufferPointer { i in
-        output.withUnsafeMutableBufferPointer { o in
-            kernel.forward(input: i.baseAddress!, output: o.baseAddress!, height: height, width: width, scratch: scratch)
-        }
-    }
+    kernel.forward(input: input, output: &output, height: height, width: width, scratch: ScratchSpace())
     return output
 }
 
 /// Runs `kernel.backwardInput` on arrays.
 func runBackward(_ kernel: any Conv3x3Kernel, _ gradOutput: [Float], height: Int, width: Int) -> [Float] {
     var gradInput = [Float](repeating: .nan, count: kernel.inChannels * height * width)
-    let scratch = ScratchSpace()
-    gradOutput.withUnsafeBufferPointer { g in
-        gradInput.withUnsafeMutableBufferPointer { o in
-            kernel.backwardInput(gradOutput: g.baseAddress!, gradInput: o.baseAddress!, height: height, width: width, scratch: scratch)
-        }
-    }
+    kernel.backwardInput(gradOutput: gradOutput, gradInput: &gradInput, height: height, width: width, scratch: ScratchSpace())
     return gradInput
 }
 

@@ -44,22 +44,24 @@ class NSTShapeError(NSTError, ValueError):
     status = 4
 
 
-class NSTUnknownLayerError(NSTError, KeyError):
+class _PlainMessage:
+    """Mixin for subclasses of built-ins that format their message their own way: KeyError would
+    print it quoted, OSError as ``(errno, strerror)``; swiftnst's message is shown as it is."""
+
+    def __str__(self) -> str:
+        return RuntimeError.__str__(self)
+
+
+class NSTUnknownLayerError(_PlainMessage, NSTError, KeyError):
     """A layer name the model does not have (``NST_ERR_UNKNOWN_LAYER``)."""
 
     status = 5
 
-    def __str__(self) -> str:  # KeyError would print the message quoted
-        return RuntimeError.__str__(self)
 
-
-class NSTIOError(NSTError, OSError):
+class NSTIOError(_PlainMessage, NSTError, OSError):
     """A file could not be opened or read (``NST_ERR_IO``)."""
 
     status = 6
-
-    def __str__(self) -> str:  # OSError would format its args as (errno, strerror)
-        return RuntimeError.__str__(self)
 
 
 class NSTWeightsFormatError(NSTError, ValueError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Sequence
+from typing import Sequence, TypeVar
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from ._errors import NSTInvalidHandleError, NSTInvalidArgumentError, NSTShapeErr
 _ARCHITECTURES = {C.NST_ARCH_VGG19: "vgg19", C.NST_ARCH_VGG16: "vgg16"}
 _CHANNEL_ORDERS = {C.NST_CHANNELS_RGB: "RGB", C.NST_CHANNELS_BGR: "BGR"}
 _POOLINGS = {"max": C.NST_POOLING_MAX, "avg": C.NST_POOLING_AVG, "average": C.NST_POOLING_AVG}
+_Owner = TypeVar("_Owner", bound="NativeHandle")
 
 
 def pooling_code(pooling: str) -> int:
@@ -37,7 +38,44 @@ def c_strings(names: Sequence[str]) -> ctypes.Array:
     return (ctypes.c_char_p * len(names))(*(name.encode("utf-8") for name in names))
 
 
-class Model:
+class NativeHandle:
+    """Owns one native handle (``nst_model *`` or ``nst_session *``), freed by ``close()``, ``with``
+    or garbage collection, whichever comes first; subclasses say how to free it in ``_free``."""
+
+    _handle: int | None = None  # on the class, so close() works on a half-built object
+
+    def _free(self, handle: int) -> None:
+        raise NotImplementedError
+
+    @property
+    def handle(self) -> int:
+        """The native handle for raw calls; raises ``NSTInvalidHandleError`` after ``close()``."""
+        if self._handle is None:
+            raise NSTInvalidHandleError(f"this {type(self).__name__} is closed")
+        return self._handle
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` has freed the native object."""
+        return self._handle is None
+
+    def close(self) -> None:
+        """Free the native object; calling it again does nothing."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            self._free(handle)
+
+    def __enter__(self: _Owner) -> _Owner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class Model(NativeHandle):
     """A VGG-16/19 feature network loaded from a swiftnst weights file.
 
     The model is immutable and may be shared by sessions on several threads. Free it with
@@ -50,7 +88,6 @@ class Model:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self._handle: int | None = None  # first, so close() works on a half-built object
         if path is None:
             from .weights import default_weights_path
 
@@ -71,32 +108,8 @@ class Model:
 
     # MARK: - Lifetime
 
-    @property
-    def handle(self) -> int:
-        """The ``nst_model *`` for raw calls; raises ``NSTInvalidHandleError`` after ``close()``."""
-        if self._handle is None:
-            raise NSTInvalidHandleError("this Model is closed")
-        return self._handle
-
-    @property
-    def closed(self) -> bool:
-        """Whether ``close()`` has freed the native model."""
-        return self._handle is None
-
-    def close(self) -> None:
-        """Free the native model; calling it again does nothing."""
-        handle, self._handle = getattr(self, "_handle", None), None
-        if handle is not None:
-            C.nst_model_free(handle)
-
-    def __enter__(self) -> "Model":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
+    def _free(self, handle: int) -> None:
+        C.nst_model_free(handle)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{len(self.layer_names)} layers"

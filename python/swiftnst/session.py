@@ -10,8 +10,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from . import _bindings as C
-from ._errors import NSTInvalidArgumentError, NSTInvalidHandleError, check
-from .model import Model, c_strings, check_image, pooling_code
+from ._errors import NSTInvalidArgumentError, check
+from .model import Model, NativeHandle, c_strings, check_image, pooling_code
 
 _OPTIMIZERS = {"lbfgs": C.NST_OPTIMIZER_LBFGS, "adam": C.NST_OPTIMIZER_ADAM}
 
@@ -44,7 +44,7 @@ def _layer_weights(layers: Mapping[str, float] | Sequence[str], what: str) -> tu
     return [name for name, _ in items], np.array([weight for _, weight in items], dtype=np.float32)
 
 
-class Session:
+class Session(NativeHandle):
     """Optimises one image towards a content target and a blend of style images.
 
     Objective, defaults and units are those of docs/ARCHITECTURE.md ("Objective"); images are
@@ -60,7 +60,6 @@ class Session:
                  content_weight: float = 5.0, style_weight: float = 100.0, tv_weight: float = 1e-3,
                  pooling: str = "max", optimizer: str = "lbfgs", learning_rate: float = 10.0,
                  lbfgs_history: int = 100, threads: int = 0) -> None:
-        self._handle: int | None = None  # first, so close() works on a half-built object
         self._lock = threading.Lock()
         self._stepped = False
         self.model = model
@@ -87,36 +86,16 @@ class Session:
 
     # MARK: - Lifetime
 
-    @property
-    def handle(self) -> int:
-        """The ``nst_session *`` for raw calls; raises ``NSTInvalidHandleError`` after ``close()``."""
-        if self._handle is None:
-            raise NSTInvalidHandleError("this Session is closed")
-        return self._handle
-
-    @property
-    def closed(self) -> bool:
-        """Whether ``close()`` has freed the native session."""
-        return self._handle is None
+    def _free(self, handle: int) -> None:
+        C.nst_session_free(handle)
 
     def close(self) -> None:
         """Free the native session; calling it again does nothing."""
         lock = getattr(self, "_lock", None)
         if lock is None:  # __init__ failed before anything was allocated
             return
-        with lock:
-            handle, self._handle = self._handle, None
-            if handle is not None:
-                C.nst_session_free(handle)
-
-    def __enter__(self) -> "Session":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
+        with lock:  # not while another thread is inside a call on the handle
+            super().close()
 
     def __repr__(self) -> str:
         return f"Session({self.height}x{self.width}, {'closed' if self.closed else 'open'})"

@@ -62,10 +62,11 @@ STYLE_LAYER_PRESETS: dict[str, tuple[tuple[str, float], ...]] = {
 }
 
 #: Multi-scale runs by default when the requested size (longest side) is above this many pixels.
-#: Measured on this project's 2-core machine (see docs/report): at 512 px a 256 -> 512 schedule
-#: reaches a lower full-size objective than 512-only at the same number of steps in ~60 % of the
-#: time; at 384 px and below the coarse stage (<= 192 px) is too small for relu5_1 statistics to
-#: help and single-scale is as good.
+#: Measured on the project's 2-core machine (chelsea + the demo painting, 40 L-BFGS steps, the
+#: full-size objective of the result; multi-scale = S/2 -> S): at 512 px multi-scale took 113 s
+#: instead of 284 s AND ended lower (8.61e6 vs 9.27e6); at 384 px (76 s vs 133 s: 1.02e7 vs 8.68e6)
+#: and 256 px (54 s vs 79 s: 1.02e7 vs 9.07e6) it was faster but ended 12-16 % higher, so it is
+#: only a clear win above 384 px.
 MULTISCALE_AUTO_ABOVE = 384
 
 #: ``callback(iteration, losses, image_fn)``: called after every optimiser step; ``iteration``

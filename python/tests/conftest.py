@@ -43,12 +43,18 @@ def golden(shared_dir: Path) -> dict[str, np.ndarray]:
         return {key: data[key] for key in data.files}
 
 
-def _cached(architecture: str):
-    from swiftnst.weights import WeightsError, cached_weights_path, load_weights, verify_cached
+def _cached_path(architecture: str) -> Path:
+    from swiftnst.weights import cached_weights_path, verify_cached
 
     path = cached_weights_path(architecture)
     if not verify_cached(path):
         pytest.skip(f"no intact cached {architecture} weights at {path} (run: swiftnst weights fetch {architecture})")
+    return path
+
+
+def _cached(path: Path):
+    from swiftnst.weights import WeightsError, load_weights
+
     try:
         return load_weights(path)
     except WeightsError as exc:  # pragma: no cover - only on a damaged cache
@@ -56,18 +62,42 @@ def _cached(architecture: str):
 
 
 @pytest.fixture(scope="session")
-def vgg19_keras_weights():
+def vgg19_weights_path() -> Path:
+    """The cached converted VGG-19 weights file; skips when not fetched (or damaged)."""
+    return _cached_path("vgg19")
+
+
+@pytest.fixture(scope="session")
+def vgg16_weights_path() -> Path:
+    """The cached converted VGG-16 weights file; skips when not fetched (or damaged)."""
+    return _cached_path("vgg16")
+
+
+@pytest.fixture(scope="session")
+def vgg19_keras_weights(vgg19_weights_path: Path):
     """The cached converted Keras VGG-19 (``VGGWeights``, BGR/255/Caffe mean); skips when not fetched."""
-    weights = _cached("vgg19")
+    weights = _cached(vgg19_weights_path)
     if weights.convention.channel_order != "BGR":
         pytest.skip("the cached vgg19 weights are not the Keras (Caffe-convention) ones")
     return weights
 
 
 @pytest.fixture(scope="session")
-def vgg16_weights():
+def vgg16_weights(vgg16_weights_path: Path):
     """The cached converted VGG-16 (``VGGWeights``, lpips/torchvision); skips when not fetched."""
-    return _cached("vgg16")
+    return _cached(vgg16_weights_path)
+
+
+@pytest.fixture(scope="module")
+def model(vgg19_keras_weights, vgg19_weights_path: Path):
+    """A ``swiftnst.Model`` of the cached Keras VGG-19, closed after the module; skips until
+    libswiftnst.so is built or when those weights are not cached. Modules testing another
+    network override this fixture."""
+    pytest.importorskip("swiftnst._bindings", exc_type=ImportError)
+    from swiftnst import Model
+
+    with Model(vgg19_weights_path) as loaded:
+        yield loaded
 
 
 @pytest.fixture(scope="session")

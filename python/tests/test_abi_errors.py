@@ -18,24 +18,13 @@ from swiftnst import (  # noqa: E402
     Model, NSTError, NSTInvalidArgumentError, NSTInvalidHandleError, NSTIOError, NSTNullPointerError,
     NSTNumericError, NSTShapeError, NSTStateError, NSTUnknownLayerError, NSTWeightsFormatError, Session,
 )
-from swiftnst.weights import cached_weights_path  # noqa: E402
 
 F32 = np.float32
 
 
 @pytest.fixture(scope="module")
-def weights_path():
-    from swiftnst.weights import verify_cached
-
-    path = cached_weights_path("vgg16")
-    if not verify_cached(path):
-        pytest.skip(f"no cached vgg16 weights at {path} (run: swiftnst weights fetch vgg16)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def model(weights_path):
-    with Model(weights_path) as m:
+def model(vgg16_weights_path):
+    with Model(vgg16_weights_path) as m:
         yield m
 
 
@@ -107,14 +96,14 @@ def test_malformed_files(tmp_path, content):
     assert str(path.name) in str(info.value) or "header" in str(info.value).lower()
 
 
-def test_truncated_and_nan_weights(tmp_path, weights_path):
-    data = weights_path.read_bytes()
+def test_truncated_and_nan_weights(tmp_path, vgg16_weights_path):
+    data = vgg16_weights_path.read_bytes()
     truncated = tmp_path / "truncated.safetensors"
     truncated.write_bytes(data[: len(data) // 2])
     with raises(NSTWeightsFormatError):
         Model(truncated)
     poisoned = tmp_path / "nan.safetensors"
-    shutil.copy(weights_path, poisoned)
+    shutil.copy(vgg16_weights_path, poisoned)
     with open(poisoned, "r+b") as f:
         f.seek(-400, 2)  # inside the last tensor's data
         f.write(np.full(4, np.nan, F32).tobytes())
@@ -122,20 +111,20 @@ def test_truncated_and_nan_weights(tmp_path, weights_path):
         Model(poisoned)
 
 
-def test_null_pointers_in_model_calls(weights_path):
+def test_null_pointers_in_model_calls(vgg16_weights_path):
     handle = C.nst_model_p()
     with raises(NSTNullPointerError):
         call(C.nst_model_load_from_file, None, ctypes.byref(handle))
     with raises(NSTNullPointerError):
-        call(C.nst_model_load_from_file, str(weights_path).encode(), None)
+        call(C.nst_model_load_from_file, str(vgg16_weights_path).encode(), None)
     assert handle.value is None  # out-pointer untouched
 
 
 # MARK: - Handles
 
 
-def test_freed_and_foreign_handles(weights_path):
-    m = Model(weights_path)
+def test_freed_and_foreign_handles(vgg16_weights_path):
+    m = Model(vgg16_weights_path)
     freed = m.handle
     m.close()
     info = C.nst_model_info()

@@ -32,20 +32,10 @@ def forward_program(tmp_path_factory) -> Path:
     return binary
 
 
-@pytest.fixture(scope="module")
-def weights_file():
-    from swiftnst.weights import cached_weights_path, load_weights, verify_cached
-
-    path = cached_weights_path("vgg16")
-    if not verify_cached(path):
-        pytest.skip(f"no cached vgg16 weights at {path} (run: swiftnst weights fetch vgg16)")
-    return path, load_weights(path)
-
-
 @pytest.mark.parametrize("layer, height, width", [("relu1_2", 9, 7), ("pool2", 12, 10)])
-def test_c_program_forward_matches_reference(forward_program, weights_file, layer, height, width):
-    path, weights = weights_file
-    run = subprocess.run([str(forward_program), str(path), layer, str(height), str(width)],
+def test_c_program_forward_matches_reference(forward_program, vgg16_weights_path, vgg16_weights, layer, height, width):
+    weights = vgg16_weights
+    run = subprocess.run([str(forward_program), str(vgg16_weights_path), layer, str(height), str(width)],
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
@@ -63,11 +53,11 @@ def test_c_program_forward_matches_reference(forward_program, weights_file, laye
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 
-def test_c_program_reports_errors(forward_program, weights_file):
-    path, _ = weights_file
-    run = subprocess.run([str(forward_program), str(path), "conv9_9", "8", "8"], capture_output=True, text=True)
+def test_c_program_reports_errors(forward_program, vgg16_weights_path):
+    run = subprocess.run([str(forward_program), str(vgg16_weights_path), "conv9_9", "8", "8"],
+                         capture_output=True, text=True)
     assert run.returncode == 1
     assert "NST_ERR_UNKNOWN_LAYER" in run.stderr and "conv9_9" in run.stderr
-    run = subprocess.run([str(forward_program), str(path) + ".missing", "relu1_1", "8", "8"],
+    run = subprocess.run([str(forward_program), str(vgg16_weights_path) + ".missing", "relu1_1", "8", "8"],
                          capture_output=True, text=True)
     assert run.returncode == 1 and "NST_ERR_IO" in run.stderr

@@ -12,15 +12,9 @@ import reference as ref
 
 pytest.importorskip("swiftnst._bindings", exc_type=ImportError)  # skips until libswiftnst.so is built
 from swiftnst import Model, NSTInvalidHandleError, NSTShapeError, NSTUnknownLayerError  # noqa: E402
-from swiftnst.weights import cached_weights_path, layer_names  # noqa: E402
+from swiftnst.weights import layer_names  # noqa: E402
 
 LAYERS = ["relu1_1", "conv2_1", "relu2_1", "pool2", "relu3_1", "relu4_1", "relu4_2", "relu5_1", "pool5"]
-
-
-@pytest.fixture(scope="module")
-def model(vgg19_keras_weights):
-    with Model(cached_weights_path("vgg19")) as m:
-        yield m
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +93,8 @@ def test_bad_inputs_raise(model):
         model.preprocess(np.zeros((8, 8)))
 
 
-def test_lifetime(vgg19_keras_weights):
-    m = Model(cached_weights_path("vgg19"))
+def test_lifetime(vgg19_weights_path):
+    m = Model(vgg19_weights_path)
     m.close()
     m.close()  # idempotent
     assert m.closed
@@ -108,8 +102,8 @@ def test_lifetime(vgg19_keras_weights):
         m.activations(np.zeros((3, 8, 8), np.float32), ["relu1_1"])
     with pytest.raises(NSTInvalidHandleError):
         m.layer_shape("relu1_1", 8, 8)
-    with Model(cached_weights_path("vgg19")) as m2:
+    with Model(vgg19_weights_path) as m2:
         assert not m2.closed
     assert m2.closed
-    Model(cached_weights_path("vgg19"))  # unreferenced: freed by __del__ without error
+    Model(vgg19_weights_path)  # unreferenced: freed by __del__ without error
     gc.collect()

@@ -15,16 +15,9 @@ import pytest
 import reference as ref
 
 pytest.importorskip("swiftnst._bindings", exc_type=ImportError)  # skips until libswiftnst.so is built
-from swiftnst import Model, Session  # noqa: E402
-from swiftnst.weights import cached_weights_path  # noqa: E402
+from swiftnst import Session  # noqa: E402
 
 H, W = 24, 20
-
-
-@pytest.fixture(scope="module")
-def model(vgg19_keras_weights):
-    with Model(cached_weights_path("vgg19")) as m:
-        yield m
 
 
 @pytest.fixture(scope="module")

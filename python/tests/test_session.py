@@ -13,15 +13,8 @@ import pytest
 pytest.importorskip("swiftnst._bindings", exc_type=ImportError)  # skips until libswiftnst.so is built
 from swiftnst import _bindings as C  # noqa: E402
 from swiftnst import Model, NSTInvalidArgumentError, NSTInvalidHandleError, NSTStateError, Session  # noqa: E402
-from swiftnst.weights import cached_weights_path  # noqa: E402
 
 H, W = 32, 24
-
-
-@pytest.fixture(scope="module")
-def model(vgg19_keras_weights):
-    with Model(cached_weights_path("vgg19")) as m:
-        yield m
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +69,8 @@ def test_garbage_collection_frees(model, problem):
     assert ref() is None and not _is_live(handle)
 
 
-def test_session_keeps_its_model(problem):
-    model = Model(cached_weights_path("vgg19"))
+def test_session_keeps_its_model(vgg19_weights_path, problem):
+    model = Model(vgg19_weights_path)
     with make_session(model, problem) as session:
         assert session.model is model
         model.close()  # the engine keeps its own reference to the network

@@ -96,7 +96,8 @@ typedef struct nst_losses {
     double  style;          // style_weight * sum over style layers of w_l * mean((G_l(x)/N_l - T_l)^2)
     double  tv;             // tv_weight * 0.5 * sum of squared horizontal and vertical neighbour differences
     int64_t iteration;      // optimiser steps taken so far in this session
-    int64_t evaluations;    // objective evaluations so far in this session
+    int64_t evaluations;    // objective evaluations made by nst_session_step so far in this session
+                            // (nst_session_evaluate does not count)
 } nst_losses;
 
 // Options of a session. Get defaults from nst_session_default_params() and change what you need.
@@ -109,12 +110,15 @@ typedef struct nst_session_params {
     float   content_weight; // >= 0, default 5
     float   style_weight;   // >= 0, default 100
     float   tv_weight;      // >= 0, default 1e-3
+    // The optimiser options below are read, and validated, only for the optimiser selected:
+    // learning_rate and adam_* for NST_OPTIMIZER_ADAM, lbfgs_history for NST_OPTIMIZER_LBFGS.
     float   learning_rate;  // Adam step size in model input units, > 0, default 10
     float   adam_beta1;     // in [0, 1), default 0.9
     float   adam_beta2;     // in [0, 1), default 0.999
     float   adam_epsilon;   // > 0, default 1e-8
     int32_t lbfgs_history;  // L-BFGS correction pairs kept, >= 1, default 100
-    int32_t n_threads;      // worker threads for the engine, 0 = one per core (default 0)
+    int32_t n_threads;      // worker threads for the engine, >= 0, 0 = one per core (default 0);
+                            // process-wide: each nst_session_init sets it, the last session created wins
 } nst_session_params;
 
 // Called after every optimiser step with the losses of that step.
@@ -160,7 +164,8 @@ NST_API nst_status nst_model_get_info(const nst_model * model, nst_model_info * 
 NST_API nst_status nst_model_layer_name(const nst_model * model, int32_t index, const char ** name_out);
 
 // Writes the activation shape [channels, height, width] of `layer` for an input of height x width.
-// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_UNKNOWN_LAYER or NST_ERR_SHAPE.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_UNKNOWN_LAYER or NST_ERR_SHAPE
+// (also when the input is too small for the pooling layers before `layer` to leave any pixel).
 NST_API nst_status nst_model_layer_shape(const nst_model * model, const char * layer,
                                          int64_t height, int64_t width, int64_t shape_out[3]);
 
@@ -171,7 +176,8 @@ NST_API nst_status nst_model_layer_shape(const nst_model * model, const char * l
 //   (see nst_model_layer_shape). The network runs only as deep as the deepest requested layer.
 // pooling: NST_POOLING_MAX or NST_POOLING_AVG.
 // Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_INVALID_ARGUMENT,
-// NST_ERR_SHAPE, NST_ERR_UNKNOWN_LAYER or NST_ERR_OUT_OF_MEMORY; outputs are untouched on error.
+// NST_ERR_SHAPE (wrong counts, or an image too small for the deepest requested layer),
+// NST_ERR_UNKNOWN_LAYER or NST_ERR_OUT_OF_MEMORY; outputs are untouched on error.
 NST_API nst_status nst_model_forward(const nst_model * model, const float * image, int64_t image_count,
                                      int64_t height, int64_t width, int32_t pooling,
                                      const char * const * layers, int32_t n_layers,
@@ -187,8 +193,10 @@ NST_API nst_session_params nst_session_default_params(void);
 // Creates a session for `model` with `params` (copied). The session starts with content layer
 // relu4_2 (weight 1) and style layers relu1_1, relu2_1, relu3_1, relu4_1, relu5_1 (weight 1 each),
 // no content or style targets, and an all-zero image.
-// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_INVALID_ARGUMENT or
-// NST_ERR_OUT_OF_MEMORY. On success *session_out receives a handle to free with nst_session_free.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_INVALID_ARGUMENT (also when
+// height x width is too small for the default layers: a bad parameter here, where nst_model_layer_shape
+// and nst_model_forward report NST_ERR_SHAPE) or NST_ERR_OUT_OF_MEMORY. On success *session_out
+// receives a handle to free with nst_session_free.
 NST_API nst_status nst_session_init(const nst_model * model, const nst_session_params * params,
                                     nst_session ** session_out);
 
@@ -199,8 +207,9 @@ NST_API void nst_session_free(nst_session * session);
 
 // Replaces the content layers. names: n NUL-terminated layer names; weights: n finite values >= 0.
 // n == 0 removes the content term. Clears the content target (set the content image again).
-// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_INVALID_ARGUMENT or
-// NST_ERR_UNKNOWN_LAYER.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_INVALID_ARGUMENT,
+// NST_ERR_UNKNOWN_LAYER or NST_ERR_SHAPE (the session's size is too small for a layer); on error the
+// session is unchanged.
 NST_API nst_status nst_session_set_content_layers(nst_session * session, const char * const * names,
                                                   const float * weights, int32_t n);
 
@@ -262,7 +271,9 @@ NST_API nst_status nst_session_step(nst_session * session, int32_t n_steps,
 NST_API nst_status nst_session_get_image(const nst_session * session, float * image_out, int64_t image_count);
 
 // Copies the image with the lowest total loss seen since nst_session_set_image into image_out,
-// and its losses into losses_out (may be NULL). Before any step this is the image that was set.
+// and its losses into losses_out (may be NULL). Before any step (since nst_session_set_image or a
+// change of layers or targets) this is the image that was set and its losses are NaN, since none
+// has been evaluated; iteration and evaluations are still the session's counts.
 // Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER or NST_ERR_SHAPE.
 NST_API nst_status nst_session_get_best_image(const nst_session * session, float * image_out,
                                               int64_t image_count, nst_losses * losses_out);

@@ -37,24 +37,17 @@ public struct Im2colConv3x3: Conv3x3Kernel {
         self.zeroBias = [Float](repeating: 0, count: inChannels)
     }
 
+    // The arrays are passed as pointers valid for the duration of each `convolve` call.
     public func forward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                         height: Int, width: Int, scratch: ScratchSpace) {
-        weight.withUnsafeBufferPointer { w in
-            bias.withUnsafeBufferPointer { b in
-                Self.convolve(input: input, inChannels: inChannels, weight: w.baseAddress!, bias: b.baseAddress!,
-                              outChannels: outChannels, output: output, height: height, width: width, scratch: scratch)
-            }
-        }
+        Self.convolve(input: input, inChannels: inChannels, weight: weight, bias: bias,
+                      outChannels: outChannels, output: output, height: height, width: width, scratch: scratch)
     }
 
     public func backwardInput(gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
                               height: Int, width: Int, scratch: ScratchSpace) {
-        flippedWeight.withUnsafeBufferPointer { w in
-            zeroBias.withUnsafeBufferPointer { b in
-                Self.convolve(input: gradOutput, inChannels: outChannels, weight: w.baseAddress!, bias: b.baseAddress!,
-                              outChannels: inChannels, output: gradInput, height: height, width: width, scratch: scratch)
-            }
-        }
+        Self.convolve(input: gradOutput, inChannels: outChannels, weight: flippedWeight, bias: zeroBias,
+                      outChannels: inChannels, output: gradInput, height: height, width: width, scratch: scratch)
     }
 
     /// - Complexity: O(outChannels · inChannels · 9 · height · width) in sgemm.

@@ -22,17 +22,8 @@ public struct NaiveConv3x3: Conv3x3Kernel {
             for y in 0..<height {
                 for x in 0..<width {
                     var sum = Double(bias[o])
-                    for i in 0..<inChannels {
-                        for ky in 0..<3 {
-                            let sy = y + ky - 1
-                            guard sy >= 0, sy < height else { continue }
-                            for kx in 0..<3 {
-                                let sx = x + kx - 1
-                                guard sx >= 0, sx < width else { continue }
-                                sum += Double(weight[((o * inChannels + i) * 3 + ky) * 3 + kx])
-                                    * Double(input[(i * height + sy) * width + sx])
-                            }
-                        }
+                    forEachTap(o: o, y: y, x: x, height: height, width: width) { inputIndex, weightIndex in
+                        sum += Double(weight[weightIndex]) * Double(input[inputIndex])
                     }
                     output[(o * height + y) * width + x] = Float(sum)
                 }
@@ -48,20 +39,28 @@ public struct NaiveConv3x3: Conv3x3Kernel {
             for y in 0..<height {
                 for x in 0..<width {
                     let g = Double(gradOutput[(o * height + y) * width + x])
-                    for i in 0..<inChannels {
-                        for ky in 0..<3 {
-                            let sy = y + ky - 1
-                            guard sy >= 0, sy < height else { continue }
-                            for kx in 0..<3 {
-                                let sx = x + kx - 1
-                                guard sx >= 0, sx < width else { continue }
-                                sums[(i * height + sy) * width + sx] += g * Double(weight[((o * inChannels + i) * 3 + ky) * 3 + kx])
-                            }
-                        }
+                    forEachTap(o: o, y: y, x: x, height: height, width: width) { inputIndex, weightIndex in
+                        sums[inputIndex] += g * Double(weight[weightIndex])
                     }
                 }
             }
         }
         for j in 0..<sums.count { gradInput[j] = Float(sums[j]) }
+    }
+
+    /// Calls `body(inputIndex, weightIndex)` for every tap of output pixel `(o, y, x)` that lies inside
+    /// the image; the taps left out are the zero padding.
+    private func forEachTap(o: Int, y: Int, x: Int, height: Int, width: Int, _ body: (Int, Int) -> Void) {
+        for i in 0..<inChannels {
+            for ky in 0..<3 {
+                let sy = y + ky - 1
+                guard sy >= 0, sy < height else { continue }
+                for kx in 0..<3 {
+                    let sx = x + kx - 1
+                    guard sx >= 0, sx < width else { continue }
+                    body((i * height + sy) * width + sx, ((o * inChannels + i) * 3 + ky) * 3 + kx)
+                }
+            }
+        }
     }
 }

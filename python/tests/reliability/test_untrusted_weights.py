@@ -353,7 +353,7 @@ def test_python_reader_refuses_a_deeply_nested_header(tmp_path):
     _expect_weights_error(path, r"malformed safetensors header")
 
 
-def _engine_rejects(swiftnst, path: Path, pattern: str) -> None:
+def _engine_rejects(path: Path, pattern: str) -> None:
     """Load ``path`` in a child process (a crash fails the test) and expect a clean NSTError."""
     result = run_python(f"""
         import re, sys
@@ -438,7 +438,7 @@ ENGINE_CASES = ["empty", "truncated_header", "truncated_data", "huge_header_leng
 @pytest.mark.parametrize("case", ENGINE_CASES)
 def test_engine_loader_refuses_damaged_files(swiftnst_engine, engine_cases, case):
     path, pattern = engine_cases[case]
-    _engine_rejects(swiftnst_engine, path, pattern)
+    _engine_rejects(path, pattern)
 
 
 def test_engine_loader_errors_name_the_status(swiftnst_engine, engine_cases, tmp_path):
