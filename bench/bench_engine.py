@@ -11,9 +11,8 @@ process so peak RSS is that size's.
 from __future__ import annotations
 
 import argparse
-import sys
 
-from runner import openblas_environment, run_worker
+from runner import run_worker
 
 
 def main() -> None:
@@ -25,14 +24,11 @@ def main() -> None:
     parser.add_argument("--weights", default=None)
     args = parser.parse_args()
 
-    env = openblas_environment()
-    if env:
-        print("environment: " + " ".join(f"{k}={v}" for k, v in env.items()), file=sys.stderr)
     print("| size | ms/eval (median) | ms (min) | GFLOP (direct) | GFLOP/s | peak RSS MB | first 2 evals s |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
         r = run_worker("swiftnst", size, reps=args.reps, warmup=args.warmup, threads=args.threads, out=None,
-                       weights=args.weights, extra_env=env)
+                       weights=args.weights)
         if "error" in r:
             print(f"| {size} | failed: {r['error']} |||||")
             continue

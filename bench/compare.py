@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runner import available, openblas_environment, run_worker
+from runner import available, run_worker
 from worker import FRAMEWORKS
 
 HERE = Path(__file__).resolve().parent
@@ -70,14 +70,12 @@ def compare(sizes: list[int], reps: int, warmup: int, threads: int, weights: str
                 if not available(framework):
                     print(f"[{size}] {framework}: not installed, skipped", file=sys.stderr)
                     continue
-                env = openblas_environment() if framework == "swiftnst" else {}
                 print(f"[{size}] {framework} ...", file=sys.stderr, flush=True)
                 result = run_worker(framework, size, reps=reps, warmup=warmup, threads=threads, out=out,
-                                    weights=weights, extra_env=env)
+                                    weights=weights)
                 if "error" in result:
                     print(f"[{size}] {framework} failed: {result['error']}", file=sys.stderr)
                     continue
-                result["env"] = env
                 results[framework] = result
             swiftnst = results.get("swiftnst")
             # Agreement is checked against swiftnst, or against the first peer when swiftnst is missing.
@@ -123,8 +121,7 @@ def main() -> None:
     load_after = load()
     print(text)
     if args.write_results:
-        env = next((r["env"] for r in rows if r["framework"] == "swiftnst" and r.get("env")), {})
-        env = {**{k: os.environ[k] for k in ("SWIFTNST_LIB_PATH", "OPENBLAS_CORETYPE") if k in os.environ}, **env}
+        env = {k: os.environ[k] for k in ("SWIFTNST_LIB_PATH", "OPENBLAS_CORETYPE") if k in os.environ}
         command = "python bench/compare.py " + shlex.join(sys.argv[1:])
         (HERE / "RESULTS.md").write_text(
             "# Benchmark results\n\n"

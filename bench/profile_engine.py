@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-from runner import openblas_environment
 
 HERE = Path(__file__).resolve().parent
 PROFILE_LINE = re.compile(r"^swiftnst-profile (\S+) calls=(\d+) seconds=([0-9.]+)$")
@@ -52,7 +51,7 @@ def child(size: int, evals: int, steps: int, threads: int) -> None:
 
 
 def run_child(size: int, evals: int, steps: int, threads: int) -> tuple[dict, dict[str, float]]:
-    env = dict(os.environ, SWIFTNST_PROFILE="1", **openblas_environment())
+    env = dict(os.environ, SWIFTNST_PROFILE="1")
     done = subprocess.run([sys.executable, str(HERE / "profile_engine.py"), "--child", str(evals), "--size", str(size),
                            "--steps", str(steps), "--threads", str(threads)],
                           capture_output=True, text=True, env=env)

@@ -20,26 +20,6 @@ def available(framework: str) -> bool:
     return module is None or importlib.util.find_spec(module) is not None
 
 
-def cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def openblas_environment() -> dict[str, str]:
-    """OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs that OpenBLAS 0.3.21 does not recognise (AMD Zen 4/5
-    fall back to its AVX2 Haswell kernels, about half the speed); nothing if the user already set it."""
-    if "OPENBLAS_CORETYPE" in os.environ:
-        return {}
-    if {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"} <= cpu_flags():
-        return {"OPENBLAS_CORETYPE": "SkylakeX"}
-    return {}
-
-
 def run_worker(framework: str, size: int, *, reps: int, warmup: int, threads: int, out: Path | None,
                weights: str | None = None, extra_env: dict[str, str] | None = None) -> dict:
     """Returns the worker's JSON result, or ``{"framework", "size", "error"}`` if it failed."""

@@ -238,7 +238,10 @@ def session_calls(example) -> None:
                 weights = (F32 * max(len(call[1]), 1))(*(w for _, w in call[1]))
                 keep.extend([array, weights])
                 code = getattr(ABI, kind)(handle, names, ctypes.cast(weights, P), len(call[1]))
-                _allowed(code, kind, "NST_ERR_NULL_POINTER", "NST_ERR_INVALID_ARGUMENT", "NST_ERR_UNKNOWN_LAYER")
+                # NST_ERR_SHAPE (a layer too deep for the image) is not in the header's list yet: an open
+                # issue with its own test (test_abi_misuse.py::test_layer_too_deep_for_the_session_size)
+                _allowed(code, kind, "NST_ERR_NULL_POINTER", "NST_ERR_INVALID_ARGUMENT", "NST_ERR_UNKNOWN_LAYER",
+                         "NST_ERR_SHAPE")
             elif kind == "image":
                 code = ABI.set_image(handle, *image(call[1], call[2]))
                 _allowed(code, kind, "NST_ERR_NULL_POINTER", "NST_ERR_SHAPE", "NST_ERR_NUMERIC")

@@ -15,7 +15,8 @@ public protocol Conv3x3Kernel: Sendable {
                        height: Int, width: Int, scratch: ScratchSpace)
 }
 
-/// Validates OIHW weights and a bias and returns the production kernel for them.
+/// Validates OIHW weights and a bias and returns the production kernel for them: Winograd
+/// F(4x4,3x3), which hands narrow planes to im2col itself (see `WinogradConv3x3`).
 /// - Parameters:
 ///   - weight: `[outChannels, inChannels, 3, 3]`, row-major.
 ///   - bias: `[outChannels]`.
@@ -23,7 +24,7 @@ public protocol Conv3x3Kernel: Sendable {
 public func makeConv3x3Kernel(weight: [Float], bias: [Float],
                               inChannels: Int, outChannels: Int) throws -> any Conv3x3Kernel {
     try validateConv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
-    return Im2colConv3x3(uncheckedWeight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
+    return WinogradConv3x3(uncheckedWeight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
 }
 
 /// Shared shape check for every kernel's throwing initialiser.

@@ -428,11 +428,7 @@ def engine_cases(tmp_path_factory, vgg16_random_path):
 ENGINE_CASES = ["empty", "truncated_header", "truncated_data", "huge_header_length", "not_json", "random",
                 "nan_in_last_bias", "inf_in_first_value", "deeply_nested_header", "missing_layer", "extra_tensor",
                 "wrong_shape", "wrong_bias_shape", "tiny_stand_ins", "wrong_architecture", "no_metadata", "bad_mean",
-                "zero_std", "future_format", "f64_tensors",
-                pytest.param("trailing_bytes", marks=pytest.mark.xfail(strict=True, reason=(
-                    "bug: SafeTensorsFile.parseHeader checks overlaps but not that the tensors tile the data "
-                    "region: bytes after the last tensor (and gaps between tensors) are accepted; the safetensors "
-                    "format and the Python reader refuse them")))]
+                "zero_std", "future_format", "f64_tensors", "trailing_bytes"]
 
 
 @pytest.mark.parametrize("case", ENGINE_CASES)
