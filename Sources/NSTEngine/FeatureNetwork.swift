@@ -173,28 +173,41 @@ public final class FeatureNetwork: Sendable {
         var spare = evaluation.gradientBuffers.1.pointer
         let topShape = shapes[top]
         current.update(repeating: 0, count: topShape.channels * topShape.height * topShape.width)
+        // A ReLU feeding a pool with no gradient injected at it is done inside the pool's backward.
+        var reluDoneByPool = -1
         for i in stride(from: top, through: 0, by: -1) {
             let shape = shapes[i]
             let count = shape.channels * shape.height * shape.width
-            for (layer, gradient) in injected where layer == i {
-                let g = gradient.baseAddress!
+            var pending = injected.filter { $0.layer == i }.map { $0.gradient.baseAddress! }
+            // The usual case, one gradient injected at a ReLU, is added inside its backward pass.
+            let fusedAddend = layers[i].operation == .relu && pending.count == 1 ? pending.removeLast() : nil
+            for g in pending {
                 Parallel.forEachRange(count) { range in
                     for j in range { current[j] += g[j] }
                 }
             }
             switch layers[i].operation {
             case .relu:
-                ReLU.backward(activation: evaluation.outputs[i]!.pointer, gradOutput: current,
-                              gradInput: current, count: count)
+                if i == reluDoneByPool { break }
+                if let addend = fusedAddend {
+                    ReLU.backward(activation: evaluation.outputs[i]!.pointer, gradOutput: current, adding: addend,
+                                  gradInput: current, count: count)
+                } else {
+                    ReLU.backward(activation: evaluation.outputs[i]!.pointer, gradOutput: current,
+                                  gradInput: current, count: count)
+                }
             case .convolution:
                 kernels[i]!.backwardInput(gradOutput: current, gradInput: spare, height: shape.height,
                                           width: shape.width, scratch: evaluation.scratch)
                 swap(&current, &spare)
             case .pool:
                 let inputShape = shapes[i - 1]
+                let fuseReLU = layers[i - 1].operation == .relu && !injected.contains { $0.layer == i - 1 }
+                if fuseReLU { reluDoneByPool = i - 1 }
                 evaluation.pooling.backward(input: evaluation.outputs[i - 1]!.pointer, gradOutput: current,
                                                gradInput: spare, channels: inputShape.channels,
-                                               height: inputShape.height, width: inputShape.width)
+                                               height: inputShape.height, width: inputShape.width,
+                                               applyingReLUMask: fuseReLU)
                 swap(&current, &spare)
             }
         }

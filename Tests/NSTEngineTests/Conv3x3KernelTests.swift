@@ -2,9 +2,9 @@ import XCTest
 @testable import NSTEngine
 
 final class Conv3x3KernelTests: XCTestCase {
-    func testFactoryReturnsIm2colKernelWithChannelCounts() throws {
+    func testFactoryReturnsWinogradKernelWithChannelCounts() throws {
         let kernel = try makeConv3x3Kernel(weight: randomFloats(4 * 3 * 9, seed: 1), bias: [0, 0, 0, 0], inChannels: 3, outChannels: 4)
-        XCTAssertTrue(kernel is Im2colConv3x3)
+        XCTAssertTrue(kernel is WinogradConv3x3)
         XCTAssertEqual(kernel.inChannels, 3)
         XCTAssertEqual(kernel.outChannels, 4)
     }

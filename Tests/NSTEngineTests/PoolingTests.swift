@@ -10,12 +10,14 @@ final class PoolingTests: XCTestCase {
         return out
     }
 
-    func poolBackward(_ p: Pooling, _ x: [Float], _ g: [Float], _ c: Int, _ h: Int, _ w: Int) -> [Float] {
+    func poolBackward(_ p: Pooling, _ x: [Float], _ g: [Float], _ c: Int, _ h: Int, _ w: Int,
+                      mask: Bool = false) -> [Float] {
         var out = [Float](repeating: .nan, count: c * h * w)
         x.withUnsafeBufferPointer { i in
             g.withUnsafeBufferPointer { go in
                 out.withUnsafeMutableBufferPointer {
-                    p.backward(input: i.baseAddress!, gradOutput: go.baseAddress!, gradInput: $0.baseAddress!, channels: c, height: h, width: w)
+                    p.backward(input: i.baseAddress!, gradOutput: go.baseAddress!, gradInput: $0.baseAddress!, channels: c, height: h, width: w,
+                               applyingReLUMask: mask)
                 }
             }
         }
@@ -53,6 +55,24 @@ final class PoolingTests: XCTestCase {
                 let r = randomFloats(c * (h / 2) * (w / 2), seed: 99)
                 let numeric = centralDifferences(at: x, h: 1e-3) { dot(r, pool(p, $0, c, h, w)) }
                 assertClose(poolBackward(p, x, r, c, h, w), numeric, tolerance: 1e-3, "\(p) \(c)x\(h)x\(w)")
+            }
+        }
+    }
+
+    /// The fused mask must equal pooling backward followed by ReLU backward on the pool's input,
+    /// including windows whose maximum is zero or negative and odd trailing cells.
+    func testReLUMaskMatchesSeparateReLUBackward() {
+        for p in Pooling.allCases {
+            for (c, h, w) in [(1, 2, 2), (2, 5, 7), (3, 4, 6)] {
+                let x = randomFloats(c * h * w, seed: UInt64(c * 7 + h * 3 + w)).map { $0 < 0 ? ($0 < -0.5 ? 0 : $0) : $0 }
+                let g = randomFloats(c * (h / 2) * (w / 2), seed: 5)
+                var expected = poolBackward(p, x, g, c, h, w)
+                x.withUnsafeBufferPointer { a in
+                    expected.withUnsafeMutableBufferPointer {
+                        ReLU.backward(activation: a.baseAddress!, gradOutput: $0.baseAddress!, gradInput: $0.baseAddress!, count: x.count)
+                    }
+                }
+                XCTAssertEqual(poolBackward(p, x, g, c, h, w, mask: true), expected, "\(p) \(c)x\(h)x\(w)")
             }
         }
     }

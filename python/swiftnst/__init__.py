@@ -43,8 +43,9 @@ _LAZY: dict[str, str] = {
     "STYLE_LAYERS_TUTORIAL": "tutorial",
     "load_image": "images",
     "save_image": "images",
+    "LivePreview": "notebook",
 }
-_SUBMODULES = ("ops", "weights", "model", "session", "transfer", "tutorial", "images", "cli")
+_SUBMODULES = ("ops", "weights", "model", "session", "transfer", "tutorial", "images", "notebook", "cli")
 
 __all__ = [
     "NSTCancelledError", "NSTError", "NSTIOError", "NSTInternalError", "NSTInvalidArgumentError",
