@@ -1,5 +1,5 @@
-"""Where one swiftnst evaluation spends its time: conv forward, conv input gradient, everything else
-(ReLU, pooling, Gram matrices, losses, copies), and the optimiser's own work per step.
+"""Where one swiftnst evaluation spends its time: conv forward, conv input gradient, ReLU and pooling
+(forward, backward), everything else (Gram matrices, losses, copies), and the optimiser's own work per step.
 
     python bench/profile_engine.py [--size 512] [--evals 2 6] [--threads 2]
 
@@ -81,15 +81,23 @@ def main() -> None:
     if n2 <= n1:
         raise SystemExit("--evals N1 N2 needs N2 > N1")
     first, totals1 = run_child(args.size, n1, 0, args.threads)
-    second, totals2 = run_child(args.size, n2, args.steps, args.threads)
+    # The optimiser's steps run in a separate child: each step evaluates the objective at least
+    # once, and those evaluations must not leak into the N2 − N1 difference.
+    second, totals2 = run_child(args.size, n2, 0, args.threads)
+    stepped = run_child(args.size, 1, args.steps, args.threads)[0] if args.steps else {"step_s": None}
     per_eval = {name: (totals2[name] - totals1.get(name, 0.0)) / (n2 - n1) for name in totals2}
     evaluate_s = second["evaluate_s"]
     forward, backward = per_eval["winograd.forward"], per_eval["winograd.backward_input"]
-    rows = [("conv forward (Winograd)", forward), ("conv input gradient (Winograd)", backward),
-            ("other: ReLU, pooling, Gram, losses, im2col layers, copies", evaluate_s - forward - backward),
+    layers = [("ReLU forward", per_eval.get("relu.forward", 0.0)),
+              ("ReLU backward (incl. fused injected-gradient add)", per_eval.get("relu.backward", 0.0)),
+              ("pooling forward", per_eval.get("pool.forward", 0.0)),
+              ("pooling backward (incl. fused ReLU mask)", per_eval.get("pool.backward", 0.0))]
+    rest = evaluate_s - forward - backward - sum(s for _, s in layers)
+    rows = [("conv forward (Winograd)", forward), ("conv input gradient (Winograd)", backward), *layers,
+            ("other: Gram, losses, im2col layers, copies", rest),
             ("= one evaluation", evaluate_s)]
-    if second["step_s"] is not None:
-        rows.append(("optimiser (L-BFGS step minus one evaluation)", second["step_s"] - evaluate_s))
+    if stepped["step_s"] is not None:
+        rows.append(("optimiser (L-BFGS step minus one evaluation)", stepped["step_s"] - evaluate_s))
     print(f"swiftnst profile at {args.size}x{args.size}, {args.threads} threads")
     print("| part | ms per evaluation | share |")
     print("|---|---:|---:|")

@@ -119,19 +119,25 @@ public final class FeatureNetwork: Sendable {
                 kernels[i]!.forward(input: input, output: output, height: shape.height, width: shape.width,
                                     scratch: evaluation.scratch)
                 if fuse {
-                    ReLU.forward(input: output, output: output, count: shape.channels * shape.height * shape.width)
+                    WinogradProfile.measure(.reluForward) {
+                        ReLU.forward(input: output, output: output, count: shape.channels * shape.height * shape.width)
+                    }
                     i += 1
                 }
                 input = UnsafePointer(output)
             case .relu:
                 let output = evaluation.outputs[i]!.pointer
-                ReLU.forward(input: input, output: output, count: shape.channels * shape.height * shape.width)
+                WinogradProfile.measure(.reluForward) {
+                    ReLU.forward(input: input, output: output, count: shape.channels * shape.height * shape.width)
+                }
                 input = UnsafePointer(output)
             case .pool:
                 let inputShape = shapes[i - 1]
                 let output = evaluation.outputs[i]!.pointer
-                pooling.forward(input: input, output: output, channels: inputShape.channels,
-                                height: inputShape.height, width: inputShape.width)
+                WinogradProfile.measure(.poolForward) {
+                    pooling.forward(input: input, output: output, channels: inputShape.channels,
+                                    height: inputShape.height, width: inputShape.width)
+                }
                 input = UnsafePointer(output)
             }
             i += 1
@@ -189,12 +195,14 @@ public final class FeatureNetwork: Sendable {
             switch layers[i].operation {
             case .relu:
                 if i == reluDoneByPool { break }
-                if let addend = fusedAddend {
-                    ReLU.backward(activation: evaluation.outputs[i]!.pointer, gradOutput: current, adding: addend,
-                                  gradInput: current, count: count)
-                } else {
-                    ReLU.backward(activation: evaluation.outputs[i]!.pointer, gradOutput: current,
-                                  gradInput: current, count: count)
+                WinogradProfile.measure(.reluBackward) {
+                    if let addend = fusedAddend {
+                        ReLU.backward(activation: evaluation.outputs[i]!.pointer, gradOutput: current,
+                                      adding: addend, gradInput: current, count: count)
+                    } else {
+                        ReLU.backward(activation: evaluation.outputs[i]!.pointer, gradOutput: current,
+                                      gradInput: current, count: count)
+                    }
                 }
             case .convolution:
                 kernels[i]!.backwardInput(gradOutput: current, gradInput: spare, height: shape.height,
@@ -204,10 +212,12 @@ public final class FeatureNetwork: Sendable {
                 let inputShape = shapes[i - 1]
                 let fuseReLU = layers[i - 1].operation == .relu && !injected.contains { $0.layer == i - 1 }
                 if fuseReLU { reluDoneByPool = i - 1 }
-                evaluation.pooling.backward(input: evaluation.outputs[i - 1]!.pointer, gradOutput: current,
-                                               gradInput: spare, channels: inputShape.channels,
-                                               height: inputShape.height, width: inputShape.width,
-                                               applyingReLUMask: fuseReLU)
+                WinogradProfile.measure(.poolBackward) {
+                    evaluation.pooling.backward(input: evaluation.outputs[i - 1]!.pointer, gradOutput: current,
+                                                gradInput: spare, channels: inputShape.channels,
+                                                height: inputShape.height, width: inputShape.width,
+                                                applyingReLUMask: fuseReLU)
+                }
                 swap(&current, &spare)
             }
         }

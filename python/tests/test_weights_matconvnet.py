@@ -131,3 +131,21 @@ def test_unreadable_files(tmp_path):
         f.create_dataset("layers", data=np.ones(2))
     with pytest.raises(WeightsError, match="v7.3|not a readable MATLAB file"):
         load_matconvnet(tmp_path / "v73.mat")
+
+
+def test_parse_runs_in_a_child_whose_crash_or_timeout_is_a_weights_error(tmp_path, monkeypatch, random_vgg_layers):
+    from swiftnst.weights import matconvnet
+
+    path = tmp_path / "vgg16.mat"
+    scipy_io.savemat(path, {"layers": _simplenn_layers(random_vgg_layers("vgg16"), "vgg16"),
+                            "normalization": {"averageImage": MEAN}})
+    crashing = tmp_path / "crashing-python"
+    crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    crashing.chmod(0o755)
+    monkeypatch.setattr(matconvnet.sys, "executable", str(crashing))
+    with pytest.raises(WeightsError, match=rf"^{path}: the MATLAB reader failed on this file"):
+        load_matconvnet(path)
+    monkeypatch.undo()
+    monkeypatch.setattr(matconvnet, "PARSE_TIMEOUT_SECONDS", 0.01)
+    with pytest.raises(WeightsError, match=rf"^{path}: parsing the MATLAB file took over"):
+        load_matconvnet(path)

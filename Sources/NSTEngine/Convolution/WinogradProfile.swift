@@ -6,6 +6,8 @@
 // (input_transform, products, output_transform) the time summed over the worker threads, so on two
 // busy cores the phases add up to about twice the wall time. Calls handed to im2col (narrow planes)
 // are not counted. Off by default; when off a measurement costs one check of a constant.
+// The non-convolution layers of FeatureNetwork (relu.forward, relu.backward, pool.forward,
+// pool.backward; wall time) are timed here too, so one profile covers every layer type.
 
 import Foundation
 import Synchronization
@@ -13,6 +15,7 @@ import Synchronization
 enum WinogradProfile {
     enum Section: Int, CaseIterable {
         case forward, backwardInput, inputTransform, products, outputTransform
+        case reluForward, reluBackward, poolForward, poolBackward
 
         var name: String {
             switch self {
@@ -21,6 +24,10 @@ enum WinogradProfile {
             case .inputTransform: "winograd.input_transform"
             case .products: "winograd.products"
             case .outputTransform: "winograd.output_transform"
+            case .reluForward: "relu.forward"
+            case .reluBackward: "relu.backward"
+            case .poolForward: "pool.forward"
+            case .poolBackward: "pool.backward"
             }
         }
     }

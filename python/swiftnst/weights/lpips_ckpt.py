@@ -41,17 +41,18 @@ def load_lpips_ckpt(path: str | os.PathLike, source: str | None = None) -> VGGWe
     except OSError as exc:
         raise WeightsError(f"{where}: cannot read: {exc.strerror or exc}") from exc
     params = restricted_load(data, NUMPY_GLOBALS, where)
+    # Untrusted keys may mix types (1 and "a" do not compare), so every sort below orders by repr.
     if not isinstance(params, dict) or "VGG16_0" not in params:
-        keys = sorted(params) if isinstance(params, dict) else type(params).__name__
+        keys = sorted(params, key=repr) if isinstance(params, dict) else type(params).__name__
         raise WeightsError(f"{where}: not an lpips VGG-16 checkpoint (top level: {keys}, expected VGG16_0)")
-    unexpected = sorted(k for k in params if k != "VGG16_0" and not _HEADS.fullmatch(str(k)))
+    unexpected = sorted((k for k in params if k != "VGG16_0" and not _HEADS.fullmatch(str(k))), key=repr)
     if unexpected:
         raise WeightsError(f"{where}: unexpected entries {unexpected} in an lpips VGG-16 checkpoint")
     convs = params["VGG16_0"]
     names = conv_layer_names("vgg16")
     expected = {f"Conv_{k}" for k in range(len(names))}
     if not isinstance(convs, dict) or set(convs) != expected:
-        found = sorted(convs) if isinstance(convs, dict) else type(convs).__name__
+        found = sorted(convs, key=repr) if isinstance(convs, dict) else type(convs).__name__
         raise WeightsError(f"{where}: VGG16_0 holds {found}, expected Conv_0..Conv_{len(names) - 1}")
     layers = {}
     for k, layer in enumerate(names):

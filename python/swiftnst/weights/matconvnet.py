@@ -12,11 +12,17 @@ indexes them, against H x W images) and become OIHW. Should a file hold them W-f
 feature map comes out transposed, which leaves Gram matrices and all losses unchanged.
 Inputs are RGB, 0..255, minus the mean of ``normalization.averageImage`` (a 1x1x3 pixel or a full
 mean image); no std. MATLAB v7.3 (HDF5) files are not supported: re-save with ``-v7``.
+
+scipy's reader is not hardened for untrusted input (crafted files can crash it), so the file is parsed
+in a child process (``matconvnet_worker``) and only float arrays come back.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -66,16 +72,53 @@ def _convs_from_params(params: Any, where: str) -> dict[str, tuple[Any, Any]]:
 
 def _mean(normalization: Any, where: str) -> tuple[float, float, float]:
     average = normalization.get("averageImage") if isinstance(normalization, dict) else None
-    average = np.asarray(average, dtype=np.float64) if average is not None else None
+    if isinstance(average, (int, float)) or (isinstance(average, np.ndarray) and average.dtype.kind in "iuf"):
+        average = np.asarray(average, dtype=np.float64)
+    else:  # missing, text, a struct, a cell...
+        average = None
     if average is None or average.size == 0 or average.shape[-1] != 3:
         raise WeightsError(f"{where}: normalization.averageImage is missing or not an RGB mean")
     mean = average.reshape(-1, 3).mean(axis=0)  # a mean image averages to its mean pixel
     return tuple(float(v) for v in mean)  # type: ignore[return-value]
 
 
+#: Parsing a real VGG-19 file takes seconds; a child still busy after this long is stuck.
+PARSE_TIMEOUT_SECONDS = 600
+
+
 def load_matconvnet(path: str | os.PathLike, source: str | None = None) -> VGGWeights:
-    """Read a MatConvNet VGG-19/16 file in any of the three layouts above."""
+    """Read a MatConvNet VGG-19/16 file in any of the three layouts above (parsed in a child process)."""
     where = str(path)
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    with tempfile.TemporaryDirectory(prefix="swiftnst-mat-") as scratch:
+        output = Path(scratch) / "weights.npz"
+        try:
+            result = subprocess.run([sys.executable, "-m", "swiftnst.weights.matconvnet_worker", where, str(output)],
+                                    env=env, capture_output=True, text=True, errors="replace",
+                                    timeout=PARSE_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            raise WeightsError(f"{where}: parsing the MATLAB file took over {PARSE_TIMEOUT_SECONDS} s") from None
+        refusal = Path(f"{output}.error")
+        if result.returncode == 2 and refusal.is_file():
+            raise WeightsError(refusal.read_text(encoding="utf-8"))
+        if result.returncode != 0:
+            detail = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
+            raise WeightsError(f"{where}: the MATLAB reader failed on this file ({detail[0]:.200})")
+        with np.load(output, allow_pickle=False) as arrays:
+            architecture = str(arrays["architecture"])
+            mean = tuple(float(v) for v in arrays["mean"])
+            layers = {name: (arrays[f"{name}.weight"], arrays[f"{name}.bias"])
+                      for name in conv_layer_names(architecture)}
+    convention = InputConvention("RGB", 255.0, mean)  # type: ignore[arg-type]
+    return VGGWeights(architecture, layers, convention, source or Path(path).name, where)
+
+
+def parse_matconvnet(path: str | os.PathLike, where: str) -> tuple[str, dict[str, tuple[Any, Any]], tuple[float, ...]]:
+    """Architecture, OIHW conv layers and RGB mean of a MatConvNet file, parsed in this process.
+
+    Only for ``matconvnet_worker``: a crafted file can crash scipy, and with it this process.
+    """
     content = _load(path, where)
     if "layers" in content and "params" not in content:
         convs = _convs_from_layers(content["layers"], where)
@@ -85,7 +128,8 @@ def load_matconvnet(path: str | os.PathLike, source: str | None = None) -> VGGWe
         raise WeightsError(f"{where}: no 'layers' or 'params' variable; not a MatConvNet network")
     normalization = content.get("normalization")
     if normalization is None:
-        normalization = (content.get("meta") or {}).get("normalization")
+        meta = content.get("meta")
+        normalization = meta.get("normalization") if isinstance(meta, dict) else None
     mean = _mean(normalization, where)
 
     architecture = architecture_for_conv_count(len(convs))
@@ -102,5 +146,4 @@ def load_matconvnet(path: str | os.PathLike, source: str | None = None) -> VGGWe
         if kernel.dtype.kind != "f" or bias.dtype.kind != "f":
             raise WeightsError(f"{where}: {name} weights are {kernel.dtype}/{bias.dtype}, expected floats")
         layers[name] = (kernel.transpose(3, 2, 0, 1), bias.reshape(-1))  # [FH, FW, in, out] -> OIHW
-    convention = InputConvention("RGB", 255.0, mean)
-    return VGGWeights(architecture, layers, convention, source or Path(path).name, where)
+    return architecture, layers, mean

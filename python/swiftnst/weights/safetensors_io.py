@@ -98,8 +98,8 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], di
         raise WeightsError(f"{where}: truncated: header needs {header_len} bytes, file has {len(data) - 8}")
     try:
         header = json.loads(data[8:8 + header_len].decode("utf-8"), object_pairs_hook=_reject_duplicates)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise WeightsError(f"{where}: malformed safetensors header: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: deeply nested JSON
+        raise WeightsError(f"{where}: malformed safetensors header: {type(exc).__name__}: {exc}") from None
     if not isinstance(header, dict):
         raise WeightsError(f"{where}: malformed safetensors header: not a JSON object")
     metadata = header.pop("__metadata__", {})

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from . import WeightsError
-from .architecture import architecture_for_conv_count, conv_layer_names
+from .architecture import architecture_for_conv_count, conv_layer_names, conv_weight_shapes
 from .restricted_unpickler import restricted_load
 from .vgg_weights import TORCHVISION, VGGWeights
 
@@ -126,7 +126,11 @@ class _Storages:
         storage.values = storage.kind.decode(raw)
 
 
-def _materialise(ref: _TensorRef, where: str) -> np.ndarray:
+def _materialise(ref: _TensorRef, shape: tuple[int, ...], label: str, where: str) -> np.ndarray:
+    # A stride-0 tensor may claim any size over a tiny storage, so the allocation is bounded by the
+    # expected layer before it happens; VGGWeights checks the exact shape, layer by layer, afterwards.
+    if int(np.prod(ref.size, dtype=object)) > int(np.prod(shape)):
+        raise WeightsError(f"{where}: {label} has size {ref.size}, more elements than the expected shape {shape}")
     values = ref.storage.values
     if values is None:
         raise WeightsError(f"{where}: storage {ref.storage.key} has no data in the file")
@@ -233,9 +237,12 @@ def load_torch_pth(path: str | os.PathLike, source: str | None = None) -> VGGWei
         raise WeightsError(f"{where}: features.* indices {sorted(features)} do not match torchvision "
                            f"{architecture} ({indices})")
     layers = {}
+    shapes = conv_weight_shapes(architecture)
     for name, index in zip(conv_layer_names(architecture), indices):
         entry = features[index]
         if set(entry) != {"weight", "bias"}:
             raise WeightsError(f"{where}: features.{index} needs both weight and bias")
-        layers[name] = (_materialise(entry["weight"], where), _materialise(entry["bias"], where))
+        shape = shapes[name]
+        layers[name] = (_materialise(entry["weight"], shape, f"features.{index}.weight", where),
+                        _materialise(entry["bias"], shape[:1], f"features.{index}.bias", where))
     return VGGWeights(architecture, layers, TORCHVISION, source or path.name, where)

@@ -191,8 +191,6 @@ def test_keras_file_with_unexpected_structure(tmp_path):
     _expect_weights_error(path, r"conv1_1 holds \|S3/float32 values, expected floats")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: keras_h5.load_keras_h5 reads group[w][()] without checking that "
-                                       "w names a Dataset; a Group there raises TypeError, not WeightsError")
 @pytest.mark.parametrize("case", ["group", "root", "softlink"])
 def test_keras_weight_name_pointing_at_a_group(tmp_path, case):
     import h5py
@@ -226,9 +224,6 @@ def test_matconvnet_file_with_unexpected_structure(tmp_path):
         _expect_weights_error(path, pattern)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: keras_h5.load_keras_h5 handles only OSError from h5py.File(); a "
-                                       "damaged file that opens fails later with RuntimeError ('address of object "
-                                       "past end of allocation'); wrap the whole traversal")
 def test_keras_file_damaged_inside_its_structure(tmp_path):
     seed = wf.write_h5(tmp_path / "seed.h5", wf.tiny_layers()).read_bytes()
     path = tmp_path / "damaged.h5"
@@ -236,9 +231,6 @@ def test_keras_file_damaged_inside_its_structure(tmp_path):
     _expect_weights_error(path, r"HDF5|damaged|cannot read")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: matconvnet._load parses untrusted files with scipy.io.loadmat in "
-                                       "process; scipy's v5 reader is not hardened (see scipy PR 25166) and this "
-                                       "file segfaults it: parse in a child process, turn a crash into WeightsError")
 def test_matconvnet_file_that_crashes_scipy_does_not_crash_us(tmp_path):
     seed = wf.write_mat(tmp_path / "seed.mat", wf.tiny_layers()).read_bytes()
     # found by fuzz/fuzz_weights.py: 17 bytes at 82 % of the file repeated twice
@@ -258,9 +250,6 @@ def test_matconvnet_file_that_crashes_scipy_does_not_crash_us(tmp_path):
     assert str(path) in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="bug: matconvnet._mean converts averageImage with np.asarray(..., float64) "
-                                       "unguarded (ValueError for text) and load_matconvnet calls .get on a "
-                                       "non-struct 'meta' (AttributeError); both should be WeightsError")
 @pytest.mark.parametrize("content", [{"normalization": {"averageImage": "abc"}}, {"meta": "abc"}],
                          ids=["text_mean", "text_meta"])
 def test_matconvnet_non_struct_metadata(tmp_path, content):
@@ -271,9 +260,6 @@ def test_matconvnet_non_struct_metadata(tmp_path, content):
     _expect_weights_error(path, r"averageImage")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: lpips_ckpt.load_lpips_ckpt calls sorted() on the keys of "
-                                       "untrusted dicts; mixed int/str keys raise TypeError, not WeightsError "
-                                       "(fix: sorted(..., key=repr))")
 @pytest.mark.parametrize("params", [{1: 2, "a": 3}, {"VGG16_0": {}, 1: 2, "x": 3}, {"VGG16_0": {1: 2, "a": 3}}],
                          ids=["top", "extra", "convs"])
 def test_lpips_checkpoint_with_mixed_key_types(tmp_path, params):
@@ -282,10 +268,6 @@ def test_lpips_checkpoint_with_mixed_key_types(tmp_path, params):
     _expect_weights_error(path, r"lpips|VGG16_0|unexpected")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: torch_pth._materialise allocates size x stride views before "
-                                       "any shape check; a stride-0 tensor claiming 200000x200000 raises "
-                                       "MemoryError (smaller claims really allocate GBs): check ref.size "
-                                       "against conv_weight_shapes before materialising")
 def test_torch_tensor_claiming_a_huge_size_is_refused_without_allocating(tmp_path):
     class Bomb(wf._TorchPickler):
         def reducer_override(self, obj):
@@ -345,8 +327,6 @@ def _nested_header(depth: int) -> bytes:
     return len(body).to_bytes(8, "little") + body
 
 
-@pytest.mark.xfail(strict=True, reason="bug: safetensors_io.read_safetensors catches ValueError from json.loads "
-                                       "but not RecursionError: a deeply nested header escapes as RecursionError")
 def test_python_reader_refuses_a_deeply_nested_header(tmp_path):
     path = tmp_path / "nested.safetensors"
     path.write_bytes(_nested_header(100_000))
