@@ -223,6 +223,9 @@ def save_image(image: np.ndarray, path: str | os.PathLike, *, quality: int = 95)
     except (OSError, ValueError) as exc:
         _remove_quietly(tmp_name)
         raise ImageError(f"cannot save image '{path}': {exc}") from None
+    except BaseException:  # Ctrl-C or a bug mid-write: the old file stays, no temporary is left behind
+        _remove_quietly(tmp_name)
+        raise
     return path
 
 

@@ -49,10 +49,6 @@ def test_failure_mid_write_keeps_the_old_file(existing, monkeypatch, exception):
     _only(existing.parent, existing.name)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: images.save_image removes its temporary file only for OSError and "
-                                       "ValueError; Ctrl-C (KeyboardInterrupt) during Image.save leaves "
-                                       ".<name>.*.tmp behind (use try/except BaseException like "
-                                       "weights/atomic.py)")
 def test_ctrl_c_mid_write_keeps_the_old_file_and_leaves_no_temporary(existing, monkeypatch):
     before = existing.read_bytes()
     monkeypatch.setattr(Image.Image, "save", _failing_save(KeyboardInterrupt()))
