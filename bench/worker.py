@@ -65,6 +65,7 @@ def main() -> None:
     print(json.dumps({
         "framework": args.framework, "size": args.size, "threads": args.threads,
         "ms_median": 1e3 * statistics.median(times), "ms_min": 1e3 * min(times), "reps": args.reps,
+        "times_ms": [1e3 * t for t in times],
         "setup_s": setup, "loss": loss, "gflops": problem.conv_flops / 1e9,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))

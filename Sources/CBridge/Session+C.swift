@@ -100,9 +100,8 @@ public func nst_session_init(_ model: OpaquePointer?, _ params: UnsafePointer<ns
             // An image too small for the default layers is a bad parameter at this point.
             throw BridgeError.invalidArgument(message)
         }
-        // Thread counts are process-wide in the engine (and in OpenBLAS): the latest session sets them.
+        // The thread count is process-wide in the engine: the latest session sets it.
         Parallel.threadCount = Int(p.n_threads)
-        BLAS.threadCount = p.n_threads > 0 ? Int(p.n_threads) : ProcessInfo.processInfo.activeProcessorCount
         out.pointee = HandleRegistry.shared.register(SessionHandle(model: model, session: session))
     }
 }

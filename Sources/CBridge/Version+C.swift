@@ -2,6 +2,8 @@
 // is documented at its declaration in Sources/CSwiftNST/include/swiftnst.h, not repeated here.
 
 import CSwiftNST
+import Glibc
+import NSTEngine
 
 /// The library version reported by `nst_version_string`.
 let libraryVersion: StaticString = "0.1.0"
@@ -15,6 +17,15 @@ public func nst_abi_version() -> Int32 {
 public func nst_version_string() -> UnsafePointer<CChar> {
     staticCString(libraryVersion)
 }
+
+@_cdecl("nst_blas_info")
+public func nst_blas_info() -> UnsafePointer<CChar> {
+    blasInfo
+}
+
+/// `BLAS.description` as a C string that lives for the whole process (never freed, never written).
+nonisolated(unsafe) private let blasInfo: UnsafePointer<CChar> = strdup(BLAS.description).map { UnsafePointer($0) }
+    ?? staticCString("unknown BLAS")
 
 /// A static string literal as a C string; literals are NUL-terminated and live for the whole process.
 func staticCString(_ string: StaticString) -> UnsafePointer<CChar> {

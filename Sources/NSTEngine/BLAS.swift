@@ -1,22 +1,64 @@
 import COpenBLAS
 
 /// The one place the engine calls OpenBLAS: row-major single-precision matrix products.
+///
+/// OpenBLAS always runs single-threaded here; `sgemm` spreads a large product over the engine's own
+/// workers (`Parallel`) instead. With two thread pools, OpenBLAS's idle threads spin (`sched_yield`)
+/// while the engine's workers run the convolutions, taking a core's time from them: measured 5% of an
+/// evaluation at 256 px on 2 cores.
 public enum BLAS {
-    /// `C = alpha * op(A) * op(B) + beta * C`, row-major, where `op(A)` is `m x k` and `op(B)` is `k x n`.
+    /// Below this many multiply-adds a product runs on the calling thread (splitting costs more).
+    static let parallelThreshold = 1 << 21
+
+    /// `C = alpha * op(A) * op(B) + beta * C`, row-major, where `op(A)` is `m x k` and `op(B)` is `k x n`,
+    /// split over `Parallel.threadCount` workers by columns of C (or by rows when C is taller than wide).
+    /// Must not be called from inside a `Parallel` loop (use `serialSgemm` there).
     /// - Parameters:
     ///   - lda, ldb, ldc: row strides (elements) of A, B and C as stored (before transposition).
-    /// - Complexity: O(m·n·k), multithreaded by OpenBLAS.
+    /// - Complexity: O(m·n·k).
     public static func sgemm(transposeA: Bool = false, transposeB: Bool = false,
                              m: Int, n: Int, k: Int, alpha: Float = 1,
                              a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let workers = min(Parallel.threadCount, max(m, n) / 16)
+        guard workers > 1, m * n * k >= parallelThreshold else {
+            return serialSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+        // Chunk edges on multiples of 16 keep every chunk's columns (rows) aligned to the sgemm kernel's.
+        func edge(_ chunk: Int, of count: Int) -> Int { min(count, (count * chunk / workers + 15) / 16 * 16) }
+        Parallel.forEach(workers) { chunk in
+            if n >= m {
+                let first = edge(chunk, of: n), end = edge(chunk + 1, of: n)
+                guard end > first else { return }
+                serialSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: end - first, k: k, alpha: alpha,
+                            a: a, lda: lda, b: transposeB ? b + first * ldb : b + first, ldb: ldb,
+                            beta: beta, c: c + first, ldc: ldc)
+            } else {
+                let first = edge(chunk, of: m), end = edge(chunk + 1, of: m)
+                guard end > first else { return }
+                serialSgemm(transposeA: transposeA, transposeB: transposeB, m: end - first, n: n, k: k, alpha: alpha,
+                            a: transposeA ? a + first : a + first * lda, lda: lda, b: b, ldb: ldb,
+                            beta: beta, c: c + first * ldc, ldc: ldc)
+            }
+        }
+    }
+
+    /// `sgemm` on the calling thread only; safe inside `Parallel` loops.
+    public static func serialSgemm(transposeA: Bool = false, transposeB: Bool = false,
+                                   m: Int, n: Int, k: Int, alpha: Float = 1,
+                                   a: UnsafePointer<Float>, lda: Int,
+                                   b: UnsafePointer<Float>, ldb: Int,
+                                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
             // OpenBLAS handles k == 0 too, but scaling C here keeps the contract explicit.
             for row in 0..<m { for col in 0..<n { c[row * ldc + col] *= beta } }
             return
         }
+        // Process-wide: re-applied in case something else sharing this OpenBLAS changed it.
+        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans,
                     transposeB ? CblasTrans : CblasNoTrans,
@@ -24,9 +66,15 @@ public enum BLAS {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// Number of threads OpenBLAS uses for each product.
-    public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
-    }
+    /// The BLAS library in use and the kernels it picked for this CPU, e.g.
+    /// `"OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64; core SkylakeX"`.
+    ///
+    /// Worth checking: a DYNAMIC_ARCH OpenBLAS older than the CPU falls back to generic SSE kernels
+    /// ("Prescott"), which made every evaluation about 3x slower on an AVX-512 Xeon (see bench/README.md).
+    public static let description: String = {
+        let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        return "\(config); core \(core)"
+    }()
+
 }

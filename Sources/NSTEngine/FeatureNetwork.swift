@@ -113,16 +113,16 @@ public final class FeatureNetwork: Sendable {
             let shape = shapes[i]
             switch layers[i].operation {
             case .convolution:
-                let fuse = isFusedIntoReLU(i, requested: requested, deepest: deepest)
-                let target = fuse ? i + 1 : i
-                let output = evaluation.outputs[target]!.pointer
-                kernels[i]!.forward(input: input, output: output, height: shape.height, width: shape.width,
-                                    scratch: evaluation.scratch)
-                if fuse {
-                    WinogradProfile.measure(.reluForward) {
-                        ReLU.forward(input: output, output: output, count: shape.channels * shape.height * shape.width)
-                    }
+                let output: UnsafeMutablePointer<Float>
+                if isFusedIntoReLU(i, requested: requested, deepest: deepest) {
+                    output = evaluation.outputs[i + 1]!.pointer
+                    kernels[i]!.forwardReLU(input: input, output: output, height: shape.height, width: shape.width,
+                                            scratch: evaluation.scratch)
                     i += 1
+                } else {
+                    output = evaluation.outputs[i]!.pointer
+                    kernels[i]!.forward(input: input, output: output, height: shape.height, width: shape.width,
+                                        scratch: evaluation.scratch)
                 }
                 input = UnsafePointer(output)
             case .relu:
@@ -179,8 +179,10 @@ public final class FeatureNetwork: Sendable {
         var spare = evaluation.gradientBuffers.1.pointer
         let topShape = shapes[top]
         current.update(repeating: 0, count: topShape.channels * topShape.height * topShape.width)
-        // A ReLU feeding a pool with no gradient injected at it is done inside the pool's backward.
+        // A ReLU feeding a pool with no gradient injected at it is done inside the pool's backward, and a
+        // ReLU fed by a conv with no gradient injected at the conv inside the conv's backward.
         var reluDoneByPool = -1
+        var reluForConv: (activation: UnsafePointer<Float>, addend: UnsafePointer<Float>?)?
         for i in stride(from: top, through: 0, by: -1) {
             let shape = shapes[i]
             let count = shape.channels * shape.height * shape.width
@@ -195,6 +197,10 @@ public final class FeatureNetwork: Sendable {
             switch layers[i].operation {
             case .relu:
                 if i == reluDoneByPool { break }
+                if i > 0, case .convolution = layers[i - 1].operation, !injected.contains(where: { $0.layer == i - 1 }) {
+                    reluForConv = (UnsafePointer(evaluation.outputs[i]!.pointer), fusedAddend.map { UnsafePointer($0) })
+                    break
+                }
                 WinogradProfile.measure(.reluBackward) {
                     if let addend = fusedAddend {
                         ReLU.backward(activation: evaluation.outputs[i]!.pointer, gradOutput: current,
@@ -205,8 +211,15 @@ public final class FeatureNetwork: Sendable {
                     }
                 }
             case .convolution:
-                kernels[i]!.backwardInput(gradOutput: current, gradInput: spare, height: shape.height,
-                                          width: shape.width, scratch: evaluation.scratch)
+                if let relu = reluForConv {
+                    kernels[i]!.backwardInputThroughReLU(activation: relu.activation, gradient: current,
+                                                         adding: relu.addend, gradInput: spare, height: shape.height,
+                                                         width: shape.width, scratch: evaluation.scratch)
+                    reluForConv = nil
+                } else {
+                    kernels[i]!.backwardInput(gradOutput: current, gradInput: spare, height: shape.height,
+                                              width: shape.width, scratch: evaluation.scratch)
+                }
                 swap(&current, &spare)
             case .pool:
                 let inputShape = shapes[i - 1]

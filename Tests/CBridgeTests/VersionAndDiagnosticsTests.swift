@@ -9,6 +9,13 @@ final class VersionAndDiagnosticsTests: XCTestCase {
         XCTAssertEqual(String(cString: CBridge.nst_version_string()), "0.1.0")
     }
 
+    func testBLASInfoNamesOpenBLASAndItsCore() {
+        let info = String(cString: CBridge.nst_blas_info())
+        XCTAssertTrue(info.hasPrefix("OpenBLAS"), info)
+        XCTAssertTrue(info.contains("; core "), info)
+        XCTAssertEqual(CBridge.nst_blas_info(), CBridge.nst_blas_info(), "one static string per process")
+    }
+
     func testStatusNames() {
         XCTAssertEqual(String(cString: CBridge.nst_status_name(NST_OK)), "NST_OK")
         XCTAssertEqual(String(cString: CBridge.nst_status_name(NST_ERR_SHAPE)), "NST_ERR_SHAPE")

@@ -84,22 +84,22 @@ final class WinogradConv3x3Tests: XCTestCase {
 
     /// The Winograd path itself, whatever the width (the public kernel hands narrow planes to im2col).
     private static func winogradForward(_ pair: Pair, _ x: [Float], _ c: Case) -> [Float] {
-        convolve(pair.winograd.coefficients(flipped: false), pair.bias, x, c.inChannels, c.outChannels, c)
+        convolve(.forward, pair.winograd.coefficients(), pair.bias, x, c.inChannels, c.outChannels, c)
     }
 
     private static func winogradBackward(_ pair: Pair, _ g: [Float], _ c: Case) -> [Float] {
-        convolve(pair.winograd.coefficients(flipped: true), nil, g, c.outChannels, c.inChannels, c)
+        convolve(.inputGradient, pair.winograd.coefficients(), nil, g, c.outChannels, c.inChannels, c)
     }
 
-    private static func convolve(_ coefficients: [Float], _ bias: [Float]?, _ x: [Float], _ from: Int, _ to: Int,
-                                 _ c: Case, bandRowLimit: Int = .max) -> [Float] {
+    private static func convolve(_ direction: WinogradConvolution.Direction, _ coefficients: [Float], _ bias: [Float]?,
+                                 _ x: [Float], _ from: Int, _ to: Int, _ c: Case, bandRowLimit: Int = .max) -> [Float] {
         var y = [Float](repeating: .nan, count: to * c.height * c.width)
         x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
                 coefficients.withUnsafeBufferPointer { u in
                     (bias ?? []).withUnsafeBufferPointer { b in
                         WinogradConvolution.convolve(
-                            input: xp.baseAddress!, output: yp.baseAddress!, height: c.height, width: c.width,
+                            direction, input: xp.baseAddress!, output: yp.baseAddress!, height: c.height, width: c.width,
                             inChannels: from, outChannels: to, coefficients: u.baseAddress!,
                             bias: bias == nil ? nil : b.baseAddress!, scratch: ScratchSpace(), bandRowLimit: bandRowLimit)
                     }
@@ -145,9 +145,69 @@ final class WinogradConv3x3Tests: XCTestCase {
         let pair = try kernels(c, &rng)
         let x = data(c.inChannels * c.height * c.width, scale: 1, nonNegative: false, &rng)
         let expected = Self.forward(pair.naive, x, c, ScratchSpace())
-        let actual = Self.convolve(pair.winograd.coefficients(flipped: false), pair.bias, x, c.inChannels,
+        let actual = Self.convolve(.forward, pair.winograd.coefficients(), pair.bias, x, c.inChannels,
                                    c.outChannels, c, bandRowLimit: 1)
         XCTAssertLessThanOrEqual(relativeError(actual, expected), tolerance)
+        // The input gradient's bands cover the rotated plane: the last band holds the plane's first rows.
+        let g = data(c.outChannels * c.height * c.width, scale: 1, nonNegative: false, &rng)
+        let expectedDx = Self.backward(pair.naive, g, c, ScratchSpace())
+        let actualDx = Self.convolve(.inputGradient, pair.winograd.coefficients(), nil, g, c.outChannels,
+                                     c.inChannels, c, bandRowLimit: 1)
+        XCTAssertLessThanOrEqual(relativeError(actualDx, expectedDx), tolerance)
+    }
+
+    /// More workers than bands: the output channels are split into groups (3 workers: uneven groups, with
+    /// and without 16-channel alignment), in both directions.
+    func testChannelGroupsGiveTheSameResult() throws {
+        let saved = Parallel.threadCount
+        Parallel.threadCount = 3
+        defer { Parallel.threadCount = saved }
+        var rng = SeededGenerator(seed: 14)
+        for c in [Case(inChannels: 24, outChannels: 64, height: 8, width: 40), Case(inChannels: 64, outChannels: 40, height: 12, width: 36)] {
+            let pair = try kernels(c, &rng)
+            let x = data(c.inChannels * c.height * c.width, scale: 1, nonNegative: true, &rng)
+            let g = data(c.outChannels * c.height * c.width, scale: 1, nonNegative: false, &rng)
+            XCTAssertLessThanOrEqual(relativeError(Self.winogradForward(pair, x, c), Self.forward(pair.naive, x, c, ScratchSpace())),
+                                     tolerance, "forward \(c)")
+            XCTAssertLessThanOrEqual(relativeError(Self.winogradBackward(pair, g, c), Self.backward(pair.naive, g, c, ScratchSpace())),
+                                     tolerance, "backwardInput \(c)")
+        }
+    }
+
+    /// The ReLU fused into the output blocks (forward) and into the reads of the gradient (input gradient,
+    /// with and without an injected addend) against the naive kernel's separate passes.
+    func testFusedReLUMatchesSeparatePasses() throws {
+        var rng = SeededGenerator(seed: 15)
+        for c in [Case(inChannels: 5, outChannels: 7, height: 9, width: 37), Case(inChannels: 4, outChannels: 6, height: 6, width: 12)] {
+            let pair = try kernels(c, &rng)
+            let x = data(c.inChannels * c.height * c.width, scale: 1, nonNegative: false, &rng)
+            let expectedY = Self.run(c.outChannels, c) { pair.naive.forwardReLU(input: x, output: $0, height: c.height, width: c.width, scratch: ScratchSpace()) }
+            let y = Self.run(c.outChannels, c) { pair.winograd.forwardReLU(input: x, output: $0, height: c.height, width: c.width, scratch: ScratchSpace()) }
+            XCTAssertLessThanOrEqual(relativeError(y, expectedY), tolerance, "forwardReLU \(c)")
+            XCTAssertTrue(y.allSatisfy { $0 >= 0 } && y.contains(0), "forwardReLU \(c) clamps")
+
+            let g = data(c.outChannels * c.height * c.width, scale: 1, nonNegative: false, &rng)
+            let addend = data(g.count, scale: 1, nonNegative: false, &rng)
+            for add in [nil, addend] {
+                func through(_ kernel: any Conv3x3Kernel) -> [Float] {
+                    var gradient = g
+                    return Self.run(c.inChannels, c) { dx in
+                        gradient.withUnsafeMutableBufferPointer { gp in
+                            kernel.backwardInputThroughReLU(activation: expectedY, gradient: gp.baseAddress!, adding: add,
+                                                            gradInput: dx, height: c.height, width: c.width, scratch: ScratchSpace())
+                        }
+                    }
+                }
+                XCTAssertLessThanOrEqual(relativeError(through(pair.winograd), through(pair.naive)), tolerance,
+                                         "backwardInputThroughReLU \(c) addend \(add != nil)")
+            }
+        }
+    }
+
+    private static func run(_ channels: Int, _ c: Case, _ body: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+        var out = [Float](repeating: .nan, count: channels * c.height * c.width)
+        out.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+        return out
     }
 
     /// One kernel shared by threads, each with its own ScratchSpace (as FeatureNetwork shares it between

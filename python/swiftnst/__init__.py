@@ -50,7 +50,7 @@ _SUBMODULES = ("ops", "weights", "model", "session", "transfer", "tutorial", "im
 __all__ = [
     "NSTCancelledError", "NSTError", "NSTIOError", "NSTInternalError", "NSTInvalidArgumentError",
     "NSTInvalidHandleError", "NSTNullPointerError", "NSTNumericError", "NSTOutOfMemoryError", "NSTShapeError",
-    "NSTStateError", "NSTUnknownLayerError", "NSTWeightsFormatError", "__version__", "library_version",
+    "NSTStateError", "NSTUnknownLayerError", "NSTWeightsFormatError", "__version__", "blas_info", "library_version",
     *_LAZY, "ops", "weights",
 ]
 
@@ -60,6 +60,14 @@ def library_version() -> str:
     from . import _bindings
 
     return _bindings.nst_version_string().decode("utf-8")
+
+
+def blas_info() -> str:
+    """The BLAS the native library uses and the kernels it picked for this CPU (``nst_blas_info()``),
+    e.g. ``"OpenBLAS 0.3.21 ... ; core SkylakeX"``; see ``OPENBLAS_CORETYPE`` in the README."""
+    from . import _bindings
+
+    return _bindings.nst_blas_info().decode("utf-8")
 
 
 def __getattr__(name: str) -> Any:

@@ -24,7 +24,7 @@ lib = load_library()
 
 # MARK: - Constants
 
-NST_ABI_VERSION = 1
+NST_ABI_VERSION = 2
 
 nst_status = c_int32
 NST_OK = 0
@@ -157,6 +157,9 @@ nst_abi_version = _bind("nst_abi_version", [], c_int32)
 
 # NST_API const char * nst_version_string(void);
 nst_version_string = _bind("nst_version_string", [], c_char_p)
+
+# NST_API const char * nst_blas_info(void);
+nst_blas_info = _bind("nst_blas_info", [], c_char_p)
 
 # --- Diagnostics
 

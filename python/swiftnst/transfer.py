@@ -81,6 +81,12 @@ LayerSpec = Union[str, Mapping[str, float], Sequence[Union[str, tuple[str, float
 _KNOWN_LAYERS = frozenset(name for architecture in ARCHITECTURES for name in layer_names(architecture))
 _INIT_NOISE = re.compile(r"noise(?::(.+))?")
 
+#: Every scale is optimised at its size padded (bottom and right, mirrored) up to a multiple of
+#: this, then cropped back. VGG's 2x2 pooling floors odd sizes, so otherwise the last ``H % 16``
+#: rows (``W % 16`` columns) never reach relu5_1 (4 pools deep), the last ``H % 8`` not relu4_x
+#: either, ...: they got little style gradient and stayed a content-coloured band.
+PAD_MULTIPLE = 16
+
 
 def parse_layer_weights(spec: LayerSpec) -> LayerWeights:
     """Normalise a layer specification to ``((name, weight), ...)``.
@@ -351,6 +357,7 @@ class _Transfer:
         self.styles = [images.to_float(s) for s in styles]
         self.blend = blend
         self.final_shape = images.fit_longest_side(content.shape[0], content.shape[1], options.image_size)
+        self.shape = self.final_shape           # (height, width) of the current scale, before padding
         self.iteration = 0
         self.snapshots: list[tuple[int, np.ndarray]] = []
         self.rng = np.random.default_rng(options.seed)
@@ -390,21 +397,24 @@ class _Transfer:
     # Setting up one scale.
 
     def _make_session(self, size: int, previous: np.ndarray | None) -> Session:
+        """A session at the scale's size padded to :data:`PAD_MULTIPLE` (see :func:`_pad`); images
+        leave it only through :meth:`_read`, which crops back to ``self.shape``."""
         o = self.options
-        height, width = images.fit_longest_side(*self.final_shape, size)
-        session = Session(self.model, height, width,
+        height, width = self.shape = images.fit_longest_side(*self.final_shape, size)
+        content = images.resize(self.content, height, width)
+        start = images.resize(previous, height, width) if previous is not None else self._initial(content)
+        content, start = _pad(content), _pad(start)
+        session = Session(self.model, content.shape[0], content.shape[1],
                           content_layers=dict(o.content_layers), style_layers=dict(o.style_layers),
                           content_weight=o.content_weight, style_weight=o.style_weight, tv_weight=o.tv_weight,
                           pooling=o.pooling, optimizer=o.optimizer, learning_rate=o.learning_rate,
                           lbfgs_history=o.lbfgs_history, threads=o.threads)
         try:
-            content = images.resize(self.content, height, width)
             session.set_content(self.model.preprocess(content))
             style_side = max(1, round(o.style_scale * max(height, width)))
             for style, weight in zip(self.styles, self.blend):
                 if weight > 0:
                     session.add_style(self.model.preprocess(images.resize_longest_side(style, style_side)), weight)
-            start = images.resize(previous, height, width) if previous is not None else self._initial(content)
             session.set_image(self.model.preprocess(start))
         except BaseException:
             session.close()
@@ -442,13 +452,17 @@ class _Transfer:
 
     def _pick(self, session: Session) -> np.ndarray:
         """The scale's result as float RGB: the best image seen, or the last one."""
-        x = session.best_image if self.options.keep_best else session.image
-        return self.model.deprocess(x)
+        return self._read(session.best_image if self.options.keep_best else session.image)
 
     def _render(self, x: np.ndarray) -> np.ndarray:
-        """Model-space image -> float RGB as the user will see it (colours preserved if asked)."""
-        rgb = self.model.deprocess(x)
+        """Session image -> float RGB as the user will see it (colours preserved if asked)."""
+        rgb = self._read(x)
         return images.transfer_luminance(rgb, self.content) if self.options.preserve_colors else rgb
+
+    def _read(self, x: np.ndarray) -> np.ndarray:
+        """A (padded, model-space) session image -> float RGB at the scale's true size; every
+        image leaving a session goes through here."""
+        return _crop(self.model.deprocess(x), self.shape)
 
     # Outputs.
 
@@ -470,6 +484,23 @@ class _Transfer:
                                     [f"iteration {i}" for i, _ in self.snapshots])
             images.save_image(grid, Path(self.options.snapshot_dir) / "iterations.png")
         return image
+
+
+def _pad(rgb: np.ndarray) -> np.ndarray:
+    """Pad an (H, W, C) image on the bottom and right up to multiples of :data:`PAD_MULTIPLE`:
+    mirrored without repeating the edge pixel ("reflect"), or with it ("symmetric", which also
+    works for a side of 1 pixel) when the image is not larger than the pad."""
+    height, width = rgb.shape[:2]
+    pad_h, pad_w = -height % PAD_MULTIPLE, -width % PAD_MULTIPLE
+    if not (pad_h or pad_w):
+        return rgb
+    mode = "reflect" if pad_h < height and pad_w < width else "symmetric"
+    return np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
+
+
+def _crop(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Undo :func:`_pad`: the top-left ``shape`` (height, width) of the image (a contiguous copy)."""
+    return np.ascontiguousarray(rgb[:shape[0], :shape[1]])
 
 
 # MARK: - The seed tutorial's class

@@ -130,7 +130,7 @@ def test_constants_match_header():
 
 
 def test_abi_version_and_version_string():
-    assert C.nst_abi_version() == C.NST_ABI_VERSION == 1
+    assert C.nst_abi_version() == C.NST_ABI_VERSION == 2
     assert re.fullmatch(rb"\d+\.\d+\.\d+\S*", C.nst_version_string())
 
 

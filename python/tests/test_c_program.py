@@ -39,7 +39,7 @@ def test_c_program_forward_matches_reference(forward_program, vgg16_weights_path
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert lines[0] == "abi 1"
+    assert lines[0] == f"abi {C.NST_ABI_VERSION}"
     assert lines[1] == f"arch {C.NST_ARCH_VGG16} layers {len(weights.layers) * 2 + 5} order " \
                        f"{C.NST_CHANNELS_RGB if weights.convention.channel_order == 'RGB' else C.NST_CHANNELS_BGR}"
     shape = tuple(int(v) for v in lines[2].split()[1:])

@@ -15,7 +15,6 @@ import pytest
 from swiftnst import images
 from swiftnst.cli import build_parser
 from swiftnst.demo_images import load_demo_content, render_swirl_painting
-from test_transfer import vgg19_path  # noqa: F401  (shared fixture)
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]       # python/, so the tests work uninstalled too
 
@@ -90,9 +89,9 @@ def test_weights_path_and_convert_errors(tmp_path):
     assert result.returncode == 1 and "missing.h5" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_real_run_with_snapshots(vgg19_path, inputs, tmp_path):
+def test_a_real_run_with_snapshots(vgg19_weights_path, inputs, tmp_path):
     out = tmp_path / "deep" / "result.png"
-    result = swiftnst(*inputs, "-o", out, "--model", vgg19_path, "-s", "48", "-n", "4", "--save-every", "2",
+    result = swiftnst(*inputs, "-o", out, "--model", vgg19_weights_path, "-s", "48", "-n", "4", "--save-every", "2",
                       "--print-every", "2", "--no-progress", "--init", "noise:0.3", "--seed", "3")
     assert result.returncode == 0, result.stderr
     assert images.load_image(out).shape == (32, 48, 3)
@@ -101,18 +100,18 @@ def test_a_real_run_with_snapshots(vgg19_path, inputs, tmp_path):
     assert "iteration 4/4: total" in result.stdout and str(out) in result.stdout
 
 
-def test_default_output_is_output_generated_image_jpg(vgg19_path, inputs, tmp_path):
-    result = swiftnst(*inputs, "--model", vgg19_path, "-s", "32", "-n", "1", "--no-progress", cwd=tmp_path)
+def test_default_output_is_output_generated_image_jpg(vgg19_weights_path, inputs, tmp_path):
+    result = swiftnst(*inputs, "--model", vgg19_weights_path, "-s", "32", "-n", "1", "--no-progress", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert images.load_image(tmp_path / "output" / "generated_image.jpg").shape == (21, 32, 3)
 
 
-def test_ctrl_c_saves_the_best_image_and_exits_130(vgg19_path, inputs, tmp_path):
+def test_ctrl_c_saves_the_best_image_and_exits_130(vgg19_weights_path, inputs, tmp_path):
     out = tmp_path / "stopped.png"
     snapshots = tmp_path / "snaps"
     env = {**os.environ, "PYTHONPATH": str(PACKAGE_ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "swiftnst", *map(str, inputs), "-o", str(out),
-                                "--model", str(vgg19_path), "-s", "48", "-n", "100000", "--no-progress",
+                                "--model", str(vgg19_weights_path), "-s", "48", "-n", "100000", "--no-progress",
                                 "--save-every", "1", "--snapshot-dir", str(snapshots)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -37,16 +37,6 @@ def _code_cells(nb) -> list:
     return [cell for cell in nb.cells if cell.cell_type == "code"]
 
 
-@pytest.fixture(scope="module")
-def cached_vgg19() -> Path:
-    from swiftnst.weights import cached_weights_path, verify_cached
-
-    path = cached_weights_path("vgg19")
-    if not verify_cached(path):
-        pytest.skip(f"no intact cached VGG-19 weights at {path} (run: swiftnst weights fetch vgg19)")
-    return path
-
-
 @pytest.fixture()
 def kernel_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The environment for kernels (also set on this process, which nbclient's kernels inherit):
@@ -98,7 +88,7 @@ def test_notebook_uses_only_the_public_api(path: Path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_executes_top_to_bottom(path: Path, tmp_path: Path, cached_vgg19: Path, kernel_env):
+def test_notebook_executes_top_to_bottom(path: Path, tmp_path: Path, vgg19_weights_path: Path, kernel_env):
     from nbclient import NotebookClient
 
     nb = _read(path)
@@ -204,8 +194,8 @@ def _status_idle(parent_id: str):
                                 and m["parent_header"].get("msg_id") == parent_id for m in messages)
 
 
-def test_live_preview_updates_in_place_and_an_interrupt_keeps_the_best_image(cached_vgg19: Path, kernel_env,
-                                                                             tmp_path: Path):
+def test_live_preview_updates_in_place_and_an_interrupt_keeps_the_best_image(vgg19_weights_path: Path,
+                                                                             kernel_env, tmp_path: Path):
     from jupyter_client.manager import start_new_kernel
 
     manager, client = start_new_kernel(kernel_name="python3", env=kernel_env, cwd=str(tmp_path))

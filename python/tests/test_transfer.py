@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 
 from swiftnst import images
-from swiftnst.model import Model
-from swiftnst.weights import cached_weights_path, verify_cached
 from swiftnst.demo_images import load_demo_content, render_swirl_painting
 from swiftnst.transfer import (DEFAULT_STYLE_LAYERS, MULTISCALE_AUTO_ABOVE, NeuralStyleTransfer,
                                StyleTransferInterrupted, StyleTransferOptions, parse_layer_weights,
@@ -19,33 +17,6 @@ from swiftnst.transfer import (DEFAULT_STYLE_LAYERS, MULTISCALE_AUTO_ABOVE, Neur
 
 # Small, fast, deterministic settings shared by the end-to-end tests.
 FAST = dict(image_size=64, iterations=8, progress=False, multiscale=False)
-
-
-def _cached_weights(architecture: str):
-    path = cached_weights_path(architecture)
-    if not verify_cached(path):
-        pytest.skip(f"no cached {architecture} weights at {path} (run: swiftnst weights fetch {architecture})")
-    return path
-
-
-# vgg19_path / vgg19_model are also imported by test_tutorial.py and test_cli.py.
-@pytest.fixture(scope="session")
-def vgg19_path():
-    """The cached converted VGG-19 weights file; skips when not fetched."""
-    return _cached_weights("vgg19")
-
-
-@pytest.fixture(scope="session")
-def vgg16_path():
-    """The cached converted VGG-16 weights file; skips when not fetched."""
-    return _cached_weights("vgg16")
-
-
-@pytest.fixture(scope="module")
-def vgg19_model(vgg19_path):
-    """The real VGG-19, loaded once per test module."""
-    with Model(vgg19_path) as model:
-        yield model
 
 
 @pytest.fixture(scope="module")
@@ -123,9 +94,9 @@ def test_blend_weights_must_match_styles(content, style):
 # MARK: - End to end (real VGG-19)
 
 
-def test_objective_falls_and_output_has_requested_size(vgg19_model, content, style):
+def test_objective_falls_and_output_has_requested_size(model, content, style):
     log: list = []
-    out = stylize(content, style, model=vgg19_model, callback=_record(log), **FAST)
+    out = stylize(content, style, model=model, callback=_record(log), **FAST)
     assert out.dtype == np.uint8 and out.shape == (43, 64, 3)
     assert [i for i, _ in log] == list(range(1, 9))
     totals = [losses.total for _, losses in log]
@@ -133,20 +104,20 @@ def test_objective_falls_and_output_has_requested_size(vgg19_model, content, sty
     assert all(math.isfinite(t) for t in totals)
 
 
-def test_lbfgs_beats_adam_at_equal_evaluations(vgg19_model, content, style):
+def test_lbfgs_beats_adam_at_equal_evaluations(model, content, style):
     finals = {}
     for optimizer in ("lbfgs", "adam"):
         log: list = []
-        stylize(content, style, model=vgg19_model, callback=_record(log), **{**FAST, "iterations": 30},
+        stylize(content, style, model=model, callback=_record(log), **{**FAST, "iterations": 30},
                 optimizer=optimizer)
         finals[optimizer] = log[-1][1]
     assert finals["lbfgs"].evaluations == finals["adam"].evaluations
     assert finals["lbfgs"].total < finals["adam"].total
 
 
-def test_snapshots_and_grid(vgg19_model, content, style, tmp_path):
+def test_snapshots_and_grid(model, content, style, tmp_path):
     out = tmp_path / "result.png"
-    stylize(content, style, model=vgg19_model, output=out, save_every=3, snapshot_dir=tmp_path / "snaps", **FAST)
+    stylize(content, style, model=model, output=out, save_every=3, snapshot_dir=tmp_path / "snaps", **FAST)
     names = sorted(p.name for p in (tmp_path / "snaps").iterdir())
     assert names == ["iter_00003.png", "iter_00006.png", "iterations.png"]
     assert images.load_image(out).shape == (43, 64, 3)
@@ -154,20 +125,20 @@ def test_snapshots_and_grid(vgg19_model, content, style, tmp_path):
     assert grid.shape[1] > 2 * 64 and grid.shape[0] < grid.shape[1]     # two cells side by side
 
 
-def test_same_seed_gives_identical_bytes(vgg19_model, content, style, tmp_path):
+def test_same_seed_gives_identical_bytes(model, content, style, tmp_path):
     def run(seed: int, name: str) -> bytes:
         path = tmp_path / name
-        stylize(content, style, model=vgg19_model, output=path, init="noise:0.5", seed=seed, **FAST)
+        stylize(content, style, model=model, output=path, init="noise:0.5", seed=seed, **FAST)
         return path.read_bytes()
     first = run(7, "a.png")
     assert run(7, "b.png") == first
     assert run(8, "c.png") != first
 
 
-def test_preserve_colors_keeps_content_chroma(vgg19_model, content, style):
+def test_preserve_colors_keeps_content_chroma(model, content, style):
     reference = images.rgb_to_ycbcr(images.resize(content, 43, 64))
-    plain = images.rgb_to_ycbcr(stylize(content, style, model=vgg19_model, **FAST))
-    kept = images.rgb_to_ycbcr(stylize(content, style, model=vgg19_model, preserve_colors=True, **FAST))
+    plain = images.rgb_to_ycbcr(stylize(content, style, model=model, **FAST))
+    kept = images.rgb_to_ycbcr(stylize(content, style, model=model, preserve_colors=True, **FAST))
     chroma_error = np.abs(kept[..., 1:] - reference[..., 1:])
     assert np.median(chroma_error) <= 1.0 / 255 and chroma_error.mean() < 3.0 / 255
     assert np.abs(plain[..., 1:] - reference[..., 1:]).mean() > 3 * chroma_error.mean()
@@ -175,74 +146,74 @@ def test_preserve_colors_keeps_content_chroma(vgg19_model, content, style):
     assert np.abs(kept[..., 0] - plain[..., 0]).mean() < 1.0 / 255
 
 
-def test_blend_of_two_styles(vgg19_model, content, style):
-    single = stylize(content, style, model=vgg19_model, **FAST)
+def test_blend_of_two_styles(model, content, style):
+    single = stylize(content, style, model=model, **FAST)
     other = np.ascontiguousarray(style[::-1, ::-1])
-    one_zero = stylize(content, [style, other], model=vgg19_model, style_blend_weights=(1, 0), **FAST)
+    one_zero = stylize(content, [style, other], model=model, style_blend_weights=(1, 0), **FAST)
     np.testing.assert_array_equal(one_zero, single)
-    twice = stylize(content, [style, style], model=vgg19_model, style_blend_weights=(2, 2), **FAST)
+    twice = stylize(content, [style, style], model=model, style_blend_weights=(2, 2), **FAST)
     assert np.abs(twice.astype(int) - single).max() <= 1
-    mixed = stylize(content, [style, other], model=vgg19_model, style_blend_weights=(1, 1), **FAST)
+    mixed = stylize(content, [style, other], model=model, style_blend_weights=(1, 1), **FAST)
     assert np.abs(mixed.astype(int) - single).mean() > 1
 
 
-def test_multiscale_output_has_requested_size(vgg19_model, content, style):
+def test_multiscale_output_has_requested_size(model, content, style):
     sizes: list = []
-    out = stylize(content, style, model=vgg19_model, image_size=96, iterations=6, multiscale=True,
+    out = stylize(content, style, model=model, image_size=96, iterations=6, multiscale=True,
                   multiscale_min_size=48, progress=False,
                   callback=lambda i, losses, image_fn: sizes.append(image_fn().shape))
     assert out.shape == (64, 96, 3)
     assert sizes == [(32, 48, 3)] * 3 + [(64, 96, 3)] * 3
 
 
-def test_init_from_image_and_keep_last(vgg19_model, content, style, tmp_path):
+def test_init_from_image_and_keep_last(model, content, style, tmp_path):
     start = tmp_path / "start.png"
     images.save_image(np.full((10, 20, 3), 128, np.uint8), start)
     log: list = []
-    best = stylize(content, style, model=vgg19_model, init=str(start), callback=_record(log), **FAST)
-    last = stylize(content, style, model=vgg19_model, init=str(start), keep_best=False, **FAST)
+    best = stylize(content, style, model=model, init=str(start), callback=_record(log), **FAST)
+    last = stylize(content, style, model=model, init=str(start), keep_best=False, **FAST)
     assert best.shape == last.shape == (43, 64, 3)
     with pytest.raises(images.ImageNotFoundError):
-        stylize(content, style, model=vgg19_model, init=str(tmp_path / "missing.png"), **FAST)
+        stylize(content, style, model=model, init=str(tmp_path / "missing.png"), **FAST)
 
 
-def test_interrupt_saves_and_raises_or_returns_the_best_image(vgg19_model, content, style, tmp_path):
+def test_interrupt_saves_and_raises_or_returns_the_best_image(model, content, style, tmp_path):
     def stop_at_3(iteration, losses, image_fn):
         if iteration == 3:
             raise KeyboardInterrupt
     out = tmp_path / "interrupted.png"
     with pytest.raises(StyleTransferInterrupted) as info:
-        stylize(content, style, model=vgg19_model, output=out, callback=stop_at_3, **FAST)
+        stylize(content, style, model=model, output=out, callback=stop_at_3, **FAST)
     assert info.value.iteration == 3 and info.value.output == out
     np.testing.assert_array_equal(images.load_image(out), info.value.image)
-    returned = stylize(content, style, model=vgg19_model, callback=stop_at_3, raise_on_interrupt=False,
+    returned = stylize(content, style, model=model, callback=stop_at_3, raise_on_interrupt=False,
                        **{**FAST, "image_size": 96, "multiscale": True, "multiscale_min_size": 48})
     assert returned.shape == (64, 96, 3)             # interrupted at the coarse scale, still full size
 
 
-def test_print_every(vgg19_model, content, style, capsys):
-    stylize(content, style, model=vgg19_model, print_every=4, **FAST)
+def test_print_every(model, content, style, capsys):
+    stylize(content, style, model=model, print_every=4, **FAST)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("iteration")]
     assert len(lines) == 2 and lines[1].startswith("iteration 8/8: total ")
 
 
-def test_neural_style_transfer_class_writes_output_dir(vgg19_path, content, style, tmp_path, monkeypatch):
+def test_neural_style_transfer_class_writes_output_dir(vgg19_weights_path, content, style, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    nst = NeuralStyleTransfer(content, style, str(vgg19_path), image_size=48, progress=False)
+    nst = NeuralStyleTransfer(content, style, str(vgg19_weights_path), image_size=48, progress=False)
     result = nst.run(num_iterations=2)
     written = tmp_path / "output" / "generated_image.jpg"
     assert written.is_file() and result.shape == images.load_image(written).shape == (32, 48, 3)
     assert nst.generated_image is result
 
 
-def test_layer_missing_from_the_model(vgg16_path, content, style):
+def test_layer_missing_from_the_model(vgg16_weights_path, content, style):
     # relu3_4 exists in VGG-19 only: the options accept it, the VGG-16 run refuses it up front.
     with pytest.raises(ValueError, match="vgg16 model has no layer 'relu3_4'"):
-        stylize(content, style, model=vgg16_path, style_layers="tutorial", **FAST)
+        stylize(content, style, model=vgg16_weights_path, style_layers="tutorial", **FAST)
 
 
-def test_options_object_and_overrides(vgg19_model, content, style):
+def test_options_object_and_overrides(model, content, style):
     options = StyleTransferOptions(**FAST)
-    a = stylize(content, style, model=vgg19_model, options=options)
-    b = stylize(content, style, model=vgg19_model, options=dataclasses.replace(options, iterations=1), iterations=8)
+    a = stylize(content, style, model=model, options=options)
+    b = stylize(content, style, model=model, options=dataclasses.replace(options, iterations=1), iterations=8)
     np.testing.assert_array_equal(a, b)

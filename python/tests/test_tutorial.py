@@ -3,7 +3,6 @@ the formulas of seed 004, and against the independent PyTorch golden values when
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,10 +10,8 @@ import pytest
 from swiftnst.tutorial import (STYLE_LAYERS, STYLE_LAYERS_TUTORIAL, compute_activations, compute_content_cost,
                                compute_layer_style_cost, compute_style_cost, engine_layer_name, gram_matrix,
                                total_cost)
-from test_transfer import vgg19_model, vgg19_path  # noqa: F401  (shared fixtures)
 
 RNG = np.random.default_rng(2024)
-GOLDEN = Path(__file__).resolve().parents[2].parent / "shared" / "golden" / "vgg19_keras_64.npz"
 
 
 # The formulas of seed 004, written out in float64 on channels-last activations.
@@ -110,31 +107,29 @@ def test_shape_errors():
 # MARK: - With the real VGG-19
 
 
-def test_model_form_equals_activation_form(vgg19_model):
+def test_model_form_equals_activation_form(model):
     style = (RNG.random((40, 40, 3)) * 255).astype(np.uint8)
     generated = (RNG.random((40, 40, 3)) * 255).astype(np.uint8)
     layers = [("conv1_1", 0.5), ("conv3_1", 1.0), ("relu5_1", 2.0)]
-    a_s = compute_activations(vgg19_model, style, [n for n, _ in layers])
-    a_g = compute_activations(vgg19_model, generated, [n for n, _ in layers])
-    c, h, w = vgg19_model.layer_shape("relu3_1", 40, 40)
+    a_s = compute_activations(model, style, [n for n, _ in layers])
+    a_g = compute_activations(model, generated, [n for n, _ in layers])
+    c, h, w = model.layer_shape("relu3_1", 40, 40)
     assert a_s["conv3_1"].shape == (h, w, c)
     expected = sum(wt * layer_style_cost_reference(a_s[n], a_g[n]) for n, wt in layers)
-    assert compute_style_cost(vgg19_model, style, generated, layers) == pytest.approx(expected, rel=1e-5)
+    assert compute_style_cost(model, style, generated, layers) == pytest.approx(expected, rel=1e-5)
 
 
-@pytest.mark.skipif(not GOLDEN.is_file(), reason="../shared/golden is not available")
-def test_costs_match_independent_pytorch_golden_values(vgg19_model):
-    golden = np.load(GOLDEN)
+def test_costs_match_independent_pytorch_golden_values(model, golden):
     content, style = golden["content_rgb_uint8"], golden["style_rgb_uint8"]
     layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
-    a_content = compute_activations(vgg19_model, content, layers)
-    a_style = compute_activations(vgg19_model, style, layers)
+    a_content = compute_activations(model, content, layers)
+    a_style = compute_activations(model, style, layers)
     assert compute_content_cost(a_content["relu4_2"], a_style["relu4_2"]) == pytest.approx(
         float(golden["coursera_content_cost_relu4_2"]), rel=1e-3)
     for layer in ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"):
         assert compute_layer_style_cost(a_style[layer], a_content[layer]) == pytest.approx(
             float(golden[f"coursera_style_cost_{layer}"]), rel=1e-3), layer
     # Tutorial naming of the same layers gives the same total.
-    tutorial_total = compute_style_cost(vgg19_model, style, content)
+    tutorial_total = compute_style_cost(model, style, content)
     assert tutorial_total == pytest.approx(
         sum(0.2 * float(golden[f"coursera_style_cost_relu{b}_1"]) for b in range(1, 6)), rel=1e-3)

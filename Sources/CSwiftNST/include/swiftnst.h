@@ -35,7 +35,7 @@ extern "C" {
 #define NST_API
 
 // Incremented on every incompatible change of this header.
-#define NST_ABI_VERSION 1
+#define NST_ABI_VERSION 2
 
 // MARK: - Status codes
 // Codes are only ever appended; a retired code stays here, commented out, so its number is never reused.
@@ -133,6 +133,11 @@ NST_API int32_t nst_abi_version(void);
 
 // Returns the library's version as a static NUL-terminated string, e.g. "0.1.0".
 NST_API const char * nst_version_string(void);
+
+// Returns a static NUL-terminated description of the BLAS in use and the kernels it selected for this
+// CPU, e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64; core SkylakeX".
+// OpenBLAS picks its kernels when it is loaded, from OPENBLAS_CORETYPE if set, else from the CPU.
+NST_API const char * nst_blas_info(void);
 
 // MARK: - Diagnostics
 

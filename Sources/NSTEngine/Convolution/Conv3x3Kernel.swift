@@ -13,6 +13,37 @@ public protocol Conv3x3Kernel: Sendable {
     /// gradInput [inChannels, height, width] from gradOutput [outChannels, height, width]
     func backwardInput(gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
                        height: Int, width: Int, scratch: ScratchSpace)
+    /// output = max(conv3x3(input) + bias, 0): the layer and the ReLU after it.
+    func forwardReLU(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                     height: Int, width: Int, scratch: ScratchSpace)
+    /// gradInput [inChannels, height, width] of the layer and the ReLU after it, from the gradient at the
+    /// ReLU's output (plus `addend` [outChannels, height, width], a gradient injected there, if given).
+    /// `activation` is the ReLU's output; `gradient` may be overwritten.
+    func backwardInputThroughReLU(activation: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,
+                                  adding addend: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>,
+                                  height: Int, width: Int, scratch: ScratchSpace)
+}
+
+/// The unfused passes: the convolution, then the ReLU as a separate pass over memory. Kernels that can
+/// do the ReLU on the way (`WinogradConv3x3`) replace these.
+extension Conv3x3Kernel {
+    public func forwardReLU(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                            height: Int, width: Int, scratch: ScratchSpace) {
+        forward(input: input, output: output, height: height, width: width, scratch: scratch)
+        ReLU.forward(input: output, output: output, count: outChannels * height * width)
+    }
+
+    public func backwardInputThroughReLU(activation: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,
+                                         adding addend: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>,
+                                         height: Int, width: Int, scratch: ScratchSpace) {
+        let count = outChannels * height * width
+        if let addend {
+            ReLU.backward(activation: activation, gradOutput: gradient, adding: addend, gradInput: gradient, count: count)
+        } else {
+            ReLU.backward(activation: activation, gradOutput: gradient, gradInput: gradient, count: count)
+        }
+        backwardInput(gradOutput: gradient, gradInput: gradInput, height: height, width: width, scratch: scratch)
+    }
 }
 
 /// Validates OIHW weights and a bias and returns the production kernel for them: Winograd

@@ -4,12 +4,10 @@ import Synchronization
 
 /// 3×3 convolution, stride 1, zero padding 1, by Winograd's F(4×4, 3×3) algorithm.
 ///
-/// The forward pass convolves with the kernel g; the input gradient is the convolution of the output
-/// gradient with the kernel rotated by 180° and with input and output channels swapped
-/// (`transposedFlippedConv3x3Weight`), so both passes share one driver (`WinogradConvolution`) and
-/// differ only in their transformed coefficients.
-/// Each set (36·inChannels·outChannels floats, 4× the kernel) is computed on the first call that needs
-/// it and kept: layers a network never runs, or never differentiates, cost no memory.
+/// The forward pass correlates with the kernel g; the input gradient correlates the output gradient with
+/// the kernel rotated by 180° and with input and output channels swapped. Both passes run through one
+/// driver (`WinogradConvolution`) with one set of transformed coefficients (36·inChannels·outChannels
+/// floats, 4× the kernel), computed on the first call and kept: layers a network never runs cost no memory.
 ///
 /// Accuracy: max |error| / max |output| against a direct float64 convolution is at most about 1.5e-5 at
 /// VGG's channel counts (see WinogradF4x4.swift); im2col + sgemm in float32 is a few times tighter.
@@ -19,11 +17,9 @@ public final class WinogradConv3x3: Conv3x3Kernel {
     /// OIHW kernel [outChannels, inChannels, 3, 3] and bias [outChannels].
     private let weight: [Float]
     private let bias: [Float]
-    /// What is built on first use: the transformed coefficients of each direction, and the kernel for
-    /// narrow planes.
+    /// What is built on first use: the transformed coefficients, and the kernel for narrow planes.
     private struct Built {
-        var forward: [Float]?
-        var backward: [Float]?
+        var coefficients: [Float]?
         var narrow: Im2colConv3x3?
     }
     private let built = Mutex(Built())
@@ -56,17 +52,17 @@ public final class WinogradConv3x3: Conv3x3Kernel {
         if width <= Self.narrowWidth {
             return narrowKernel().forward(input: input, output: output, height: height, width: width, scratch: scratch)
         }
-        let coefficients = coefficients(flipped: false)
-        WinogradProfile.measure(.forward) {
-            coefficients.withUnsafeBufferPointer { u in
-                bias.withUnsafeBufferPointer { b in
-                    WinogradConvolution.convolve(
-                        input: input, output: output, height: height, width: width,
-                        inChannels: inChannels, outChannels: outChannels,
-                        coefficients: u.baseAddress!, bias: b.baseAddress!, scratch: scratch)
-                }
-            }
+        run(.forward, input: input, output: output, height: height, width: width, scratch: scratch)
+    }
+
+    /// As `forward`, with the ReLU applied as each output block is written.
+    public func forwardReLU(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                            height: Int, width: Int, scratch: ScratchSpace) {
+        if width <= Self.narrowWidth {
+            return narrowKernel().forwardReLU(input: input, output: output, height: height, width: width, scratch: scratch)
         }
+        run(.forward, input: input, output: output, height: height, width: width,
+            fusion: .init(outputReLU: true), scratch: scratch)
     }
 
     /// gradInput `[inChannels, height, width]` from gradOutput `[outChannels, height, width]`.
@@ -77,30 +73,47 @@ public final class WinogradConv3x3: Conv3x3Kernel {
             return narrowKernel().backwardInput(gradOutput: gradOutput, gradInput: gradInput, height: height,
                                                 width: width, scratch: scratch)
         }
-        let coefficients = coefficients(flipped: true)
-        WinogradProfile.measure(.backwardInput) {
+        run(.inputGradient, input: gradOutput, output: gradInput, height: height, width: width, scratch: scratch)
+    }
+
+    /// As `backwardInput`, with the ReLU's mask (and the injected `addend`) applied as the gradient is
+    /// read; `gradient` is left as it was.
+    public func backwardInputThroughReLU(activation: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,
+                                         adding addend: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>,
+                                         height: Int, width: Int, scratch: ScratchSpace) {
+        if width <= Self.narrowWidth {
+            return narrowKernel().backwardInputThroughReLU(activation: activation, gradient: gradient, adding: addend,
+                                                           gradInput: gradInput, height: height, width: width,
+                                                           scratch: scratch)
+        }
+        run(.inputGradient, input: gradient, output: gradInput, height: height, width: width,
+            fusion: .init(reluActivation: activation, addend: addend), scratch: scratch)
+    }
+
+    private func run(_ direction: WinogradConvolution.Direction, input: UnsafePointer<Float>,
+                     output: UnsafeMutablePointer<Float>, height: Int, width: Int,
+                     fusion: WinogradConvolution.Fusion = .init(), scratch: ScratchSpace) {
+        let forward = direction == .forward
+        let coefficients = coefficients()
+        WinogradProfile.measure(forward ? .forward : .backwardInput) {
             coefficients.withUnsafeBufferPointer { u in
-                WinogradConvolution.convolve(
-                    input: gradOutput, output: gradInput, height: height, width: width,
-                    inChannels: outChannels, outChannels: inChannels,
-                    coefficients: u.baseAddress!, bias: nil, scratch: scratch)
+                bias.withUnsafeBufferPointer { b in
+                    WinogradConvolution.convolve(
+                        direction, input: input, output: output, height: height, width: width,
+                        inChannels: forward ? inChannels : outChannels, outChannels: forward ? outChannels : inChannels,
+                        coefficients: u.baseAddress!, bias: forward ? b.baseAddress! : nil, fusion: fusion,
+                        scratch: scratch)
+                }
             }
         }
     }
 
-    /// The coefficients `U[ξ][o][i]` of the forward kernel, or those of the input-gradient kernel
-    /// (`transposedFlippedConv3x3Weight`, `U[ξ][i][o]`) when `flipped`; built on first use, then shared.
-    func coefficients(flipped: Bool) -> [Float] {
+    /// The transformed kernels `U[ξ][o][i]`, built on first use, then shared by both passes.
+    func coefficients() -> [Float] {
         built.withLock { built in
-            if let cached = flipped ? built.backward : built.forward { return cached }
-            if flipped {
-                let flippedWeight = transposedFlippedConv3x3Weight(weight, inChannels: inChannels, outChannels: outChannels)
-                let coefficients = Self.transformed(flippedWeight, outChannels: inChannels, inChannels: outChannels)
-                built.backward = coefficients
-                return coefficients
-            }
+            if let cached = built.coefficients { return cached }
             let coefficients = Self.transformed(weight, outChannels: outChannels, inChannels: inChannels)
-            built.forward = coefficients
+            built.coefficients = coefficients
             return coefficients
         }
     }

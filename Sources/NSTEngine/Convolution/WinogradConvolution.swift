@@ -1,6 +1,8 @@
 // The tiled driver of a Winograd F(4×4, 3×3) convolution (see WinogradF4x4.swift for the algebra).
 //
-// For input [C, H, W] and coefficients U[36][K][C] it computes output [K, H, W]. The tile rows are cut
+// For input [C, H, W] and coefficients U[36][K][C] it computes output [K, H, W]; in the `.inputGradient`
+// direction it computes the input gradient [C, H, W] of that convolution from an output gradient
+// [K, H, W] with the same U (see `Direction`). The tile rows are cut
 // into bands that the worker threads take one at a time; for its band a worker
 //  1. copies each channel's rows into a small zero-padded buffer (so no tile needs bounds checks) and
 //     transforms every 6×6 input tile into V[36][C][tiles];
@@ -16,6 +18,22 @@
 import Synchronization
 
 enum WinogradConvolution {
+    /// Which of a layer's two passes `convolve` runs with the layer's coefficients U[36][K][C].
+    ///
+    /// The input gradient is a correlation with the kernels rotated by 180° and the channels swapped.
+    /// Rather than keeping a second, transformed copy of those kernels (4× the weights again: 206 MB for
+    /// VGG-19 up to conv5_1), it reuses U: correlating with a rotated kernel is correlating the rotated
+    /// image with the kernel and rotating the result back (R·corr(R·x, g) = corr(x, rot180 g) for the
+    /// 180° rotation R, zero padding included), and swapping channels is multiplying by U[ξ]ᵀ instead of
+    /// U[ξ]. The rotations are free: they happen in the copies into the padded rows and out of the
+    /// output blocks that the driver makes anyway.
+    enum Direction {
+        /// output[k] = bias[k] + Σ_c correlate3x3(input[c], g[k][c]).
+        case forward
+        /// gradInput[c] = Σ_k convolve3x3(gradOutput[k], g[k][c]) (no bias).
+        case inputGradient
+    }
+
     /// ScratchSpace slots used during one call; a kernel call owns the scratch space while it runs.
     private enum Slot {
         static let paddedInput = 0
@@ -39,97 +57,172 @@ enum WinogradConvolution {
     /// slower transforms).
     private static let planePadding = 16
 
-    /// Computes `output[k] = bias[k] + Σ_c correlate3x3(input[c], g[k][c])` with zero padding 1.
+    /// Element-wise work done on the fly while the driver reads its input or writes its output, saving a
+    /// full pass over a layer's activations or gradients each.
+    struct Fusion {
+        /// `.forward`: ReLU applied to the output (after the bias).
+        var outputReLU = false
+        /// `.inputGradient`: `input` is the gradient at the output of the ReLU that follows the layer, whose
+        /// output (or input: both are positive at the same places) this is, `[K, height, width]`; the
+        /// driver passes `input[i]` (plus `addend[i]`) where it is positive and 0 elsewhere: the ReLU's
+        /// backward pass.
+        var reluActivation: UnsafePointer<Float>? = nil
+        /// `.inputGradient`: a gradient injected at the ReLU's output, added before the mask.
+        var addend: UnsafePointer<Float>? = nil
+    }
+
+    /// Computes, with zero padding 1, `output[k] = bias[k] + Σ_c correlate3x3(input[c], g[k][c])`
+    /// (`.forward`), or the input gradient `output[c] = Σ_k convolve3x3(input[k], g[k][c])` of that
+    /// convolution from the output gradient `input` (`.inputGradient`).
+    ///
+    /// The work is cut into bands of tile rows, taken first come, first served by the workers (a core
+    /// slowed by another process does fewer). Small planes give fewer bands than workers; then each band is
+    /// shared instead: its input transform split by input channels, its products and output transform by
+    /// groups of output channels, so that each worker packs only its part of U (with bands of a few dozen
+    /// tiles, packing all of U, 37 MB at 512 channels, per band cost as much as the products).
     ///
     /// - Parameters:
-    ///   - input: `[inChannels, height, width]`.
+    ///   - input: `[inChannels, height, width]` (`.inputGradient`: the output gradient, `[K, height, width]`).
     ///   - output: `[outChannels, height, width]`, fully overwritten.
-    ///   - coefficients: `[36][outChannels][inChannels]`, the transformed kernels `G g Gᵀ`.
+    ///   - inChannels, outChannels: of this pass: `.forward` C → K, `.inputGradient` K → C.
+    ///   - coefficients: `[36][K][C]`, the transformed kernels `G g Gᵀ` of the layer's forward pass.
     ///   - bias: `outChannels` values, or `nil` for none.
+    ///   - fusion: element-wise work done on the way (see `Fusion`).
     ///   - bandRowLimit: at most this many tile rows per band (tests use 1 to get many bands).
     /// - Complexity: 36·K·C·⌈H/4⌉·⌈W/32⌉·8 multiply-adds in sgemm, plus O((C + K)·H·W) for the transforms.
     static func convolve(
+        _ direction: Direction = .forward,
         input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
         height: Int, width: Int, inChannels: Int, outChannels: Int,
-        coefficients: UnsafePointer<Float>, bias: UnsafePointer<Float>?, scratch: ScratchSpace,
-        bandRowLimit: Int = .max
+        coefficients: UnsafePointer<Float>, bias: UnsafePointer<Float>?, fusion: Fusion = Fusion(),
+        scratch: ScratchSpace, bandRowLimit: Int = .max
     ) {
-        let geometry = Geometry(height: height, width: width)
+        let geometry = Geometry(height: height, width: width, rotated: direction == .inputGradient)
+        // U[ξ] is [K][C]: the forward pass multiplies by it, the input gradient by its transpose.
+        let transposeCoefficients = direction == .inputGradient
+        let coefficientRowLength = transposeCoefficients ? outChannels : inChannels
         let workers = max(1, Parallel.threadCount)
-        let bandRows = min(bandRowLimit, bandRows(geometry: geometry, channels: max(inChannels, outChannels),
-                                                  workers: workers))
-        let bandCount = (geometry.tileRows + bandRows - 1) / bandRows
+        let partition = Partition(geometry: geometry, channels: max(inChannels, outChannels), outChannels: outChannels,
+                                  workers: workers, bandRowLimit: bandRowLimit)
+        let bandRows = partition.bandRows
         let bandTiles = bandRows * geometry.tileColumns
         let transformedStride = inChannels * bandTiles + planePadding
-        let productStride = outChannels * bandTiles + planePadding
+        let productStride = partition.largestGroup * bandTiles + planePadding
         let transformedCount = WinogradF4x4.coefficients * transformedStride
         let productCount = WinogradF4x4.coefficients * productStride
-        let workerCount = min(workers, bandCount)
-        let transformedBase = scratch.buffer(Slot.transformedInput, count: workerCount * transformedCount)
-        let productsBase = scratch.buffer(Slot.products, count: workerCount * productCount)
+        // Band mode: every worker has its own V. Group mode: the workers share one V per band.
+        let grouped = partition.groupCount > 1
+        let workerCount = min(workers, grouped ? workers : partition.bandCount)
+        let transformedBase = scratch.buffer(Slot.transformedInput, count: (grouped ? 1 : workerCount) * transformedCount)
+        let productsBase = scratch.buffer(Slot.products, count: max(workerCount, partition.groupCount) * productCount)
         let paddedCount = geometry.paddedCount(tileRows: bandRows)
         let paddedBase = scratch.buffer(Slot.paddedInput, count: workerCount * paddedCount)
+        let plane = height * width
 
-        let nextBand = Atomic<Int>(0)
-        withSingleThreadedBLAS {
-            Parallel.forEach(workerCount) { worker in
-                let transformed = transformedBase + worker * transformedCount
-                let products = productsBase + worker * productCount
-                let padded = paddedBase + worker * paddedCount
-                // Bands are taken first come, first served: a core slowed by another process does fewer.
-                while true {
-                    let band = nextBand.add(1, ordering: .relaxed).oldValue
-                    if band >= bandCount { break }
-                    let rows = (band * bandRows)..<min((band + 1) * bandRows, geometry.tileRows)
-                    let tiles = rows.count * geometry.tileColumns
-                    WinogradProfile.measure(.inputTransform) {
-                        for c in 0..<inChannels {
-                            geometry.pad(input + c * height * width, tileRows: rows, into: padded)
-                            geometry.transformInput(
-                                padded: padded, tileRows: rows,
-                                into: transformed + c * tiles, coefficientStride: transformedStride)
-                        }
-                    }
-                    WinogradProfile.measure(.products) {
-                        for xi in 0..<WinogradF4x4.coefficients {
-                            BLAS.sgemm(m: outChannels, n: tiles, k: inChannels,
-                                       a: coefficients + xi * outChannels * inChannels, lda: inChannels,
-                                       b: transformed + xi * transformedStride, ldb: tiles,
-                                       c: products + xi * productStride, ldc: tiles)
-                        }
-                    }
-                    WinogradProfile.measure(.outputTransform) {
-                        for k in 0..<outChannels {
-                            geometry.transformOutput(
-                                products + k * tiles, coefficientStride: productStride, bias: bias?[k] ?? 0,
-                                tileRows: rows, into: output + k * height * width)
-                        }
-                    }
+        /// V of the band's tiles for input channels `channels`, written at their place in `transformed`.
+        func transform(band rows: Range<Int>, channels: Range<Int>, into transformed: UnsafeMutablePointer<Float>,
+                       padded: UnsafeMutablePointer<Float>) {
+            let tiles = rows.count * geometry.tileColumns
+            WinogradProfile.measure(.inputTransform) {
+                for c in channels {
+                    geometry.pad(input + c * plane, gate: fusion.reluActivation.map { $0 + c * plane },
+                                 addend: fusion.addend.map { $0 + c * plane }, tileRows: rows, into: padded)
+                    geometry.transformInput(padded: padded, tileRows: rows, into: transformed + c * tiles,
+                                            coefficientStride: transformedStride)
                 }
+            }
+        }
+
+        /// The products of the band's V with the rows of U (or Uᵀ) of output channels `channels`, then their
+        /// output blocks.
+        func multiply(band rows: Range<Int>, channels: Range<Int>, transformed: UnsafePointer<Float>,
+                      products: UnsafeMutablePointer<Float>) {
+            let tiles = rows.count * geometry.tileColumns
+            WinogradProfile.measure(.products) {
+                // Rows `channels` of U[ξ] (forward), or of U[ξ]ᵀ, i.e. columns of U[ξ] (input gradient).
+                let firstRow = transposeCoefficients ? channels.lowerBound : channels.lowerBound * coefficientRowLength
+                for xi in 0..<WinogradF4x4.coefficients {
+                    BLAS.serialSgemm(transposeA: transposeCoefficients, m: channels.count, n: tiles, k: inChannels,
+                                     a: coefficients + xi * outChannels * inChannels + firstRow, lda: coefficientRowLength,
+                                     b: transformed + xi * transformedStride, ldb: tiles,
+                                     c: products + xi * productStride, ldc: tiles)
+                }
+            }
+            WinogradProfile.measure(.outputTransform) {
+                for k in channels {
+                    geometry.transformOutput(
+                        products + (k - channels.lowerBound) * tiles, coefficientStride: productStride,
+                        bias: bias?[k] ?? 0, relu: fusion.outputReLU, tileRows: rows, into: output + k * plane)
+                }
+            }
+        }
+
+        if grouped {
+            // Few bands (usually one): each band's input transform is split by input channels, then its
+            // products and outputs by output channel groups.
+            for band in 0..<partition.bandCount {
+                let rows = partition.tileRows(ofBand: band, in: geometry)
+                Parallel.forEach(workerCount) { worker in
+                    transform(band: rows, channels: (inChannels * worker / workerCount)..<(inChannels * (worker + 1) / workerCount),
+                              into: transformedBase, padded: paddedBase + worker * paddedCount)
+                }
+                Parallel.forEach(partition.groupCount) { group in
+                    multiply(band: rows, channels: partition.groups[group], transformed: transformedBase,
+                             products: productsBase + group * productCount)
+                }
+            }
+            return
+        }
+        // Bands are taken first come, first served: a core slowed by another process does fewer.
+        let nextBand = Atomic<Int>(0)
+        Parallel.forEach(workerCount) { worker in
+            let transformed = transformedBase + worker * transformedCount
+            while true {
+                let band = nextBand.add(1, ordering: .relaxed).oldValue
+                if band >= partition.bandCount { break }
+                let rows = partition.tileRows(ofBand: band, in: geometry)
+                transform(band: rows, channels: 0..<inChannels, into: transformed, padded: paddedBase + worker * paddedCount)
+                multiply(band: rows, channels: 0..<outChannels, transformed: transformed,
+                         products: productsBase + worker * productCount)
             }
         }
     }
 
-    /// Runs `body` with OpenBLAS limited to the calling thread, so that the workers' concurrent products
-    /// do not queue for (or spin in) OpenBLAS's own thread pool; restores the previous count afterwards.
-    /// The count is process-wide: a product started meanwhile on another thread also runs single-threaded,
-    /// which costs speed only.
-    private static func withSingleThreadedBLAS(_ body: () -> Void) {
-        let previous = BLAS.threadCount
-        if previous != 1 { BLAS.threadCount = 1 }
-        defer { if previous != 1 { BLAS.threadCount = previous } }
-        body()
-    }
+    /// How one convolution is cut into work items: bands of tile rows × groups of output channels.
+    private struct Partition {
+        let bandRows: Int, bandCount: Int
+        /// The output channels of each group; boundaries on multiples of 16 (sgemm's row blocks) where
+        /// the channels allow.
+        let groups: [Range<Int>]
+        var groupCount: Int { groups.count }
+        /// Channels in the largest group.
+        var largestGroup: Int { groups.map(\.count).max() ?? 0 }
 
-    /// Tile rows per band: as many as fit `bandBytes` but at least `minimumBandTiles` tiles, then evened
-    /// out so that the bands come in multiples of the worker count and are of nearly equal size.
-    private static func bandRows(geometry: Geometry, channels: Int, workers: Int) -> Int {
-        let bytesPerRow = WinogradF4x4.coefficients * MemoryLayout<Float>.stride * channels * geometry.tileColumns
-        let fitting = max(bandBytes / bytesPerRow,
-                          (minimumBandTiles + geometry.tileColumns - 1) / geometry.tileColumns)
-        var bands = (geometry.tileRows + fitting - 1) / fitting
-        bands = min(geometry.tileRows, (bands + workers - 1) / workers * workers)
-        return (geometry.tileRows + bands - 1) / bands
+        func tileRows(ofBand band: Int, in geometry: Geometry) -> Range<Int> {
+            (band * bandRows)..<min((band + 1) * bandRows, geometry.tileRows)
+        }
+
+        /// Bands as many tile rows as fit `bandBytes` but at least `minimumBandTiles` tiles, evened out so
+        /// that they come in multiples of the worker count and are of nearly equal size; when a plane
+        /// holds fewer such bands than there are workers, the bands the plane holds × enough channel
+        /// groups to give every worker an item.
+        init(geometry: Geometry, channels: Int, outChannels: Int, workers: Int, bandRowLimit: Int) {
+            let bytesPerRow = WinogradF4x4.coefficients * MemoryLayout<Float>.stride * channels * geometry.tileColumns
+            let fitting = min(bandRowLimit, max(bandBytes / bytesPerRow,
+                                                (minimumBandTiles + geometry.tileColumns - 1) / geometry.tileColumns))
+            var bands = (geometry.tileRows + fitting - 1) / fitting
+            var groupCount = 1
+            if bands >= workers {
+                bands = min(geometry.tileRows, (bands + workers - 1) / workers * workers)
+            } else {
+                groupCount = min(outChannels, (workers + bands - 1) / bands)
+            }
+            bandRows = (geometry.tileRows + bands - 1) / bands
+            bandCount = (geometry.tileRows + bandRows - 1) / bandRows
+            let alignment = outChannels >= 16 * groupCount ? 16 : 1
+            func edge(_ g: Int) -> Int { min(outChannels, (outChannels * g / groupCount + alignment - 1) / alignment * alignment) }
+            groups = (0..<groupCount).map { edge($0)..<edge($0 + 1) }.filter { !$0.isEmpty }
+        }
     }
 }
 
@@ -137,6 +230,9 @@ enum WinogradConvolution {
 /// the lanes of the tile transforms.
 private struct Geometry {
     let height: Int, width: Int
+    /// Whether planes are read and written rotated by 180° (`WinogradConvolution.Direction.inputGradient`):
+    /// the tiles then cover the rotated plane, whose row y is the plane's row height − 1 − y reversed.
+    let rotated: Bool
     /// Tile rows and columns; columns are rounded up to whole SIMD groups (the extra tiles read zero padding
     /// and their outputs are dropped).
     let tileRows: Int, tileColumns: Int
@@ -144,10 +240,11 @@ private struct Geometry {
     /// the 32-float loads of the last group.
     let paddedWidth: Int
 
-    init(height: Int, width: Int) {
+    init(height: Int, width: Int, rotated: Bool) {
         let lanes = WinogradLanes.scalarCount
         self.height = height
         self.width = width
+        self.rotated = rotated
         tileRows = (height + 3) / 4
         tileColumns = ((width + 3) / 4 + lanes - 1) / lanes * lanes
         paddedWidth = 4 * tileColumns + 8
@@ -158,8 +255,10 @@ private struct Geometry {
     func paddedCount(tileRows: Int) -> Int { (4 * tileRows + 2) * paddedWidth }
 
     /// Copies the input rows that the tiles of `tileRows` read (4·first − 1 ... 4·end) from one channel
-    /// `plane` [height, width] into `padded`, zero outside the image.
-    func pad(_ plane: UnsafePointer<Float>, tileRows: Range<Int>, into padded: UnsafeMutablePointer<Float>) {
+    /// `plane` [height, width] into `padded`, zero outside the image. With a `gate` (a plane of the same
+    /// shape), each value (plus `addend`'s, if given) is copied where the gate is positive and 0 elsewhere.
+    func pad(_ plane: UnsafePointer<Float>, gate: UnsafePointer<Float>?, addend: UnsafePointer<Float>?,
+             tileRows: Range<Int>, into padded: UnsafeMutablePointer<Float>) {
         for r in 0..<(4 * tileRows.count + 2) {
             let y = 4 * tileRows.lowerBound - 1 + r
             let row = padded + r * paddedWidth
@@ -168,7 +267,26 @@ private struct Geometry {
                 continue
             }
             row[0] = 0
-            (row + 1).update(from: plane + y * width, count: width)
+            // Element x of the destination row is element x of the plane's row y, or element −x counted from
+            // the end of row height − 1 − y when rotated. Each case is its own constant-stride loop with
+            // unconditional loads, so that it vectorises.
+            let offset = rotated ? (height - 1 - y) * width + (width - 1) : y * width
+            let source = plane + offset
+            let destination = row + 1
+            switch (gate.map { $0 + offset }, addend.map { $0 + offset }, rotated) {
+            case (nil, _, false):
+                destination.update(from: source, count: width)
+            case (nil, _, true):
+                for x in 0..<width { destination[x] = source[-x] }
+            case (let gate?, nil, false):
+                for x in 0..<width { let value = source[x]; destination[x] = gate[x] > 0 ? value : 0 }
+            case (let gate?, nil, true):
+                for x in 0..<width { let value = source[-x]; destination[x] = gate[-x] > 0 ? value : 0 }
+            case (let gate?, let addend?, false):
+                for x in 0..<width { let value = source[x] + addend[x]; destination[x] = gate[x] > 0 ? value : 0 }
+            case (let gate?, let addend?, true):
+                for x in 0..<width { let value = source[-x] + addend[-x]; destination[x] = gate[-x] > 0 ? value : 0 }
+            }
             (row + 1 + width).update(repeating: 0, count: paddedWidth - 1 - width)
         }
     }
@@ -209,9 +327,10 @@ private struct Geometry {
     }
 
     /// Turns one output channel's products `m[ξ · coefficientStride + t]` into its 4×4 blocks of `tileRows`,
-    /// adding `bias`, and writes the parts inside the image into `plane` [height, width].
+    /// adding `bias` (then clamping at 0 with `relu`), and writes the parts inside the image into `plane`
+    /// [height, width].
     func transformOutput(
-        _ m: UnsafePointer<Float>, coefficientStride: Int, bias: Float,
+        _ m: UnsafePointer<Float>, coefficientStride: Int, bias: Float, relu: Bool,
         tileRows: Range<Int>, into plane: UnsafeMutablePointer<Float>
     ) {
         let lanes = WinogradLanes.scalarCount
@@ -232,11 +351,31 @@ private struct Geometry {
                     // Pixel 4l + c of the 32 is lane l of output (r, c).
                     let pixels = interleave(t[r * 6] + bias, t[r * 6 + 1] + bias,
                                             t[r * 6 + 2] + bias, t[r * 6 + 3] + bias)
-                    let destination = plane + row * width + x0
-                    if x0 + 4 * lanes <= width {
-                        UnsafeMutableRawPointer(destination).storeBytes(of: pixels, as: SIMD32<Float>.self)
+                    let count = min(4 * lanes, width - x0)
+                    // The ReLU runs on the stored pixels, still in L1: a plain loop vectorises, where the
+                    // generic SIMD maximum did not inline and cost a third of the transform.
+                    defer {
+                        if relu {
+                            let stored = rotated ? plane + (height - 1 - row) * width + (width - x0 - count)
+                                                 : plane + row * width + x0
+                            for i in 0..<count { stored[i] = max(stored[i], 0) }
+                        }
+                    }
+                    if rotated {
+                        // Pixel (row, x0 + i) of the rotated plane is (height − 1 − row, width − 1 − x0 − i).
+                        let destination = plane + (height - 1 - row) * width + (width - x0 - count)
+                        if count == 4 * lanes {
+                            UnsafeMutableRawPointer(destination).storeBytes(of: reversed(pixels), as: SIMD32<Float>.self)
+                        } else {
+                            for i in 0..<count { destination[count - 1 - i] = pixels[i] }
+                        }
                     } else {
-                        for i in 0..<(width - x0) { destination[i] = pixels[i] }
+                        let destination = plane + row * width + x0
+                        if count == 4 * lanes {
+                            UnsafeMutableRawPointer(destination).storeBytes(of: pixels, as: SIMD32<Float>.self)
+                        } else {
+                            for i in 0..<count { destination[i] = pixels[i] }
+                        }
                     }
                 }
             }
@@ -251,4 +390,13 @@ private func interleave(_ a: WinogradLanes, _ b: WinogradLanes, _ c: WinogradLan
                   a[2], b[2], c[2], d[2], a[3], b[3], c[3], d[3],
                   a[4], b[4], c[4], d[4], a[5], b[5], c[5], d[5],
                   a[6], b[6], c[6], d[6], a[7], b[7], c[7], d[7])
+}
+
+/// The 32 values of `v` in reverse order (written out so that it compiles to a permutation).
+@inline(__always)
+private func reversed(_ v: SIMD32<Float>) -> SIMD32<Float> {
+    SIMD32<Float>(v[31], v[30], v[29], v[28], v[27], v[26], v[25], v[24],
+                  v[23], v[22], v[21], v[20], v[19], v[18], v[17], v[16],
+                  v[15], v[14], v[13], v[12], v[11], v[10], v[9], v[8],
+                  v[7], v[6], v[5], v[4], v[3], v[2], v[1], v[0])
 }

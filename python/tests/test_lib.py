@@ -1,0 +1,72 @@
+"""Loading the native library: OpenBLAS kernel selection and the generic-kernel warning."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+import swiftnst
+from swiftnst import _lib
+
+SKYLAKE_X_CPU = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl\n"
+HASWELL_CPU = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma bmi2\n"
+OLD_CPU = "processor\t: 0\nflags\t\t: fpu sse2 sse4_2 avx\n"
+
+
+@pytest.fixture
+def cpuinfo(tmp_path: Path):
+    def write(text: str) -> Path:
+        path = tmp_path / "cpuinfo"
+        path.write_text(text)
+        return path
+    return write
+
+
+@pytest.mark.parametrize("text, core", [(SKYLAKE_X_CPU, "SkylakeX"), (HASWELL_CPU, "Haswell"), (OLD_CPU, None)])
+def test_kernels_follow_the_cpu_flags(cpuinfo, text, core):
+    environ: dict[str, str] = {}
+    assert _lib.select_blas_kernels(environ, cpuinfo(text)) == core
+    assert environ.get("OPENBLAS_CORETYPE") == core
+
+
+def test_a_users_coretype_is_kept(cpuinfo):
+    environ = {"OPENBLAS_CORETYPE": "Prescott"}
+    assert _lib.select_blas_kernels(environ, cpuinfo(SKYLAKE_X_CPU)) == "Prescott"
+    assert environ == {"OPENBLAS_CORETYPE": "Prescott"}
+
+
+def test_unreadable_cpuinfo_leaves_openblas_to_choose(tmp_path):
+    environ: dict[str, str] = {}
+    assert _lib.cpu_flags(tmp_path / "missing") == frozenset()
+    assert _lib.select_blas_kernels(environ, tmp_path / "missing") is None
+    assert environ == {}
+
+
+def test_generic_kernels_on_an_avx2_cpu_warn():
+    with pytest.warns(RuntimeWarning, match="OPENBLAS_CORETYPE=Haswell"):
+        _lib.warn_if_generic_blas("OpenBLAS 0.3.21 DYNAMIC_ARCH Prescott; core Prescott", frozenset({"avx2", "fma"}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _lib.warn_if_generic_blas("OpenBLAS 0.3.21 DYNAMIC_ARCH SkylakeX; core SkylakeX", frozenset({"avx2", "fma"}))
+        _lib.warn_if_generic_blas("OpenBLAS 0.3.21 DYNAMIC_ARCH Prescott; core Prescott", frozenset({"sse2"}))
+
+
+def test_blas_info_reports_the_loaded_openblas():
+    info = swiftnst.blas_info()
+    assert info.startswith("OpenBLAS") and "; core " in info
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/cpuinfo")
+def test_a_fresh_process_gets_vector_kernels_when_the_cpu_has_them():
+    expected = _lib.blas_core_for(_lib.cpu_flags())
+    if expected is None:
+        pytest.skip("this CPU has neither AVX2 nor AVX-512")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    out = subprocess.run([sys.executable, "-W", "error", "-c", "import swiftnst; print(swiftnst.blas_info())"],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith(f"; core {expected}")
