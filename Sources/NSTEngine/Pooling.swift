@@ -44,26 +44,35 @@ public enum Pooling: String, Sendable, CaseIterable {
             let dst = gradInput + c * height * width
             for y in 0..<oh {
                 let r0 = 2 * y * width, r1 = r0 + width
-                for x in 0..<ow {
-                    let go = g[y * ow + x]
-                    let i00 = r0 + 2 * x, i01 = i00 + 1, i10 = r1 + 2 * x, i11 = i10 + 1
-                    switch self {
-                    case .max:
-                        // Strict '>' keeps the earliest cell on ties.
-                        var best = i00
-                        if src[i01] > src[best] { best = i01 }
-                        if src[i10] > src[best] { best = i10 }
-                        if src[i11] > src[best] { best = i11 }
-                        let value = applyingReLUMask && !(src[best] > 0) ? 0 : go
-                        dst[i00] = 0; dst[i01] = 0; dst[i10] = 0; dst[i11] = 0
-                        dst[best] = value
-                    case .average:
-                        let share = go * 0.25
+                switch self {
+                case .max:
+                    // The first maximum in row-major order (strict '>' keeps the earliest cell on ties),
+                    // written with selects only so that the loop vectorises.
+                    for x in 0..<ow {
+                        let i00 = r0 + 2 * x, i10 = r1 + 2 * x
+                        let a = src[i00], b = src[i00 + 1], d = src[i10], e = src[i10 + 1]
+                        let bWins = b > a
+                        let ab = bWins ? b : a
+                        let dWins = d > ab
+                        let abd = dWins ? d : ab
+                        let eWins = e > abd
+                        let best = eWins ? e : abd
+                        let go = g[y * ow + x]
+                        let value = applyingReLUMask && !(best > 0) ? 0 : go
+                        dst[i10 + 1] = eWins ? value : 0
+                        dst[i10] = !eWins && dWins ? value : 0
+                        dst[i00 + 1] = !eWins && !dWins && bWins ? value : 0
+                        dst[i00] = !eWins && !dWins && !bWins ? value : 0
+                    }
+                case .average:
+                    for x in 0..<ow {
+                        let i00 = r0 + 2 * x, i10 = r1 + 2 * x
+                        let share = g[y * ow + x] * 0.25
                         if applyingReLUMask {
-                            dst[i00] = src[i00] > 0 ? share : 0; dst[i01] = src[i01] > 0 ? share : 0
-                            dst[i10] = src[i10] > 0 ? share : 0; dst[i11] = src[i11] > 0 ? share : 0
+                            dst[i00] = src[i00] > 0 ? share : 0; dst[i00 + 1] = src[i00 + 1] > 0 ? share : 0
+                            dst[i10] = src[i10] > 0 ? share : 0; dst[i10 + 1] = src[i10 + 1] > 0 ? share : 0
                         } else {
-                            dst[i00] = share; dst[i01] = share; dst[i10] = share; dst[i11] = share
+                            dst[i00] = share; dst[i00 + 1] = share; dst[i10] = share; dst[i10 + 1] = share
                         }
                     }
                 }

@@ -47,10 +47,12 @@ enum WinogradConvolution {
 
     /// Fewest tiles per band, overriding `bandBytes` for wide layers: every band streams all of U
     /// (36·K·C floats, 37 MB at 512 channels) through the cache, and single-threaded sgemm needs ≥ ~100
-    /// columns to reach 80–90% of its peak. Measured at 512 px on the reference machine: the 256- and
-    /// 512-channel layers run 1.2–1.5× faster with 128..256-tile bands than with L2-sized ones, while the
-    /// 64-channel layers run 1.3× slower with last-level-cache-sized bands than with L2-sized ones.
-    static let minimumBandTiles = 256
+    /// columns to reach 80–90% of its peak. Measured at 512 px on an AMD EPYC: the 256- and 512-channel
+    /// layers run 1.2–1.5× faster with 128..256-tile bands than with L2-sized ones, while the 64-channel
+    /// layers run 1.3× slower with last-level-cache-sized bands than with L2-sized ones. On an AVX-512
+    /// Xeon, 128 rather than 256 made whole evaluations ~5% faster at 256 px (the 64×64 planes of conv3_x
+    /// then make two bands instead of one band split by channels) and left 512 px unchanged.
+    static let minimumBandTiles = 128
 
     /// Extra floats between the 36 coefficient planes of V and M. Without it the planes sit a multiple of
     /// 4 KiB apart and the 36 loads or stores of one tile all map to the same L1 set (measured 20–40%
