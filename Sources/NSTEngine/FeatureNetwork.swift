@@ -153,6 +153,31 @@ public final class FeatureNetwork: Sendable {
     /// - Throws: `NSTError.state` (no forward, or a layer not requested), `.shape` (wrong sizes).
     public func backward(injected: [(layer: Int, gradient: UnsafeBufferPointer<Float>)],
                          evaluation: NetworkEvaluation, gradImage: UnsafeMutableBufferPointer<Float>) throws {
+        for (layer, gradient) in injected {
+            guard let s = evaluation.shape(ofLayer: layer) else { continue }  // reported by the call below
+            guard gradient.count == s.channels * s.height * s.width, gradient.baseAddress != nil else {
+                throw NSTError.shape("gradient for '\(layers[layer].name)' must hold \(s.channels * s.height * s.width) values, got \(gradient.count)")
+            }
+        }
+        try backward(adding: injected.map { layer, gradient in
+            (layer, { current in
+                let g = gradient.baseAddress!
+                Parallel.forEachRange(gradient.count) { range in
+                    for j in range { current[j] += g[j] }
+                }
+            })
+        }, evaluation: evaluation, gradImage: gradImage)
+    }
+
+    /// Adds a gradient with respect to one layer's output to the running gradient there (that layer's
+    /// shape), e.g. a style loss's, computed straight into it with no buffer of its own.
+    public typealias GradientInjection = (_ gradient: UnsafeMutablePointer<Float>) -> Void
+
+    /// As `backward(injected:evaluation:gradImage:)`, with each injected gradient added by a function
+    /// when the backward pass reaches its layer.
+    /// - Throws: `NSTError.state` (no forward, or a layer not requested), `.shape` (wrong sizes).
+    public func backward(adding injected: [(layer: Int, add: GradientInjection)],
+                         evaluation: NetworkEvaluation, gradImage: UnsafeMutableBufferPointer<Float>) throws {
         guard evaluation.network === self else {
             throw NSTError.invalidArgument("the evaluation belongs to another network")
         }
@@ -161,14 +186,8 @@ public final class FeatureNetwork: Sendable {
         guard gradImage.count == imageCount, let gradImagePointer = gradImage.baseAddress else {
             throw NSTError.shape("image gradient must hold \(imageCount) values, got \(gradImage.count)")
         }
-        for (layer, gradient) in injected {
-            guard evaluation.requested.contains(layer) else {
-                throw NSTError.state("layer \(layer) was not requested in the last forward pass")
-            }
-            let s = shapes[layer]
-            guard gradient.count == s.channels * s.height * s.width, gradient.baseAddress != nil else {
-                throw NSTError.shape("gradient for '\(layers[layer].name)' must hold \(s.channels * s.height * s.width) values, got \(gradient.count)")
-            }
+        for (layer, _) in injected where !evaluation.requested.contains(layer) {
+            throw NSTError.state("layer \(layer) was not requested in the last forward pass")
         }
         guard let top = injected.map(\.layer).max() else {
             gradImagePointer.update(repeating: 0, count: imageCount)
@@ -182,39 +201,27 @@ public final class FeatureNetwork: Sendable {
         // A ReLU feeding a pool with no gradient injected at it is done inside the pool's backward, and a
         // ReLU fed by a conv with no gradient injected at the conv inside the conv's backward.
         var reluDoneByPool = -1
-        var reluForConv: (activation: UnsafePointer<Float>, addend: UnsafePointer<Float>?)?
+        var reluForConv: UnsafePointer<Float>?
         for i in stride(from: top, through: 0, by: -1) {
             let shape = shapes[i]
-            let count = shape.channels * shape.height * shape.width
-            var pending = injected.filter { $0.layer == i }.map { $0.gradient.baseAddress! }
-            // The usual case, one gradient injected at a ReLU, is added inside its backward pass.
-            let fusedAddend = layers[i].operation == .relu && pending.count == 1 ? pending.removeLast() : nil
-            for g in pending {
-                Parallel.forEachRange(count) { range in
-                    for j in range { current[j] += g[j] }
-                }
-            }
+            for (layer, add) in injected where layer == i { add(current) }
             switch layers[i].operation {
             case .relu:
                 if i == reluDoneByPool { break }
+                let activation = UnsafePointer(evaluation.outputs[i]!.pointer)
                 if i > 0, case .convolution = layers[i - 1].operation, !injected.contains(where: { $0.layer == i - 1 }) {
-                    reluForConv = (UnsafePointer(evaluation.outputs[i]!.pointer), fusedAddend.map { UnsafePointer($0) })
+                    reluForConv = activation
                     break
                 }
                 WinogradProfile.measure(.reluBackward) {
-                    if let addend = fusedAddend {
-                        ReLU.backward(activation: evaluation.outputs[i]!.pointer, gradOutput: current,
-                                      adding: addend, gradInput: current, count: count)
-                    } else {
-                        ReLU.backward(activation: evaluation.outputs[i]!.pointer, gradOutput: current,
-                                      gradInput: current, count: count)
-                    }
+                    ReLU.backward(activation: activation, gradOutput: current, gradInput: current,
+                                  count: shape.channels * shape.height * shape.width)
                 }
             case .convolution:
-                if let relu = reluForConv {
-                    kernels[i]!.backwardInputThroughReLU(activation: relu.activation, gradient: current,
-                                                         adding: relu.addend, gradInput: spare, height: shape.height,
-                                                         width: shape.width, scratch: evaluation.scratch)
+                if let activation = reluForConv {
+                    kernels[i]!.backwardInputThroughReLU(activation: activation, gradient: current, gradInput: spare,
+                                                         height: shape.height, width: shape.width,
+                                                         scratch: evaluation.scratch)
                     reluForConv = nil
                 } else {
                     kernels[i]!.backwardInput(gradOutput: current, gradInput: spare, height: shape.height,
@@ -236,7 +243,6 @@ public final class FeatureNetwork: Sendable {
         }
         gradImagePointer.update(from: current, count: imageCount)
     }
-
 }
 
 /// The per-caller state of `FeatureNetwork.forward`/`backward`: saved activations, gradient
@@ -311,6 +317,13 @@ public final class NetworkEvaluation {
             throw NSTError.state("layer \(index) was not requested in the last forward pass")
         }
         return try body(UnsafeBufferPointer(start: buffer.pointer, count: shape.channels * shape.height * shape.width))
+    }
+
+    /// The activation of a layer requested in the last forward pass, valid until the next `forward`
+    /// with this evaluation.
+    /// - Throws: `NSTError.state` when the layer was not requested.
+    func activationPointer(layer index: Int) throws -> UnsafePointer<Float> {
+        try withActivation(layer: index) { UnsafePointer($0.baseAddress!) }
     }
 
     /// A copy of the activation of a layer requested in the last forward pass.

@@ -12,9 +12,11 @@ public enum GramMatrix {
     /// scalar `L(G)` with `G = alpha · F Fᵀ`.
     ///
     /// When the caller knows `gradGram` is symmetric (true for every loss on a Gram matrix), pass
-    /// `symmetric: true` to skip forming the sum: it is then `2 · alpha · gradGram · F`.
+    /// `symmetric: true` to skip forming the sum: it is then `2 · alpha · gradGram · F`. With
+    /// `accumulating`, the result is added to `gradFeatures` instead of overwriting it.
     public static func backward(features: UnsafePointer<Float>, gradGram: UnsafePointer<Float>,
                                 channels: Int, positions: Int, alpha: Float = 1, symmetric: Bool = false,
+                                accumulating: Bool = false,
                                 gradFeatures: UnsafeMutablePointer<Float>, scratch: ScratchSpace) {
         var g = gradGram
         var scale = 2 * alpha
@@ -27,6 +29,7 @@ public enum GramMatrix {
             scale = alpha
         }
         BLAS.sgemm(m: channels, n: positions, k: channels, alpha: scale,
-                   a: g, lda: channels, b: features, ldb: positions, c: gradFeatures, ldc: positions)
+                   a: g, lda: channels, b: features, ldb: positions,
+                   beta: accumulating ? 1 : 0, c: gradFeatures, ldc: positions)
     }
 }

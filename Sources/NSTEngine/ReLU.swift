@@ -17,15 +17,4 @@ public enum ReLU {
             for i in range { gradInput[i] = activation[i] > 0 ? gradOutput[i] : 0 }
         }
     }
-
-    /// `gradInput[i] = gradOutput[i] + addend[i]` where `activation[i] > 0`, else 0: the backward
-    /// of a ReLU whose output also receives an injected gradient, in one pass instead of two.
-    /// `gradInput` may alias `gradOutput`.
-    public static func backward(activation: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                                adding addend: UnsafePointer<Float>,
-                                gradInput: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forEachRange(count) { range in
-            for i in range { gradInput[i] = activation[i] > 0 ? gradOutput[i] + addend[i] : 0 }
-        }
-    }
 }

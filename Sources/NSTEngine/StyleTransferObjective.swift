@@ -35,8 +35,9 @@ public final class StyleTransferObjective {
     /// One entry per style image: its normalised Gram matrices (one per style layer) and blend weight.
     private var styleImages: [(grams: [[Float]], weight: Double)] = []
     private var styleLosses: [StyleLoss] = []
-    /// Gradient buffers injected at each content layer, then each style layer.
-    private var layerGradients: [FloatBuffer] = []
+    /// Per style layer, the loss's gradient with respect to the Gram matrix [channels, channels], kept from
+    /// the loss to the backward pass of one evaluation.
+    private var gramGradients: [FloatBuffer] = []
 
     /// Largest accepted image side, as `NST_MAX_IMAGE_SIDE` in swiftnst.h.
     public static let maxImageSide = 8192
@@ -78,7 +79,7 @@ public final class StyleTransferObjective {
         self.styleWeight = styleWeight
         self.tvWeight = tvWeight
         self.evaluation = NetworkEvaluation(network: network)
-        self.layerGradients = (self.contentLayers + self.styleLayers).map { _ in FloatBuffer() }
+        self.gramGradients = self.styleLayers.map { _ in FloatBuffer() }
     }
 
     /// Whether the content term needs a content image (non-zero weight and at least one layer).
@@ -158,30 +159,29 @@ public final class StyleTransferObjective {
         let content = usesContent ? Array(zip(contentLayers, contentLosses).enumerated()) : []
         let style = usesStyle ? Array(zip(styleLayers, styleLosses).enumerated()) : []
         var losses = ObjectiveLosses(content: 0, style: 0, tv: 0)
-        var injected: [(layer: Int, gradient: UnsafeBufferPointer<Float>)] = []
+        // Each loss adds its gradient into the network's running gradient when backward reaches its
+        // layer: no buffer the size of a layer per loss (136 MB at 512 px for the default layers).
+        var injected: [(layer: Int, add: FeatureNetwork.GradientInjection)] = []
 
         let requested = Set(content.map(\.element.0.index) + style.map(\.element.0.index))
         if !requested.isEmpty {
             try network.forward(image: image, height: height, width: width, requested: requested,
                                 pooling: pooling, evaluation: evaluation)
-            for (k, (layer, loss)) in content {
-                let buffer = layerGradients[k]
-                buffer.reserve(loss.target.count)
-                losses.content += try evaluation.withActivation(layer: layer.index) { f in
-                    loss.uncheckedEvaluate(features: f.baseAddress!, gradient: buffer.pointer)
-                }
-                injected.append((layer.index, UnsafeBufferPointer(start: buffer.pointer, count: loss.target.count)))
+            for (_, (layer, loss)) in content {
+                let features = try evaluation.activationPointer(layer: layer.index)
+                losses.content += loss.uncheckedLoss(features: features)
+                injected.append((layer.index, { loss.uncheckedAddGradient(features: features, to: $0) }))
             }
             for (k, (layer, loss)) in style {
-                let buffer = layerGradients[contentLayers.count + k]
-                let s = evaluation.shape(ofLayer: layer.index)!
-                let count = s.channels * s.height * s.width
-                buffer.reserve(count)
-                losses.style += try evaluation.withActivation(layer: layer.index) { f in
-                    loss.uncheckedEvaluate(features: f.baseAddress!, positions: s.height * s.width,
-                                           gradient: buffer.pointer, scratch: scratch)
-                }
-                injected.append((layer.index, UnsafeBufferPointer(start: buffer.pointer, count: count)))
+                let features = try evaluation.activationPointer(layer: layer.index)
+                let positions = evaluation.shape(ofLayer: layer.index)!.height * evaluation.shape(ofLayer: layer.index)!.width
+                let gramGradient = gramGradients[k]
+                gramGradient.reserve(loss.channels * loss.channels)
+                losses.style += loss.uncheckedLoss(features: features, positions: positions, gramGradient: gramGradient.pointer)
+                injected.append((layer.index, { [scratch] in
+                    loss.uncheckedGradient(features: features, positions: positions, gramGradient: gramGradient.pointer,
+                                           accumulating: true, into: $0, scratch: scratch)
+                }))
             }
         }
 
@@ -198,7 +198,7 @@ public final class StyleTransferObjective {
             if injected.isEmpty {
                 g.update(repeating: 0, count: image.count)
             } else {
-                try network.backward(injected: injected, evaluation: evaluation, gradImage: gradient)
+                try network.backward(adding: injected, evaluation: evaluation, gradImage: gradient)
             }
             for i in 0..<image.count { g[i] += tvGradient[i] }
         }

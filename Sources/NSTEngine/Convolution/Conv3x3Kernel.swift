@@ -17,10 +17,9 @@ public protocol Conv3x3Kernel: Sendable {
     func forwardReLU(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                      height: Int, width: Int, scratch: ScratchSpace)
     /// gradInput [inChannels, height, width] of the layer and the ReLU after it, from the gradient at the
-    /// ReLU's output (plus `addend` [outChannels, height, width], a gradient injected there, if given).
-    /// `activation` is the ReLU's output; `gradient` may be overwritten.
+    /// ReLU's output; `activation` is the ReLU's output; `gradient` may be overwritten.
     func backwardInputThroughReLU(activation: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,
-                                  adding addend: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>,
+                                  gradInput: UnsafeMutablePointer<Float>,
                                   height: Int, width: Int, scratch: ScratchSpace)
 }
 
@@ -34,14 +33,10 @@ extension Conv3x3Kernel {
     }
 
     public func backwardInputThroughReLU(activation: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,
-                                         adding addend: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>,
+                                         gradInput: UnsafeMutablePointer<Float>,
                                          height: Int, width: Int, scratch: ScratchSpace) {
-        let count = outChannels * height * width
-        if let addend {
-            ReLU.backward(activation: activation, gradOutput: gradient, adding: addend, gradInput: gradient, count: count)
-        } else {
-            ReLU.backward(activation: activation, gradOutput: gradient, gradInput: gradient, count: count)
-        }
+        ReLU.backward(activation: activation, gradOutput: gradient, gradInput: gradient,
+                      count: outChannels * height * width)
         backwardInput(gradOutput: gradient, gradInput: gradInput, height: height, width: width, scratch: scratch)
     }
 }

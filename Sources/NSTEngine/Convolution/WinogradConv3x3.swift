@@ -76,18 +76,18 @@ public final class WinogradConv3x3: Conv3x3Kernel {
         run(.inputGradient, input: gradOutput, output: gradInput, height: height, width: width, scratch: scratch)
     }
 
-    /// As `backwardInput`, with the ReLU's mask (and the injected `addend`) applied as the gradient is
-    /// read; `gradient` is left as it was.
+    /// As `backwardInput`, with the ReLU's mask applied as the gradient is read; `gradient` is left as
+    /// it was.
     public func backwardInputThroughReLU(activation: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,
-                                         adding addend: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>,
+                                         gradInput: UnsafeMutablePointer<Float>,
                                          height: Int, width: Int, scratch: ScratchSpace) {
         if width <= Self.narrowWidth {
-            return narrowKernel().backwardInputThroughReLU(activation: activation, gradient: gradient, adding: addend,
+            return narrowKernel().backwardInputThroughReLU(activation: activation, gradient: gradient,
                                                            gradInput: gradInput, height: height, width: width,
                                                            scratch: scratch)
         }
         run(.inputGradient, input: gradient, output: gradInput, height: height, width: width,
-            fusion: .init(reluActivation: activation, addend: addend), scratch: scratch)
+            fusion: .init(reluActivation: activation), scratch: scratch)
     }
 
     private func run(_ direction: WinogradConvolution.Direction, input: UnsafePointer<Float>,

@@ -66,11 +66,8 @@ enum WinogradConvolution {
         var outputReLU = false
         /// `.inputGradient`: `input` is the gradient at the output of the ReLU that follows the layer, whose
         /// output (or input: both are positive at the same places) this is, `[K, height, width]`; the
-        /// driver passes `input[i]` (plus `addend[i]`) where it is positive and 0 elsewhere: the ReLU's
-        /// backward pass.
+        /// driver passes `input[i]` where it is positive and 0 elsewhere: the ReLU's backward pass.
         var reluActivation: UnsafePointer<Float>? = nil
-        /// `.inputGradient`: a gradient injected at the ReLU's output, added before the mask.
-        var addend: UnsafePointer<Float>? = nil
     }
 
     /// Computes, with zero padding 1, `output[k] = bias[k] + Σ_c correlate3x3(input[c], g[k][c])`
@@ -128,7 +125,7 @@ enum WinogradConvolution {
             WinogradProfile.measure(.inputTransform) {
                 for c in channels {
                     geometry.pad(input + c * plane, gate: fusion.reluActivation.map { $0 + c * plane },
-                                 addend: fusion.addend.map { $0 + c * plane }, tileRows: rows, into: padded)
+                                 tileRows: rows, into: padded)
                     geometry.transformInput(padded: padded, tileRows: rows, into: transformed + c * tiles,
                                             coefficientStride: transformedStride)
                 }
@@ -258,8 +255,8 @@ private struct Geometry {
 
     /// Copies the input rows that the tiles of `tileRows` read (4·first − 1 ... 4·end) from one channel
     /// `plane` [height, width] into `padded`, zero outside the image. With a `gate` (a plane of the same
-    /// shape), each value (plus `addend`'s, if given) is copied where the gate is positive and 0 elsewhere.
-    func pad(_ plane: UnsafePointer<Float>, gate: UnsafePointer<Float>?, addend: UnsafePointer<Float>?,
+    /// shape), each value is copied where the gate is positive and 0 elsewhere.
+    func pad(_ plane: UnsafePointer<Float>, gate: UnsafePointer<Float>?,
              tileRows: Range<Int>, into padded: UnsafeMutablePointer<Float>) {
         for r in 0..<(4 * tileRows.count + 2) {
             let y = 4 * tileRows.lowerBound - 1 + r
@@ -275,19 +272,15 @@ private struct Geometry {
             let offset = rotated ? (height - 1 - y) * width + (width - 1) : y * width
             let source = plane + offset
             let destination = row + 1
-            switch (gate.map { $0 + offset }, addend.map { $0 + offset }, rotated) {
-            case (nil, _, false):
+            switch (gate.map { $0 + offset }, rotated) {
+            case (nil, false):
                 destination.update(from: source, count: width)
-            case (nil, _, true):
+            case (nil, true):
                 for x in 0..<width { destination[x] = source[-x] }
-            case (let gate?, nil, false):
+            case (let gate?, false):
                 for x in 0..<width { let value = source[x]; destination[x] = gate[x] > 0 ? value : 0 }
-            case (let gate?, nil, true):
+            case (let gate?, true):
                 for x in 0..<width { let value = source[-x]; destination[x] = gate[-x] > 0 ? value : 0 }
-            case (let gate?, let addend?, false):
-                for x in 0..<width { let value = source[x] + addend[x]; destination[x] = gate[x] > 0 ? value : 0 }
-            case (let gate?, let addend?, true):
-                for x in 0..<width { let value = source[-x] + addend[-x]; destination[x] = gate[-x] > 0 ? value : 0 }
             }
             (row + 1 + width).update(repeating: 0, count: paddedWidth - 1 - width)
         }

@@ -23,19 +23,37 @@ public struct ContentLoss: Sendable {
         return (loss, gradient)
     }
 
-    /// Writes the gradient (overwriting) and returns the loss; `features` has `target.count` values.
+    /// Writes the gradient (overwriting) and returns the loss.
     func uncheckedEvaluate(features: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>) -> Double {
+        gradient.update(repeating: 0, count: target.count)
+        uncheckedAddGradient(features: features, to: gradient)
+        return uncheckedLoss(features: features)
+    }
+
+    /// `weight · Σ(F − T)² / N`.
+    func uncheckedLoss(features: UnsafePointer<Float>) -> Double {
         let n = target.count
         guard n > 0 else { return 0 }
-        let scale = 2 * weight / Float(n)  // d/dF of weight · Σ(F − T)² / N
         var sum = 0.0
         target.withUnsafeBufferPointer { t in
             for i in 0..<n {
                 let d = features[i] - t[i]
                 sum += Double(d) * Double(d)
-                gradient[i] = scale * d
             }
         }
         return Double(weight) * sum / Double(n)
+    }
+
+    /// Adds the loss's gradient with respect to the features, `2 · weight · (F − T) / N`, to `gradient`.
+    func uncheckedAddGradient(features: UnsafePointer<Float>, to gradient: UnsafeMutablePointer<Float>) {
+        let n = target.count
+        guard n > 0 else { return }
+        let scale = 2 * weight / Float(n)
+        target.withUnsafeBufferPointer { t in
+            let t = t.baseAddress!
+            Parallel.forEachRange(n) { range in
+                for i in range { gradient[i] += scale * (features[i] - t[i]) }
+            }
+        }
     }
 }

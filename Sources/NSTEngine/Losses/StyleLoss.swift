@@ -72,23 +72,40 @@ public struct StyleLoss: Sendable {
     /// Uses scratch slot 1 (slot 0 is `GramMatrix.backward`'s).
     func uncheckedEvaluate(features: UnsafePointer<Float>, positions: Int,
                            gradient: UnsafeMutablePointer<Float>, scratch: ScratchSpace) -> Double {
+        let gramGradient = scratch.buffer(1, count: channels * channels)
+        let loss = uncheckedLoss(features: features, positions: positions, gramGradient: gramGradient)
+        uncheckedGradient(features: features, positions: positions, gramGradient: gramGradient,
+                          accumulating: false, into: gradient, scratch: scratch)
+        return loss
+    }
+
+    /// The loss; also writes its gradient with respect to the normalised Gram matrix into `gramGradient`
+    /// `[channels, channels]`, all `uncheckedGradient` needs besides the features.
+    func uncheckedLoss(features: UnsafePointer<Float>, positions: Int, gramGradient: UnsafeMutablePointer<Float>) -> Double {
         let c = channels
         let n = Float(c * positions)  // N_l, the Gram normalisation
-        let difference = scratch.buffer(1, count: c * c)
-        GramMatrix.forward(features: features, channels: c, positions: positions, alpha: 1 / n, gram: difference)
+        GramMatrix.forward(features: features, channels: c, positions: positions, alpha: 1 / n, gram: gramGradient)
         let scale = 2 * weight / Float(c * c)  // d/dG' of weight · Σ(G' − T)² / C², with G' = G/N
         var sum = 0.0
         target.withUnsafeBufferPointer { t in
             for i in 0..<(c * c) {
-                let d = difference[i] - t[i]
+                let d = gramGradient[i] - t[i]
                 sum += Double(d) * Double(d)
-                difference[i] = scale * d
+                gramGradient[i] = scale * d
             }
         }
+        return Double(weight) * sum / Double(c * c)
+    }
+
+    /// The gradient `[channels, positions]` of the loss with respect to the features, from
+    /// `uncheckedLoss`'s `gramGradient`: written into `gradient`, or added to it when `accumulating`
+    /// (so that a network's backward pass needs no buffer per style layer).
+    func uncheckedGradient(features: UnsafePointer<Float>, positions: Int, gramGradient: UnsafePointer<Float>,
+                           accumulating: Bool, into gradient: UnsafeMutablePointer<Float>, scratch: ScratchSpace) {
         // Targets built by `normalizedGram`/`blend` are symmetric, making the gradient on G' symmetric
         // too; the general form costs only O(C²) more and stays right for any caller-made target.
-        GramMatrix.backward(features: features, gradGram: difference, channels: c, positions: positions,
-                            alpha: 1 / n, symmetric: false, gradFeatures: gradient, scratch: scratch)
-        return Double(weight) * sum / Double(c * c)
+        GramMatrix.backward(features: features, gradGram: gramGradient, channels: channels, positions: positions,
+                            alpha: 1 / Float(channels * positions), symmetric: false, accumulating: accumulating,
+                            gradFeatures: gradient, scratch: scratch)
     }
 }
