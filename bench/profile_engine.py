@@ -88,13 +88,14 @@ def main() -> None:
     per_eval = {name: (totals2[name] - totals1.get(name, 0.0)) / (n2 - n1) for name in totals2}
     evaluate_s = second["evaluate_s"]
     forward, backward = per_eval["winograd.forward"], per_eval["winograd.backward_input"]
-    layers = [("ReLU forward", per_eval.get("relu.forward", 0.0)),
-              ("ReLU backward (incl. fused injected-gradient add)", per_eval.get("relu.backward", 0.0)),
+    layers = [("ReLU forward (ReLUs not fused into their conv)", per_eval.get("relu.forward", 0.0)),
+              ("ReLU backward (ReLUs not fused into a conv or pool)", per_eval.get("relu.backward", 0.0)),
               ("pooling forward", per_eval.get("pool.forward", 0.0)),
               ("pooling backward (incl. fused ReLU mask)", per_eval.get("pool.backward", 0.0))]
     rest = evaluate_s - forward - backward - sum(s for _, s in layers)
-    rows = [("conv forward (Winograd)", forward), ("conv input gradient (Winograd)", backward), *layers,
-            ("other: Gram, losses, im2col layers, copies", rest),
+    rows = [("conv forward (Winograd, with the fused ReLU)", forward),
+            ("conv input gradient (Winograd, with the fused ReLU mask)", backward), *layers,
+            ("other: Gram matrices and their gradients, losses, im2col layers, copies", rest),
             ("= one evaluation", evaluate_s)]
     if stepped["step_s"] is not None:
         rows.append(("optimiser (L-BFGS step minus one evaluation)", stepped["step_s"] - evaluate_s))
