@@ -414,7 +414,8 @@ class _Transfer:
             style_side = max(1, round(o.style_scale * max(height, width)))
             for style, weight in zip(self.styles, self.blend):
                 if weight > 0:
-                    session.add_style(self.model.preprocess(images.resize_longest_side(style, style_side)), weight)
+                    side = max(style_side, _longest_side_for_short_side(style, PAD_MULTIPLE))
+                    session.add_style(self.model.preprocess(images.resize_longest_side(style, side)), weight)
             session.set_image(self.model.preprocess(start))
         except BaseException:
             session.close()
@@ -496,6 +497,14 @@ def _pad(rgb: np.ndarray) -> np.ndarray:
         return rgb
     mode = "reflect" if pad_h < height and pad_w < width else "symmetric"
     return np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
+
+
+def _longest_side_for_short_side(rgb: np.ndarray, short: int) -> int:
+    """The longest side at which the image's shorter side is at least ``short`` pixels: a style image
+    scaled for a result of a few pixels must still reach the deepest style layer (relu5_1 is 4 poolings
+    deep, so it needs 16 pixels each way)."""
+    height, width = rgb.shape[:2]
+    return -(-short * max(height, width) // min(height, width))
 
 
 def _crop(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

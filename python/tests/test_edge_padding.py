@@ -76,3 +76,9 @@ def test_callbacks_snapshots_and_results_have_the_true_size(model, content, styl
                     multiscale_min_size=39, progress=False, keep_best=keep_best, callback=stop_at_2)
         assert info.value.image.shape == (HEIGHT, WIDTH, 3)
 
+
+@pytest.mark.parametrize("size", [1, 8, 15])
+def test_results_smaller_than_the_deepest_layer_work(model, content, style, size):
+    """The content is padded to 16 px; the style image is kept at least 16 px on its shorter side."""
+    out = stylize(content, style, model=model, image_size=size, iterations=2, multiscale=False, progress=False)
+    assert max(out.shape[:2]) == size and out.dtype == np.uint8
