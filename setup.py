@@ -6,11 +6,20 @@ first after ``$SWIFTNST_LIB_PATH``) and the C header in ``swiftnst/include/swift
 For a regular install they are copied into the wheel; for an editable one they are symlinked next to
 the sources.
 Set ``SWIFT`` to choose the ``swift`` executable.
+
+Like llama.cpp's default native build, the library is compiled for the building machine's CPU
+(``-target-cpu skylake-avx512`` with AVX-512, ``haswell`` with AVX2; the table is
+``swiftnst._lib.TARGET_CPU_FLAGS``): measured 4-8% faster per evaluation than a portable build. The
+choice is recorded beside the library (``libswiftnst.so.target-cpu``) and ``swiftnst`` refuses, with
+a clear error instead of a SIGILL, to load such a library on a CPU that lacks those instructions. Set
+``SWIFTNST_TARGET_CPU=portable`` for a library that runs on any x86-64 (or to another ``-target-cpu``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -34,9 +43,25 @@ def swift_executable() -> str:
                        "(https://swift.org/install) or set SWIFT to the swift executable")
 
 
-def build_swift_library() -> Path:
-    """Build the release library and return its path."""
+def target_cpu() -> str | None:
+    """``$SWIFTNST_TARGET_CPU`` ("portable" = none), else the best target this machine's CPU runs."""
+    requested = os.environ.get("SWIFTNST_TARGET_CPU", "native")
+    if requested != "native":
+        return None if requested == "portable" else requested
+    if not (sys.platform.startswith("linux") and platform.machine() == "x86_64"):
+        return None
+    # swiftnst/_lib.py by path: importing the package would need its runtime dependencies here.
+    spec = importlib.util.spec_from_file_location("swiftnst_lib", ROOT / "python" / "swiftnst" / "_lib.py")
+    lib = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lib)
+    return lib.best_target_cpu(lib.cpu_flags())
+
+
+def build_swift_library(cpu: str | None) -> Path:
+    """Build the release library (for ``cpu`` if given) and return its path."""
     command = [swift_executable(), "build", "-c", "release", "--product", "swiftnst", "--package-path", str(ROOT)]
+    if cpu:
+        command += ["-Xswiftc", "-target-cpu", "-Xswiftc", cpu]
     print("building the Swift library:", " ".join(command), flush=True)
     subprocess.run(command, check=True, cwd=ROOT)
     output = subprocess.run([*command, "--show-bin-path"], check=True, cwd=ROOT, capture_output=True, text=True)
@@ -51,15 +76,18 @@ class BuildPyWithSwift(build_py):
 
     def run(self) -> None:
         super().run()
-        library = build_swift_library()
-        if self.editable_mode:
-            # Symlinks, so that a later `swift build -c release` is picked up without reinstalling
-            # (a copy in _lib/ would shadow the fresh build: _lib/ is searched before .build/release).
-            place(library, ROOT / "python" / "swiftnst" / "_lib" / LIBRARY_NAME, link=True)
-            place(HEADER, ROOT / "python" / "swiftnst" / "include" / "swiftnst.h", link=True)
-        else:
-            place(library, Path(self.build_lib) / "swiftnst" / "_lib" / LIBRARY_NAME, link=False)
-            place(HEADER, Path(self.build_lib) / "swiftnst" / "include" / "swiftnst.h", link=False)
+        cpu = target_cpu()
+        library = build_swift_library(cpu)
+        package = ROOT / "python" / "swiftnst" if self.editable_mode else Path(self.build_lib) / "swiftnst"
+        # Editable: symlinks, so that a later `swift build -c release` is picked up without reinstalling
+        # (a copy in _lib/ would shadow the fresh build: _lib/ is searched before .build/release).
+        place(library, package / "_lib" / LIBRARY_NAME, link=self.editable_mode)
+        place(HEADER, package / "include" / "swiftnst.h", link=self.editable_mode)
+        record = package / "_lib" / (LIBRARY_NAME + ".target-cpu")
+        if cpu:
+            record.write_text(cpu + "\n", encoding="utf-8")
+        elif record.exists():
+            record.unlink()
 
 
 def place(source: Path, target: Path, *, link: bool) -> None:

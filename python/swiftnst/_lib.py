@@ -25,6 +25,14 @@ VECTOR_BLAS_CORES = frozenset({"haswell", "zen", "excavator", "skylakex", "coope
 SKYLAKEX_FLAGS = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"})
 HASWELL_FLAGS = frozenset({"avx2", "fma"})
 
+#: The Swift ``-target-cpu`` values setup.py builds the library for, best first, with the CPU flags
+#: the code generated for each may use. A library built for one of them records it in a file
+#: ``<library>.target-cpu`` beside it, and is only loaded on a CPU that has those flags.
+TARGET_CPU_FLAGS: dict[str, frozenset[str]] = {
+    "skylake-avx512": SKYLAKEX_FLAGS | HASWELL_FLAGS | {"bmi1", "bmi2", "f16c", "movbe", "abm", "popcnt"},
+    "haswell": HASWELL_FLAGS | {"bmi1", "bmi2", "f16c", "movbe", "abm", "popcnt"},
+}
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Where a source checkout keeps the release build (python/swiftnst -> repository root).
 REPO_BUILD_DIR = PACKAGE_DIR.parents[1] / ".build" / "release"
@@ -83,6 +91,22 @@ def blas_core_for(flags: frozenset[str]) -> str | None:
     return None
 
 
+def best_target_cpu(flags: frozenset[str]) -> str | None:
+    """The best ``-target-cpu`` of ``TARGET_CPU_FLAGS`` that a CPU with these flags runs, or None."""
+    return next((cpu for cpu, needed in TARGET_CPU_FLAGS.items() if needed <= flags), None)
+
+
+def missing_cpu_features(library: Path, flags: frozenset[str]) -> frozenset[str]:
+    """The CPU flags that ``library`` was built to use (``<library>.target-cpu``) and this CPU lacks;
+    empty for a portable build. Checked before loading: running such a library would end the process
+    with SIGILL at the first instruction the CPU does not have."""
+    try:
+        target = library.with_name(library.name + ".target-cpu").read_text(encoding="utf-8").strip()
+    except OSError:
+        return frozenset()
+    return TARGET_CPU_FLAGS.get(target, frozenset()) - flags
+
+
 def select_blas_kernels(environ: MutableMapping[str, str] = os.environ,
                         cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str | None:
     """Set ``OPENBLAS_CORETYPE`` from the CPU's flags unless the user already set it; return its value.
@@ -134,6 +158,11 @@ def _load_first(paths: list[Path]) -> ctypes.CDLL:
     for path in paths:
         if not path.is_file():
             failures.append(f"  {path}: not found")
+            continue
+        missing = missing_cpu_features(path, cpu_flags()) if sys.platform.startswith("linux") else frozenset()
+        if missing:
+            failures.append(f"  {path}: built for another CPU, this one lacks {', '.join(sorted(missing))} "
+                            "(rebuild here, or with SWIFTNST_TARGET_CPU=portable for any x86-64)")
             continue
         try:
             library = ctypes.CDLL(str(path))

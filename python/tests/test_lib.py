@@ -70,3 +70,23 @@ def test_a_fresh_process_gets_vector_kernels_when_the_cpu_has_them():
     out = subprocess.run([sys.executable, "-W", "error", "-c", "import swiftnst; print(swiftnst.blas_info())"],
                          env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith(f"; core {expected}")
+
+
+def test_best_target_cpu_follows_the_flags(cpuinfo):
+    assert _lib.best_target_cpu(_lib.cpu_flags(cpuinfo(OLD_CPU))) is None
+    haswell = _lib.TARGET_CPU_FLAGS["haswell"]
+    assert _lib.best_target_cpu(haswell) == "haswell"
+    assert _lib.best_target_cpu(haswell | _lib.SKYLAKEX_FLAGS) == "skylake-avx512"
+    assert _lib.best_target_cpu(haswell - {"bmi2"}) is None
+
+
+def test_a_library_built_for_a_missing_cpu_feature_is_refused_not_loaded(tmp_path, monkeypatch):
+    library = tmp_path / _lib.library_file_name()
+    library.write_bytes(b"not an ELF file: loading it would fail differently")
+    (tmp_path / (library.name + ".target-cpu")).write_text("skylake-avx512\n")
+    monkeypatch.setattr(_lib, "cpu_flags", lambda *_: _lib.TARGET_CPU_FLAGS["haswell"])
+    with pytest.raises(_lib.LibraryNotFoundError, match=r"built for another CPU, this one lacks avx512bw, avx512cd"):
+        _lib._load_first([library])
+    assert _lib.missing_cpu_features(library, _lib.TARGET_CPU_FLAGS["skylake-avx512"]) == frozenset()
+    assert _lib.missing_cpu_features(tmp_path / "portable.so", frozenset()) == frozenset()
+
