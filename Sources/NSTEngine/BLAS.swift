@@ -57,13 +57,22 @@ public enum BLAS {
             for row in 0..<m { for col in 0..<n { c[row * ldc + col] *= beta } }
             return
         }
-        // Process-wide: re-applied in case something else sharing this OpenBLAS changed it.
-        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
+        pinOpenBLASToOneThread()
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans,
                     transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha,
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// The upper triangle of `C = alpha · A Aᵀ + beta · C` for `A` `n x k` (row-major, row stride `lda`),
+    /// on the calling thread only; the strict lower triangle of C is not touched.
+    /// - Complexity: O(n²·k / 2).
+    public static func serialSsyrkUpper(n: Int, k: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard n > 0, k > 0 else { return }
+        pinOpenBLASToOneThread()
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(n), Int32(k), alpha, a, Int32(lda), beta, c, Int32(ldc))
     }
 
     /// The BLAS library in use and the kernels it picked for this CPU, e.g.
@@ -77,4 +86,8 @@ public enum BLAS {
         return "\(config); core \(core)"
     }()
 
+    /// Process-wide: re-applied in case something else sharing this OpenBLAS changed it.
+    private static func pinOpenBLASToOneThread() {
+        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
+    }
 }

@@ -30,6 +30,25 @@ final class GramMatrixTests: XCTestCase {
         XCTAssertEqual(gram([1, 2, 3, 4, 5, 6], 2, 3, alpha: 0.5), [7, 16, 16, 38.5])
     }
 
+    /// Large enough to be split between workers (3 of them, so one part is uneven): the parts' upper
+    /// triangles summed and mirrored must match a float64 F Fᵀ.
+    func testForwardSplitBetweenWorkersMatchesDirectSum() {
+        let saved = Parallel.threadCount
+        Parallel.threadCount = 3
+        defer { Parallel.threadCount = saved }
+        let (c, p) = (40, 6_001)  // 40² · 6001 multiply-adds: 4 × BLAS.parallelThreshold
+        let f = randomFloats(c * p, seed: 33)
+        var expected = [Float](repeating: 0, count: c * c)
+        for i in 0..<c {
+            for j in 0..<c {
+                var sum = 0.0
+                for k in 0..<p { sum += Double(f[i * p + k]) * Double(f[j * p + k]) }
+                expected[i * c + j] = Float(0.5 * sum)
+            }
+        }
+        assertClose(gram(f, c, p, alpha: 0.5), expected, tolerance: 1e-5)
+    }
+
     func testBackwardMatchesFiniteDifferences() {
         let (c, p) = (3, 5)
         let f = randomFloats(c * p, seed: 31)
