@@ -11,6 +11,24 @@ final class LBFGSTests: XCTestCase {
         assertClose(x, f.c, tolerance: 1e-4, "minimum")
     }
 
+    /// Image-sized vectors: the two-loop recursion is split between workers (3: uneven chunks); the
+    /// trajectory must match the single-worker one to rounding and still reach the minimum.
+    func testParallelTwoLoopMatchesSerial() throws {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        func run(threads: Int) throws -> [Float] {
+            Parallel.threadCount = threads
+            var f = Quadratic(dimension: 50_001)
+            let lbfgs = try LBFGS(historySize: 7)
+            var x = [Float](repeating: 0, count: 50_001)
+            for _ in 0..<30 { _ = try lbfgs.step(&x) { f.evaluate($0) } }
+            return x
+        }
+        let serial = try run(threads: 1)
+        assertClose(try run(threads: 3), serial, tolerance: 1e-5, "3 workers vs 1")
+        assertClose(serial, Quadratic(dimension: 50_001).c, tolerance: 1e-3, "minimum")
+    }
+
     func testMinimisesRosenbrock() throws {
         // f(u, v) = (1 − u)² + 100 (v − u²)², minimum 0 at (1, 1); computed in Double.
         func rosenbrock(_ x: [Float]) -> (loss: Double, gradient: [Float]) {
