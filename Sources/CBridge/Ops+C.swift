@@ -16,20 +16,32 @@ private func conv3x3Kernel(weight: UnsafePointer<Float>?, bias: UnsafePointer<Fl
     return try makeConv3x3Kernel(weight: w, bias: b, inChannels: Int(inChannels), outChannels: o)
 }
 
+/// The checks both conv exports make, in their order: the sides, the element counts of the `source`
+/// `[sourceChannels, height, width]` and `target` `[targetChannels, height, width]` buffers, the caller's
+/// `targetCount`, then the pointers; `body` gets the checked buffers and sides.
+private func withConvolutionBuffers(
+    _ source: UnsafePointer<Float>?, _ sourceChannels: Int64, _ sourceName: String,
+    _ target: UnsafeMutablePointer<Float>?, _ targetChannels: Int64, _ targetName: String, _ targetCount: Int64,
+    height: Int64, width: Int64,
+    _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) throws -> Void
+) throws {
+    let h = try imageSide(height, "height"), w = try imageSide(width, "width")
+    _ = try elementCount([sourceChannels, height, width], sourceName)  // rejects sizes whose product overflows
+    try checkCount(targetCount, try elementCount([targetChannels, height, width], targetName), targetName)
+    try body(try required(source, sourceName), try required(target, targetName), h, w)
+}
+
 @_cdecl("nst_op_conv3x3_forward")
 public func nst_op_conv3x3_forward(_ input: UnsafePointer<Float>?, _ inChannels: Int64, _ height: Int64, _ width: Int64,
                                    _ weight: UnsafePointer<Float>?, _ bias: UnsafePointer<Float>?, _ outChannels: Int64,
                                    _ output: UnsafeMutablePointer<Float>?, _ outputCount: Int64) -> nst_status {
     bridge("nst_op_conv3x3_forward") {
-        let h = try imageSide(height, "height"), w = try imageSide(width, "width")
-        let inCount = try elementCount([inChannels, height, width], "input")
-        let outCount = try elementCount([outChannels, height, width], "output")
-        try checkCount(outputCount, outCount, "output")
-        let x = try floats(input, count: inCount, "input")
-        let y = try mutableFloats(output, count: outCount, "output")
-        let kernel = try conv3x3Kernel(weight: weight, bias: bias, biasRequired: true,
-                                       inChannels: inChannels, outChannels: outChannels)
-        kernel.forward(input: x.baseAddress!, output: y.baseAddress!, height: h, width: w, scratch: ScratchSpace())
+        try withConvolutionBuffers(input, inChannels, "input", output, outChannels, "output", outputCount,
+                                   height: height, width: width) { x, y, h, w in
+            let kernel = try conv3x3Kernel(weight: weight, bias: bias, biasRequired: true,
+                                           inChannels: inChannels, outChannels: outChannels)
+            kernel.forward(input: x, output: y, height: h, width: w, scratch: ScratchSpace())
+        }
     }
 }
 
@@ -38,15 +50,12 @@ public func nst_op_conv3x3_backward_input(_ gradOutput: UnsafePointer<Float>?, _
                                           _ width: Int64, _ weight: UnsafePointer<Float>?, _ inChannels: Int64,
                                           _ gradInput: UnsafeMutablePointer<Float>?, _ gradInputCount: Int64) -> nst_status {
     bridge("nst_op_conv3x3_backward_input") {
-        let h = try imageSide(height, "height"), w = try imageSide(width, "width")
-        let outCount = try elementCount([outChannels, height, width], "grad_output")
-        let inCount = try elementCount([inChannels, height, width], "grad_input")
-        try checkCount(gradInputCount, inCount, "grad_input")
-        let g = try floats(gradOutput, count: outCount, "grad_output")
-        let gi = try mutableFloats(gradInput, count: inCount, "grad_input")
-        let kernel = try conv3x3Kernel(weight: weight, bias: nil, biasRequired: false,
-                                       inChannels: inChannels, outChannels: outChannels)
-        kernel.backwardInput(gradOutput: g.baseAddress!, gradInput: gi.baseAddress!, height: h, width: w, scratch: ScratchSpace())
+        try withConvolutionBuffers(gradOutput, outChannels, "grad_output", gradInput, inChannels, "grad_input",
+                                   gradInputCount, height: height, width: width) { g, gi, h, w in
+            let kernel = try conv3x3Kernel(weight: weight, bias: nil, biasRequired: false,
+                                           inChannels: inChannels, outChannels: outChannels)
+            kernel.backwardInput(gradOutput: g, gradInput: gi, height: h, width: w, scratch: ScratchSpace())
+        }
     }
 }
 
