@@ -26,21 +26,20 @@ public enum BLAS {
             return serialSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
-        // Chunk edges on multiples of 16 keep every chunk's columns (rows) aligned to the sgemm kernel's.
-        func edge(_ chunk: Int, of count: Int) -> Int { min(count, (count * chunk / workers + 15) / 16 * 16) }
         Parallel.forEach(workers) { chunk in
+            // Chunk edges on multiples of 16 keep every chunk's columns (rows) aligned to the sgemm kernel's.
             if n >= m {
-                let first = edge(chunk, of: n), end = edge(chunk + 1, of: n)
-                guard end > first else { return }
-                serialSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: end - first, k: k, alpha: alpha,
-                            a: a, lda: lda, b: transposeB ? b + first * ldb : b + first, ldb: ldb,
-                            beta: beta, c: c + first, ldc: ldc)
+                let columns = Parallel.part(chunk, of: workers, splitting: n, alignment: 16)
+                guard !columns.isEmpty else { return }
+                serialSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: columns.count, k: k, alpha: alpha,
+                            a: a, lda: lda, b: transposeB ? b + columns.lowerBound * ldb : b + columns.lowerBound,
+                            ldb: ldb, beta: beta, c: c + columns.lowerBound, ldc: ldc)
             } else {
-                let first = edge(chunk, of: m), end = edge(chunk + 1, of: m)
-                guard end > first else { return }
-                serialSgemm(transposeA: transposeA, transposeB: transposeB, m: end - first, n: n, k: k, alpha: alpha,
-                            a: transposeA ? a + first : a + first * lda, lda: lda, b: b, ldb: ldb,
-                            beta: beta, c: c + first * ldc, ldc: ldc)
+                let rows = Parallel.part(chunk, of: workers, splitting: m, alignment: 16)
+                guard !rows.isEmpty else { return }
+                serialSgemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: n, k: k, alpha: alpha,
+                            a: transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda, lda: lda, b: b, ldb: ldb,
+                            beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
             }
         }
     }

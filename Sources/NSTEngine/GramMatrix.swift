@@ -15,10 +15,10 @@ public enum GramMatrix {
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * c * c)
         defer { partial.deallocate() }
         Parallel.forEach(parts) { part in
-            let first = positions * part / parts, end = positions * (part + 1) / parts
+            let share = Parallel.part(part, of: parts, splitting: positions)
             let target = partial + part * c * c
-            if end > first {
-                BLAS.serialSsyrkUpper(n: c, k: end - first, alpha: alpha, a: features + first, lda: positions,
+            if !share.isEmpty {
+                BLAS.serialSsyrkUpper(n: c, k: share.count, alpha: alpha, a: features + share.lowerBound, lda: positions,
                                       c: target, ldc: c)
             } else {
                 target.update(repeating: 0, count: c * c)

@@ -30,9 +30,7 @@ public enum Parallel {
             // finished, and callers promise that different indices write disjoint memory.
             let task = UncheckedSendableBody(body: body)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let start = count * worker / workers
-                let end = count * (worker + 1) / workers
-                for i in start..<end { task.body(i) }
+                for i in part(worker, of: workers, splitting: count) { task.body(i) }
             }
         }
     }
@@ -42,8 +40,15 @@ public enum Parallel {
     public static func forEachRange(_ count: Int, minimumChunk: Int = 16_384, _ body: (Range<Int>) -> Void) {
         let chunks = max(1, min(threadCount, count / max(1, minimumChunk)))
         forEach(chunks) { chunk in
-            body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+            body(part(chunk, of: chunks, splitting: count))
         }
+    }
+
+    /// Part `index` of `0..<count` cut into `parts` consecutive ranges of nearly equal size, each boundary
+    /// rounded up to a multiple of `alignment` (so with alignment > 1 the last parts may be empty).
+    public static func part(_ index: Int, of parts: Int, splitting count: Int, alignment: Int = 1) -> Range<Int> {
+        func boundary(_ i: Int) -> Int { min(count, (count * i / parts + alignment - 1) / alignment * alignment) }
+        return boundary(index)..<boundary(index + 1)
     }
 
     private static let setting = LockedInt()

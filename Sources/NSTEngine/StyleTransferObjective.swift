@@ -174,7 +174,8 @@ public final class StyleTransferObjective {
             }
             for (k, (layer, loss)) in style {
                 let features = try evaluation.activationPointer(layer: layer.index)
-                let positions = evaluation.shape(ofLayer: layer.index)!.height * evaluation.shape(ofLayer: layer.index)!.width
+                let shape = evaluation.shape(ofLayer: layer.index)!
+                let positions = shape.height * shape.width
                 let gramGradient = gramGradients[k]
                 gramGradient.reserve(loss.channels * loss.channels)
                 losses.style += loss.uncheckedLoss(features: features, positions: positions, gramGradient: gramGradient.pointer)

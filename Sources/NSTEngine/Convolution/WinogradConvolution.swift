@@ -162,7 +162,7 @@ enum WinogradConvolution {
             for band in 0..<partition.bandCount {
                 let rows = partition.tileRows(ofBand: band, in: geometry)
                 Parallel.forEach(workerCount) { worker in
-                    transform(band: rows, channels: (inChannels * worker / workerCount)..<(inChannels * (worker + 1) / workerCount),
+                    transform(band: rows, channels: Parallel.part(worker, of: workerCount, splitting: inChannels),
                               into: transformedBase, padded: paddedBase + worker * paddedCount)
                 }
                 Parallel.forEach(partition.groupCount) { group in
@@ -187,7 +187,8 @@ enum WinogradConvolution {
         }
     }
 
-    /// How one convolution is cut into work items: bands of tile rows × groups of output channels.
+    /// How one convolution is cut: into bands of tile rows, and each band into groups of output channels
+    /// when the bands are fewer than the workers.
     private struct Partition {
         let bandRows: Int, bandCount: Int
         /// The output channels of each group; boundaries on multiples of 16 (sgemm's row blocks) where
@@ -203,8 +204,8 @@ enum WinogradConvolution {
 
         /// Bands as many tile rows as fit `bandBytes` but at least `minimumBandTiles` tiles, evened out so
         /// that they come in multiples of the worker count and are of nearly equal size; when a plane
-        /// holds fewer such bands than there are workers, the bands the plane holds × enough channel
-        /// groups to give every worker an item.
+        /// holds fewer such bands than there are workers, the bands the plane holds, each split into enough
+        /// channel groups to give every worker one.
         init(geometry: Geometry, channels: Int, outChannels: Int, workers: Int, bandRowLimit: Int) {
             let bytesPerRow = WinogradF4x4.coefficients * MemoryLayout<Float>.stride * channels * geometry.tileColumns
             let fitting = min(bandRowLimit, max(bandBytes / bytesPerRow,
@@ -219,8 +220,8 @@ enum WinogradConvolution {
             bandRows = (geometry.tileRows + bands - 1) / bands
             bandCount = (geometry.tileRows + bandRows - 1) / bandRows
             let alignment = outChannels >= 16 * groupCount ? 16 : 1
-            func edge(_ g: Int) -> Int { min(outChannels, (outChannels * g / groupCount + alignment - 1) / alignment * alignment) }
-            groups = (0..<groupCount).map { edge($0)..<edge($0 + 1) }.filter { !$0.isEmpty }
+            groups = (0..<groupCount).map { Parallel.part($0, of: groupCount, splitting: outChannels, alignment: alignment) }
+                .filter { !$0.isEmpty }
         }
     }
 }

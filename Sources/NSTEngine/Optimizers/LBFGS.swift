@@ -119,7 +119,7 @@ public final class LBFGS: ImageOptimizer {
                             let a = add?.a ?? 0
                             Parallel.forEach(chunks) { chunk in
                                 var sum = 0.0
-                                for j in (n * chunk / chunks)..<(n * (chunk + 1) / chunks) {
+                                for j in Parallel.part(chunk, of: chunks, splitting: n) {
                                     var value = scale * q[j]
                                     if add != nil { value += a * Double(v[j]) }
                                     q[j] = value
