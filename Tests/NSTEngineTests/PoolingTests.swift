@@ -76,4 +76,49 @@ final class PoolingTests: XCTestCase {
             }
         }
     }
+
+    /// Straight from the definition: window (y, x)'s maximum, its first position in row-major order, mean.
+    private func referenceWindow(_ x: [Float], _ c: Int, _ h: Int, _ w: Int, _ y: Int, _ xo: Int)
+        -> (max: Float, argmax: Int, mean: Float) {
+        let cells = [(2 * y, 2 * xo), (2 * y, 2 * xo + 1), (2 * y + 1, 2 * xo), (2 * y + 1, 2 * xo + 1)]
+            .map { c * h * w + $0.0 * w + $0.1 }
+        var best = cells[0]
+        for cell in cells.dropFirst() where x[cell] > x[best] { best = cell }
+        return (x[best], best, cells.map { x[$0] }.reduce(0, +) / 4)
+    }
+
+    /// Widths from 16 up run eight windows per SIMD step, then a scalar tail: every width from 14 to 35
+    /// (no step, one step, steps plus a tail of each length, odd trailing columns), on values drawn from
+    /// {−1, 0, 1, 2} so that windows often tie, against the definition above.
+    func testEightWindowStepsMatchTheDefinition() {
+        var rng = SeededGenerator(seed: 11)
+        for w in 14...35 {
+            let (c, h) = (2, 5)
+            let x = (0..<(c * h * w)).map { _ in Float(Int.random(in: -1...2, using: &rng)) }
+            let g = (0..<(c * (h / 2) * (w / 2))).map { _ in Float.random(in: 0.5...1.5, using: &rng) }
+            for p in Pooling.allCases {
+                var forward = [Float](), backward = [Float](repeating: 0, count: x.count)
+                var masked = [Float](repeating: 0, count: x.count)
+                for ch in 0..<c {
+                    for y in 0..<(h / 2) {
+                        for xo in 0..<(w / 2) {
+                            let window = referenceWindow(x, ch, h, w, y, xo)
+                            let share = g[(ch * (h / 2) + y) * (w / 2) + xo]
+                            forward.append(p == .max ? window.max : window.mean)
+                            let cells = [0, 1, w, w + 1].map { ch * h * w + 2 * y * w + 2 * xo + $0 }
+                            for cell in cells {
+                                let value: Float = p == .max ? (cell == window.argmax ? share : 0) : share / 4
+                                backward[cell] = value
+                                masked[cell] = x[cell] > 0 ? value : 0
+                            }
+                        }
+                    }
+                }
+                XCTAssertEqual(pool(p, x, c, h, w), forward, "\(p) forward, width \(w)")
+                XCTAssertEqual(poolBackward(p, x, g, c, h, w), backward, "\(p) backward, width \(w)")
+                XCTAssertEqual(poolBackward(p, x, g, c, h, w, mask: true), masked, "\(p) masked backward, width \(w)")
+            }
+        }
+    }
 }
+
