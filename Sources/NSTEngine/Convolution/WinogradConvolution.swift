@@ -88,7 +88,7 @@ enum WinogradConvolution {
     ///   - bias: `outChannels` values, or `nil` for none.
     ///   - fusion: element-wise work done on the way (see `Fusion`).
     ///   - bandRowLimit: at most this many tile rows per band (tests use 1 to get many bands).
-    /// - Complexity: 36·K·C·⌈H/4⌉·⌈W/32⌉·8 multiply-adds in sgemm, plus O((C + K)·H·W) for the transforms.
+    /// - Complexity: 36·K·C·⌈H/4⌉·⌈W/4⌉ multiply-adds in sgemm, plus O((C + K)·H·W) for the transforms.
     static func convolve(
         _ direction: Direction = .forward,
         input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
@@ -233,8 +233,9 @@ private struct Geometry {
     /// Whether planes are read and written rotated by 180° (`WinogradConvolution.Direction.inputGradient`):
     /// the tiles then cover the rotated plane, whose row y is the plane's row height − 1 − y reversed.
     let rotated: Bool
-    /// Tile rows and columns; columns are rounded up to whole SIMD groups (the extra tiles read zero padding
-    /// and their outputs are dropped).
+    /// Tile rows and columns. A row's tiles are transformed in SIMD groups of eight; the last group of a
+    /// row may run past the image (its extra lanes read zero padding), and only its tiles inside the image
+    /// are stored, so the products see no padding tiles: a 16-px plane has 4 tile columns, not 8.
     let tileRows: Int, tileColumns: Int
     /// Width of a padded row: column x holds input column x − 1, zero outside the image; wide enough for
     /// the 32-float loads of the last group.
@@ -246,8 +247,9 @@ private struct Geometry {
         self.width = width
         self.rotated = rotated
         tileRows = (height + 3) / 4
-        tileColumns = ((width + 3) / 4 + lanes - 1) / lanes * lanes
-        paddedWidth = 4 * tileColumns + 8
+        tileColumns = (width + 3) / 4
+        let groups = (tileColumns + lanes - 1) / lanes
+        paddedWidth = 4 * lanes * groups + 8
     }
 
     /// Floats of a padded buffer holding the input rows of `tileRows` tile rows (4 per tile row plus the
@@ -313,10 +315,18 @@ private struct Geometry {
                     d[r * 6 + 5] = far.oddHalf.evenHalf
                 }
                 WinogradF4x4.transformInput(&d)
-                let tile = (tileRow - tileRows.lowerBound) * tileColumns + firstColumn
-                for xi in 0..<36 {
-                    UnsafeMutableRawPointer(out + xi * coefficientStride + tile)
-                        .storeBytes(of: d[xi], as: WinogradLanes.self)
+                let tile = out + (tileRow - tileRows.lowerBound) * tileColumns + firstColumn
+                let stored = min(lanes, tileColumns - firstColumn)
+                if stored == lanes {
+                    for xi in 0..<36 {
+                        UnsafeMutableRawPointer(tile + xi * coefficientStride).storeBytes(of: d[xi], as: WinogradLanes.self)
+                    }
+                } else {
+                    // The next tile row (or, at a band's end, another worker's channel) follows.
+                    for xi in 0..<36 {
+                        let values = d[xi]
+                        for l in 0..<stored { tile[xi * coefficientStride + l] = values[l] }
+                    }
                 }
             }
         }
@@ -324,7 +334,8 @@ private struct Geometry {
 
     /// Turns one output channel's products `m[ξ · coefficientStride + t]` into its 4×4 blocks of `tileRows`,
     /// adding `bias` (then clamping at 0 with `relu`), and writes the parts inside the image into `plane`
-    /// [height, width].
+    /// [height, width]. The last group of a tile row reads up to 7 floats past the row's tiles: the next
+    /// row's, the next channel's, or the planes' padding.
     func transformOutput(
         _ m: UnsafePointer<Float>, coefficientStride: Int, bias: Float, relu: Bool,
         tileRows: Range<Int>, into plane: UnsafeMutablePointer<Float>
