@@ -49,20 +49,33 @@ extension Conv3x3Kernel {
 /// - Throws: `NSTError.shape` when a count does not match the channel numbers.
 public func makeConv3x3Kernel(weight: [Float], bias: [Float],
                               inChannels: Int, outChannels: Int) throws -> any Conv3x3Kernel {
-    try validateConv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
-    return WinogradConv3x3(uncheckedWeight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
+    WinogradConv3x3(try Conv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels))
 }
 
-/// Shared shape check for every kernel's throwing initialiser.
-func validateConv3x3Parameters(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
-    guard inChannels > 0, outChannels > 0 else {
-        throw NSTError.shape("conv3x3 needs positive channel counts, got in \(inChannels), out \(outChannels)")
-    }
-    guard weight.count == outChannels * inChannels * 9 else {
-        throw NSTError.shape("conv3x3 weight needs \(outChannels)x\(inChannels)x3x3 = \(outChannels * inChannels * 9) values, got \(weight.count)")
-    }
-    guard bias.count == outChannels else {
-        throw NSTError.shape("conv3x3 bias needs \(outChannels) values, got \(bias.count)")
+/// What every kernel is built from: OIHW weights and a bias whose sizes match the channel counts.
+public struct Conv3x3Parameters: Sendable {
+    public let inChannels: Int
+    public let outChannels: Int
+    /// `[outChannels, inChannels, 3, 3]`, row-major.
+    public let weight: [Float]
+    /// `[outChannels]`.
+    public let bias: [Float]
+
+    /// - Throws: `NSTError.shape` when a count does not match the channel numbers.
+    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
+        guard inChannels > 0, outChannels > 0 else {
+            throw NSTError.shape("conv3x3 needs positive channel counts, got in \(inChannels), out \(outChannels)")
+        }
+        guard weight.count == outChannels * inChannels * 9 else {
+            throw NSTError.shape("conv3x3 weight needs \(outChannels)x\(inChannels)x3x3 = \(outChannels * inChannels * 9) values, got \(weight.count)")
+        }
+        guard bias.count == outChannels else {
+            throw NSTError.shape("conv3x3 bias needs \(outChannels) values, got \(bias.count)")
+        }
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.weight = weight
+        self.bias = bias
     }
 }
 

@@ -9,11 +9,10 @@
 /// Rows are processed in bands so the column buffer stays near `bandFloats` floats; a single
 /// full-image buffer at 512x512 would need 576·512² floats (600 MB) for conv1_2.
 public struct Im2colConv3x3: Conv3x3Kernel {
-    public let inChannels: Int
-    public let outChannels: Int
-    /// OIHW, i.e. row-major `[outChannels, inChannels·9]`.
-    let weight: [Float]
-    let bias: [Float]
+    /// The weight is OIHW, i.e. row-major `[outChannels, inChannels·9]`.
+    public let parameters: Conv3x3Parameters
+    public var inChannels: Int { parameters.inChannels }
+    public var outChannels: Int { parameters.outChannels }
     /// `[inChannels, outChannels·9]`, see `transposedFlippedConv3x3Weight`.
     let flippedWeight: [Float]
     let zeroBias: [Float]
@@ -22,25 +21,22 @@ public struct Im2colConv3x3: Conv3x3Kernel {
     /// near peak, small enough to stay cache- and memory-friendly at large image sizes.
     static let bandFloats = 4 << 20
 
-    /// - Throws: `NSTError.shape` when `weight`/`bias` do not match the channel counts.
-    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
-        try validateConv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
-        self.init(uncheckedWeight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
+    public init(_ parameters: Conv3x3Parameters) {
+        self.parameters = parameters
+        flippedWeight = transposedFlippedConv3x3Weight(parameters.weight, inChannels: parameters.inChannels,
+                                                       outChannels: parameters.outChannels)
+        zeroBias = [Float](repeating: 0, count: parameters.inChannels)
     }
 
-    init(uncheckedWeight weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) {
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.weight = weight
-        self.bias = bias
-        self.flippedWeight = transposedFlippedConv3x3Weight(weight, inChannels: inChannels, outChannels: outChannels)
-        self.zeroBias = [Float](repeating: 0, count: inChannels)
+    /// - Throws: `NSTError.shape` when `weight`/`bias` do not match the channel counts.
+    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
+        self.init(try Conv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels))
     }
 
     // The arrays are passed as pointers valid for the duration of each `convolve` call.
     public func forward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                         height: Int, width: Int, scratch: ScratchSpace) {
-        Self.convolve(input: input, inChannels: inChannels, weight: weight, bias: bias,
+        Self.convolve(input: input, inChannels: inChannels, weight: parameters.weight, bias: parameters.bias,
                       outChannels: outChannels, output: output, height: height, width: width, scratch: scratch)
     }
 

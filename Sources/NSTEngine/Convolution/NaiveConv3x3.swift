@@ -1,18 +1,17 @@
 /// Direct-loop 3x3 convolution accumulating in `Double`: slow, obviously correct, the reference the
 /// tests compare faster kernels against.
 public struct NaiveConv3x3: Conv3x3Kernel {
-    public let inChannels: Int
-    public let outChannels: Int
-    let weight: [Float]
-    let bias: [Float]
+    public let parameters: Conv3x3Parameters
+    public var inChannels: Int { parameters.inChannels }
+    public var outChannels: Int { parameters.outChannels }
+
+    public init(_ parameters: Conv3x3Parameters) {
+        self.parameters = parameters
+    }
 
     /// - Throws: `NSTError.shape` when `weight`/`bias` do not match the channel counts.
     public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
-        try validateConv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.weight = weight
-        self.bias = bias
+        self.init(try Conv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels))
     }
 
     /// - Complexity: O(outChannels · inChannels · 9 · height · width), single-threaded.
@@ -21,9 +20,9 @@ public struct NaiveConv3x3: Conv3x3Kernel {
         for o in 0..<outChannels {
             for y in 0..<height {
                 for x in 0..<width {
-                    var sum = Double(bias[o])
+                    var sum = Double(parameters.bias[o])
                     forEachTap(o: o, y: y, x: x, height: height, width: width) { inputIndex, weightIndex in
-                        sum += Double(weight[weightIndex]) * Double(input[inputIndex])
+                        sum += Double(parameters.weight[weightIndex]) * Double(input[inputIndex])
                     }
                     output[(o * height + y) * width + x] = Float(sum)
                 }
@@ -40,7 +39,7 @@ public struct NaiveConv3x3: Conv3x3Kernel {
                 for x in 0..<width {
                     let g = Double(gradOutput[(o * height + y) * width + x])
                     forEachTap(o: o, y: y, x: x, height: height, width: width) { inputIndex, weightIndex in
-                        sums[inputIndex] += g * Double(weight[weightIndex])
+                        sums[inputIndex] += g * Double(parameters.weight[weightIndex])
                     }
                 }
             }

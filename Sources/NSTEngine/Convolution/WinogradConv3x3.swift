@@ -12,11 +12,9 @@ import Synchronization
 /// Accuracy: max |error| / max |output| against a direct float64 convolution is at most about 1.5e-5 at
 /// VGG's channel counts (see WinogradF4x4.swift); im2col + sgemm in float32 is a few times tighter.
 public final class WinogradConv3x3: Conv3x3Kernel {
-    public let inChannels: Int
-    public let outChannels: Int
-    /// OIHW kernel [outChannels, inChannels, 3, 3] and bias [outChannels].
-    private let weight: [Float]
-    private let bias: [Float]
+    public let parameters: Conv3x3Parameters
+    public var inChannels: Int { parameters.inChannels }
+    public var outChannels: Int { parameters.outChannels }
     /// What is built on first use: the transformed coefficients, and the kernel for narrow planes.
     private struct Built {
         var coefficients: [Float]?
@@ -29,20 +27,16 @@ public final class WinogradConv3x3: Conv3x3Kernel {
     /// Winograd is faster: 0.56× im2col's time at 8 px and 0.58× at 16 px (512 channels, both passes).
     static let narrowWidth = 4
 
+    public init(_ parameters: Conv3x3Parameters) {
+        self.parameters = parameters
+    }
+
     /// - Parameters:
     ///   - weight: OIHW `[outChannels, inChannels, 3, 3]`, `outChannels·inChannels·9` values.
     ///   - bias: `outChannels` values.
     /// - Throws: `NSTError.shape` when `weight`/`bias` do not match the channel counts.
     public convenience init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
-        try validateConv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
-        self.init(uncheckedWeight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
-    }
-
-    init(uncheckedWeight weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) {
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.weight = weight
-        self.bias = bias
+        self.init(try Conv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels))
     }
 
     /// output `[outChannels, height, width]` = conv3x3(input `[inChannels, height, width]`) + bias.
@@ -98,7 +92,7 @@ public final class WinogradConv3x3: Conv3x3Kernel {
         let coefficients = coefficients()
         WinogradProfile.measure(forward ? .forward : .backwardInput) {
             coefficients.withUnsafeBufferPointer { u in
-                bias.withUnsafeBufferPointer { b in
+                parameters.bias.withUnsafeBufferPointer { b in
                     WinogradConvolution.convolve(
                         direction, input: input, output: output, height: height, width: width,
                         inChannels: forward ? inChannels : outChannels, outChannels: forward ? outChannels : inChannels,
@@ -113,7 +107,7 @@ public final class WinogradConv3x3: Conv3x3Kernel {
     func coefficients() -> [Float] {
         built.withLock { built in
             if let cached = built.coefficients { return cached }
-            let coefficients = Self.transformed(weight, outChannels: outChannels, inChannels: inChannels)
+            let coefficients = Self.transformed(parameters.weight, outChannels: outChannels, inChannels: inChannels)
             built.coefficients = coefficients
             return coefficients
         }
@@ -123,7 +117,7 @@ public final class WinogradConv3x3: Conv3x3Kernel {
     private func narrowKernel() -> Im2colConv3x3 {
         built.withLock { built in
             if let kernel = built.narrow { return kernel }
-            let kernel = Im2colConv3x3(uncheckedWeight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels)
+            let kernel = Im2colConv3x3(parameters)
             built.narrow = kernel
             return kernel
         }
