@@ -22,6 +22,9 @@ let package = Package(
         .target(name: "NSTEngine", dependencies: ["COpenBLAS"]),
         .target(name: "CBridge", dependencies: ["NSTEngine", "CSwiftNST"]),
 
+        // MARK: - Benchmarks (bench/README.md)
+        .executableTarget(name: "LayerBench", dependencies: ["NSTEngine"], path: "bench/layers"),
+
         // MARK: - Tests
         .testTarget(name: "NSTEngineTests", dependencies: ["NSTEngine"]),
         .testTarget(name: "CBridgeTests", dependencies: ["CBridge", "CSwiftNST", "NSTEngine"]),

@@ -346,7 +346,6 @@ private struct Geometry {
         for tileRow in tileRows {
             for firstColumn in stride(from: 0, to: tileColumns, by: lanes) {
                 let x0 = 4 * firstColumn
-                if x0 >= width { break }
                 let tile = (tileRow - tileRows.lowerBound) * tileColumns + firstColumn
                 for xi in 0..<36 {
                     t[xi] = UnsafeRawPointer(m + xi * coefficientStride + tile).loadUnaligned(as: WinogradLanes.self)
