@@ -68,8 +68,15 @@ final class WinogradF4x4Tests: XCTestCase {
         for i in 0..<36 {
             for l in 0..<WinogradLanes.scalarCount { lanes[i][l] = Float(tiles[l][i / 6][i % 6]) }
         }
+        // The driver's order: Bᵀ on each row as it is gathered, then on the columns.
         var input = lanes
-        WinogradF4x4.transformInput(&input)
+        for r in 0..<6 {
+            let t = WinogradF4x4.inputColumn(input[r * 6], input[r * 6 + 1], input[r * 6 + 2],
+                                             input[r * 6 + 3], input[r * 6 + 4], input[r * 6 + 5])
+            (input[r * 6], input[r * 6 + 1], input[r * 6 + 2]) = (t.0, t.1, t.2)
+            (input[r * 6 + 3], input[r * 6 + 4], input[r * 6 + 5]) = (t.3, t.4, t.5)
+        }
+        WinogradF4x4.transformColumns(&input)
         var output = lanes
         WinogradF4x4.transformOutput(&output)
         for l in 0..<WinogradLanes.scalarCount {

@@ -302,26 +302,35 @@ private struct Geometry {
                 // Lane l is the tile whose top-left padded pixel is (4·tileRow, 4·(firstColumn + l)):
                 // its column j sits at offset 4l + j of a 32-float run, or 4l + j − 4 of the run 4 further.
                 let top = 4 * (tileRow - tileRows.lowerBound)
+                // Rows: each gathered row goes through Bᵀ before it is stored, so the gathered values never
+                // make a round trip through the stack.
                 for r in 0..<6 {
                     let row = UnsafeRawPointer(padded + (top + r) * paddedWidth + 4 * firstColumn)
                     let near = row.loadUnaligned(as: SIMD32<Float>.self)
                     let far = row.loadUnaligned(fromByteOffset: 16, as: SIMD32<Float>.self)
                     let nearEven = near.evenHalf, nearOdd = near.oddHalf
-                    d[r * 6] = nearEven.evenHalf
-                    d[r * 6 + 1] = nearOdd.evenHalf
-                    d[r * 6 + 2] = nearEven.oddHalf
-                    d[r * 6 + 3] = nearOdd.oddHalf
-                    d[r * 6 + 4] = far.evenHalf.evenHalf
-                    d[r * 6 + 5] = far.oddHalf.evenHalf
+                    let t = WinogradF4x4.inputColumn(nearEven.evenHalf, nearOdd.evenHalf, nearEven.oddHalf,
+                                                     nearOdd.oddHalf, far.evenHalf.evenHalf, far.oddHalf.evenHalf)
+                    d[r * 6] = t.0; d[r * 6 + 1] = t.1; d[r * 6 + 2] = t.2
+                    d[r * 6 + 3] = t.3; d[r * 6 + 4] = t.4; d[r * 6 + 5] = t.5
                 }
-                WinogradF4x4.transformInput(&d)
                 let tile = out + (tileRow - tileRows.lowerBound) * tileColumns + firstColumn
                 let stored = min(lanes, tileColumns - firstColumn)
                 if stored == lanes {
-                    for xi in 0..<36 {
-                        UnsafeMutableRawPointer(tile + xi * coefficientStride).storeBytes(of: d[xi], as: WinogradLanes.self)
+                    // Columns: Bᵀ applied to each column, stored straight into V.
+                    for c in 0..<6 {
+                        let t = WinogradF4x4.inputColumn(d[c], d[6 + c], d[12 + c], d[18 + c], d[24 + c], d[30 + c])
+                        let column = UnsafeMutableRawPointer(tile + c * coefficientStride)
+                        let rowStride = 6 * 4 * coefficientStride
+                        column.storeBytes(of: t.0, as: WinogradLanes.self)
+                        column.storeBytes(of: t.1, toByteOffset: rowStride, as: WinogradLanes.self)
+                        column.storeBytes(of: t.2, toByteOffset: 2 * rowStride, as: WinogradLanes.self)
+                        column.storeBytes(of: t.3, toByteOffset: 3 * rowStride, as: WinogradLanes.self)
+                        column.storeBytes(of: t.4, toByteOffset: 4 * rowStride, as: WinogradLanes.self)
+                        column.storeBytes(of: t.5, toByteOffset: 5 * rowStride, as: WinogradLanes.self)
                     }
                 } else {
+                    WinogradF4x4.transformColumns(&d)
                     // The next tile row (or, at a band's end, another worker's channel) follows.
                     for xi in 0..<36 {
                         let values = d[xi]

@@ -92,16 +92,10 @@ enum WinogradF4x4 {
         return (m0 + sum12 + sum34, diff12 + 2 * diff34, sum12 + 4 * sum34, diff12 + 8 * diff34 + m5)
     }
 
-    /// `Bᵀ d B` for eight 6×6 tiles; `d` and the result are row-major 6×6 arrays of lanes.
+    /// The second half of `Bᵀ d B` for eight 6×6 tiles whose rows already went through Bᵀ (d ← Bᵀ d), in
+    /// place; `d` is a row-major 6×6 array of lanes. The first half is `inputColumn` on each gathered row.
     @inline(__always)
-    static func transformInput(_ d: inout WinogradTile) {
-        // Rows: d ← d B (Bᵀ applied to every row).
-        for r in 0..<6 {
-            let o = r * 6
-            let t = inputColumn(d[o], d[o + 1], d[o + 2], d[o + 3], d[o + 4], d[o + 5])
-            d[o] = t.0; d[o + 1] = t.1; d[o + 2] = t.2; d[o + 3] = t.3; d[o + 4] = t.4; d[o + 5] = t.5
-        }
-        // Columns: d ← Bᵀ d.
+    static func transformColumns(_ d: inout WinogradTile) {
         for c in 0..<6 {
             let t = inputColumn(d[c], d[6 + c], d[12 + c], d[18 + c], d[24 + c], d[30 + c])
             d[c] = t.0; d[6 + c] = t.1; d[12 + c] = t.2; d[18 + c] = t.3; d[24 + c] = t.4; d[30 + c] = t.5
