@@ -2,7 +2,8 @@
 time budget, count the inputs tried, and report one JSON line per property.
 
 A harness module defines ``TARGETS = {name: (strategy, check)}`` and ends with
-``if __name__ == "__main__": driver.main(TARGETS)``. ``check(example)`` returns normally when the
+``if __name__ == "__main__": raise SystemExit(driver.main(TARGETS))``; files it writes go in
+``driver.scratch_directory(name)``, which is removed when the process exits. ``check(example)`` returns normally when the
 code under test either succeeded or failed *cleanly* (the documented exception type and message);
 anything else it raises is a finding, which Hypothesis shrinks and prints before the harness exits
 with status 1. A crash (signal) ends the process; with ``--record DIR`` the input being tried is
@@ -15,8 +16,11 @@ Usage: ``python fuzz/fuzz_images.py [--examples N | --seconds S] [--ci] [--recor
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -32,6 +36,13 @@ for entry in (REPO / "python", REPO / "python" / "tests"):
 
 Check = Callable[[Any], None]
 Targets = Mapping[str, tuple[st.SearchStrategy, Check]]
+
+
+def scratch_directory(harness: str) -> Path:
+    """A fresh directory for the files a harness writes, removed with its contents at exit."""
+    directory = Path(tempfile.mkdtemp(prefix=f"swiftnst-fuzz-{harness}-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
 
 
 def _run_target(name: str, strategy: st.SearchStrategy, check: Check, tried: list[int], *,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ctypes
 import math
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,7 @@ from reliability import raw_abi as raw  # noqa: E402  (driver set sys.path)
 from reliability.weights_files import he_layers, write_st  # noqa: E402
 
 P, I32, I64, F32 = raw.P, raw.I32, raw.I64, raw.F32
-_DIRECTORY = Path(tempfile.mkdtemp(prefix="swiftnst-fuzz-engine-"))
+_DIRECTORY = driver.scratch_directory("engine")
 _VALID = write_st(_DIRECTORY / "valid.safetensors", he_layers("vgg16"))
 ABI = raw.RawABI(str(_VALID))
 MAX_ELEMENTS = 1 << 20  # largest buffer an example allocates (4 MB)
@@ -281,4 +280,3 @@ if __name__ == "__main__":
         raise SystemExit(driver.main(TARGETS))
     finally:
         ABI.model_free(ABI.model)
-        shutil.rmtree(_DIRECTORY, ignore_errors=True)

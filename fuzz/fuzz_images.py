@@ -8,10 +8,7 @@ naming the file. Any other exception (a Pillow decoder's ValueError, IndexError,
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import warnings
-from pathlib import Path
 
 import numpy as np
 from hypothesis import strategies as st
@@ -51,7 +48,7 @@ def _seeds() -> dict[str, bytes]:
 
 warnings.simplefilter("ignore")  # Pillow warns about every corrupt EXIF/TIFF tag it skips
 SEEDS = _seeds()
-_DIRECTORY = Path(tempfile.mkdtemp(prefix="swiftnst-fuzz-images-"))
+_DIRECTORY = driver.scratch_directory("images")
 
 
 def check(example: tuple[str, list]) -> None:
@@ -70,9 +67,4 @@ def check(example: tuple[str, list]) -> None:
 TARGETS = {"load_image": (st.tuples(st.sampled_from(sorted(SEEDS)), driver.mutations()), check)}
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(driver.main(TARGETS))
-    finally:
-        for leftover in _DIRECTORY.iterdir():
-            os.remove(leftover)
-        _DIRECTORY.rmdir()
+    raise SystemExit(driver.main(TARGETS))

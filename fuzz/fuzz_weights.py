@@ -9,11 +9,8 @@ naming the file; any other exception is a finding.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import warnings
-from pathlib import Path
 
 import numpy as np
 from hypothesis import strategies as st
@@ -25,7 +22,7 @@ from safetensors_strategies import safetensors_files
 from reliability.weights_files import WRITERS, tiny_layers  # noqa: E402  (driver set sys.path)
 from swiftnst.weights import VGGWeights, WeightsError, read_source  # noqa: E402
 
-_DIRECTORY = Path(tempfile.mkdtemp(prefix="swiftnst-fuzz-weights-"))
+_DIRECTORY = driver.scratch_directory("weights")
 
 
 def _seed(extension: str) -> bytes:
@@ -72,9 +69,4 @@ TARGETS = {
 }
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(driver.main(TARGETS))
-    finally:
-        for leftover in _DIRECTORY.iterdir():
-            os.remove(leftover)
-        _DIRECTORY.rmdir()
+    raise SystemExit(driver.main(TARGETS))
