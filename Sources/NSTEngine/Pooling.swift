@@ -148,14 +148,14 @@ private struct Window {
     var maximum: (value: Lanes, a: SIMDMask<Lanes.MaskStorage>, b: SIMDMask<Lanes.MaskStorage>,
                   d: SIMDMask<Lanes.MaskStorage>, e: SIMDMask<Lanes.MaskStorage>) {
         @inline(__always) get {
-        let bWins = b .> a
-        let ab = a.replacing(with: b, where: bWins)
-        let dWins = d .> ab
-        let abd = ab.replacing(with: d, where: dWins)
-        let eWins = e .> abd
-        let best = abd.replacing(with: e, where: eWins)
-        let notE = .!eWins, notDE = notE .& .!dWins
-        return (best, notDE .& .!bWins, notDE .& bWins, notE .& dWins, eWins)
+            let bWins = b .> a
+            let ab = a.replacing(with: b, where: bWins)
+            let dWins = d .> ab
+            let abd = ab.replacing(with: d, where: dWins)
+            let eWins = e .> abd
+            let best = abd.replacing(with: e, where: eWins)
+            let notE = .!eWins, notDE = notE .& .!dWins
+            return (best, notDE .& .!bWins, notDE .& bWins, notE .& dWins, eWins)
         }
     }
 

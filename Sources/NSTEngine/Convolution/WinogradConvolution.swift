@@ -317,17 +317,17 @@ private struct Geometry {
                 let tile = out + (tileRow - tileRows.lowerBound) * tileColumns + firstColumn
                 let stored = min(lanes, tileColumns - firstColumn)
                 if stored == lanes {
-                    // Columns: Bᵀ applied to each column, stored straight into V.
+                    // Columns: Bᵀ applied to each column, stored straight into V (coefficient ξ = 6r + c).
+                    let rowBytes = 6 * MemoryLayout<Float>.stride * coefficientStride
                     for c in 0..<6 {
                         let t = WinogradF4x4.inputColumn(d[c], d[6 + c], d[12 + c], d[18 + c], d[24 + c], d[30 + c])
                         let column = UnsafeMutableRawPointer(tile + c * coefficientStride)
-                        let rowStride = 6 * 4 * coefficientStride
                         column.storeBytes(of: t.0, as: WinogradLanes.self)
-                        column.storeBytes(of: t.1, toByteOffset: rowStride, as: WinogradLanes.self)
-                        column.storeBytes(of: t.2, toByteOffset: 2 * rowStride, as: WinogradLanes.self)
-                        column.storeBytes(of: t.3, toByteOffset: 3 * rowStride, as: WinogradLanes.self)
-                        column.storeBytes(of: t.4, toByteOffset: 4 * rowStride, as: WinogradLanes.self)
-                        column.storeBytes(of: t.5, toByteOffset: 5 * rowStride, as: WinogradLanes.self)
+                        column.storeBytes(of: t.1, toByteOffset: rowBytes, as: WinogradLanes.self)
+                        column.storeBytes(of: t.2, toByteOffset: 2 * rowBytes, as: WinogradLanes.self)
+                        column.storeBytes(of: t.3, toByteOffset: 3 * rowBytes, as: WinogradLanes.self)
+                        column.storeBytes(of: t.4, toByteOffset: 4 * rowBytes, as: WinogradLanes.self)
+                        column.storeBytes(of: t.5, toByteOffset: 5 * rowBytes, as: WinogradLanes.self)
                     }
                 } else {
                     WinogradF4x4.transformColumns(&d)
