@@ -12,11 +12,12 @@ public enum GramMatrix {
                                alpha: Float = 1, gram: UnsafeMutablePointer<Float>) {
         let c = channels
         let parts = max(1, min(Parallel.threadCount, channels * channels * positions / BLAS.parallelThreshold))
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * c * c)
+        // Part 0 writes into `gram` itself; the others into `partial`, added row by row below.
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: (parts - 1) * c * c)
         defer { partial.deallocate() }
         Parallel.forEach(parts) { part in
             let share = Parallel.part(part, of: parts, splitting: positions)
-            let target = partial + part * c * c
+            let target = part == 0 ? gram : partial + (part - 1) * c * c
             if !share.isEmpty {
                 BLAS.serialSsyrkUpper(n: c, k: share.count, alpha: alpha, a: features + share.lowerBound, lda: positions,
                                       c: target, ldc: c)
@@ -24,12 +25,27 @@ public enum GramMatrix {
                 target.update(repeating: 0, count: c * c)
             }
         }
-        for i in 0..<c {
-            for j in i..<c {
-                var sum: Float = 0
-                for part in 0..<parts { sum += partial[part * c * c + i * c + j] }
-                gram[i * c + j] = sum
-                gram[j * c + i] = sum
+        for part in 0..<(parts - 1) {
+            for i in 0..<c {
+                let row = gram + i * c, other = partial + part * c * c + i * c
+                for j in i..<c { row[j] += other[j] }
+            }
+        }
+        mirrorUpperTriangle(gram, order: c)
+    }
+
+    /// Copies the upper triangle of the square matrix `m` `[order, order]` onto its lower one, in tiles
+    /// small enough that the column-wise writes stay in L1 (element by element, each write of a column
+    /// touched a new cache line).
+    static func mirrorUpperTriangle(_ m: UnsafeMutablePointer<Float>, order n: Int) {
+        let tile = 32
+        for top in stride(from: 0, to: n, by: tile) {
+            let rows = top..<min(n, top + tile)
+            // The tiles from the diagonal rightwards in this band of rows, each written into its mirror.
+            for left in stride(from: top, to: n, by: tile) {
+                for i in rows {
+                    for j in max(i + 1, left)..<min(n, left + tile) { m[j * n + i] = m[i * n + j] }
+                }
             }
         }
     }
