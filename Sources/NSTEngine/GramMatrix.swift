@@ -37,7 +37,7 @@ public enum GramMatrix {
     /// Copies the upper triangle of the square matrix `m` `[order, order]` onto its lower one, in tiles
     /// small enough that the column-wise writes stay in L1 (element by element, each write of a column
     /// touched a new cache line).
-    static func mirrorUpperTriangle(_ m: UnsafeMutablePointer<Float>, order n: Int) {
+    private static func mirrorUpperTriangle(_ m: UnsafeMutablePointer<Float>, order n: Int) {
         let tile = 32
         for top in stride(from: 0, to: n, by: tile) {
             let rows = top..<min(n, top + tile)
