@@ -351,21 +351,23 @@ private struct Geometry {
     ) {
         let lanes = WinogradLanes.scalarCount
         let bias = WinogradLanes(repeating: bias)
-        var t = WinogradTile(repeating: .zero)
         for tileRow in tileRows {
             for firstColumn in stride(from: 0, to: tileColumns, by: lanes) {
                 let x0 = 4 * firstColumn
-                let tile = (tileRow - tileRows.lowerBound) * tileColumns + firstColumn
-                for xi in 0..<36 {
-                    t[xi] = UnsafeRawPointer(m + xi * coefficientStride + tile).loadUnaligned(as: WinogradLanes.self)
+                let tile = m + (tileRow - tileRows.lowerBound) * tileColumns + firstColumn
+                let y = WinogradF4x4.transformOutput { xi in
+                    UnsafeRawPointer(tile + xi * coefficientStride).loadUnaligned(as: WinogradLanes.self)
                 }
-                WinogradF4x4.transformOutput(&t)
+                // Pixel 4l + c of row r's 32 is lane l of output (r, c).
+                let rowPixels: InlineArray<4, SIMD32<Float>> = [
+                    interleave(y[0] + bias, y[1] + bias, y[2] + bias, y[3] + bias),
+                    interleave(y[4] + bias, y[5] + bias, y[6] + bias, y[7] + bias),
+                    interleave(y[8] + bias, y[9] + bias, y[10] + bias, y[11] + bias),
+                    interleave(y[12] + bias, y[13] + bias, y[14] + bias, y[15] + bias)]
                 for r in 0..<4 {
                     let row = 4 * tileRow + r
                     if row >= height { break }
-                    // Pixel 4l + c of the 32 is lane l of output (r, c).
-                    let pixels = interleave(t[r * 6] + bias, t[r * 6 + 1] + bias,
-                                            t[r * 6 + 2] + bias, t[r * 6 + 3] + bias)
+                    let pixels = rowPixels[r]
                     let count = min(4 * lanes, width - x0)
                     // The ReLU runs on the stored pixels, still in L1: a plain loop vectorises, where the
                     // generic SIMD maximum did not inline and cost a third of the transform.
