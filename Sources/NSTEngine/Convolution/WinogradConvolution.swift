@@ -41,9 +41,13 @@ enum WinogradConvolution {
         static let products = 2
     }
 
-    /// Band size target in bytes for the larger of a band's V and M: a core's L2 cache (2 MiB on the
-    /// reference machine), so that the products read V, and the output transform reads M, from L2.
-    static let bandBytes = 2 << 20
+    /// Band size target in bytes for the larger of a band's V and M: half a core's L2 cache (2 MiB on the
+    /// reference machine), so that V and M both stay in L2 while the products read the one and write the
+    /// other, and the output transform reads M from there. Only the 64-channel layers of small images
+    /// have rows narrow enough for this to matter (wider ones get `minimumBandTiles`): at 256 px their
+    /// bands become 128 tiles instead of 192, and conv1_1's forward pass ran 7–15% faster, conv1_2's 0–10%
+    /// (the AVX-512 Xeon, LayerBench with the two sizes alternated call by call, three runs).
+    static let bandBytes = 1 << 20
 
     /// Fewest tiles per band, overriding `bandBytes` for wide layers: every band streams all of U
     /// (36·K·C floats, 37 MB at 512 channels) through the cache, and single-threaded sgemm needs ≥ ~100
