@@ -60,8 +60,9 @@ def versions() -> str:
 def blas() -> str:
     """swiftnst's BLAS and the kernels it picked (in a subprocess: loading it here would fix the kernels
     of this process's OpenBLAS before the workers start)."""
-    code = "import swiftnst; print(swiftnst.blas_info())"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # problem.py puts the checkout's python/ first on the path, as the workers do.
+    code = "import problem, swiftnst; print(swiftnst.blas_info())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=HERE)
     return done.stdout.strip() or "unknown"
 
 
