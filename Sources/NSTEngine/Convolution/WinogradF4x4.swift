@@ -106,7 +106,7 @@ enum WinogradF4x4 {
     /// 4×4 output blocks, output (r, c) at `4r + c`.
     ///
     /// Straight-line code with constant indices, so that the tile never leaves the registers: written to
-    /// a stack array and read back two lanes-vectors at a time, it cost a store-forwarding stall per
+    /// a stack array and read back two lane-vectors at a time, it cost a store-forwarding stall per
     /// output row (measured: a sixth of the output transform).
     @inline(__always)
     static func transformOutput(_ m: (Int) -> WinogradLanes) -> InlineArray<16, WinogradLanes> {
