@@ -6,8 +6,9 @@ A harness module defines ``TARGETS = {name: (strategy, check)}`` and ends with
 ``driver.scratch_directory(name)``, which is removed when the process exits. ``check(example)``
 returns normally when the code under test either succeeded or failed *cleanly* (the documented
 exception type and message); anything else it raises is a finding, which Hypothesis shrinks and
-prints before the harness exits with status 1. A crash (signal) ends the process; with ``--record DIR`` the input being tried is
-written to ``DIR/<target>.last`` first, so the runner can show what crashed.
+prints before the harness exits with status 1. A crash (signal) ends the process; with
+``--record DIR`` the input being tried is written to ``DIR/<target>.last`` first, so the runner can
+show what crashed.
 
 Usage: ``python fuzz/fuzz_images.py [--examples N | --seconds S] [--ci] [--record DIR] [TARGET ...]``
 (``--ci``: derandomised, so a CI run tries the same inputs every time).
