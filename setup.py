@@ -9,7 +9,7 @@ Set ``SWIFT`` to choose the ``swift`` executable.
 
 Like llama.cpp's default native build, the library is compiled for the building machine's CPU
 (``-target-cpu skylake-avx512`` with AVX-512, ``haswell`` with AVX2; the table is
-``swiftnst._lib.TARGET_CPU_FLAGS``): measured 4-8% faster per evaluation than a portable build. The
+``swiftnst._cpu.TARGET_CPU_FLAGS``): measured 4-8% faster per evaluation than a portable build. The
 choice is recorded beside the library (``libswiftnst.so.target-cpu``) and ``swiftnst`` refuses, with
 a clear error instead of a SIGILL, to load such a library on a CPU that lacks those instructions. Set
 ``SWIFTNST_TARGET_CPU=portable`` for a library that runs on any x86-64 (or to another ``-target-cpu``).
@@ -50,11 +50,11 @@ def target_cpu() -> str | None:
         return None if requested == "portable" else requested
     if not (sys.platform.startswith("linux") and platform.machine() == "x86_64"):
         return None
-    # swiftnst/_lib.py by path: importing the package would need its runtime dependencies here.
-    spec = importlib.util.spec_from_file_location("swiftnst_lib", ROOT / "python" / "swiftnst" / "_lib.py")
-    lib = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(lib)
-    return lib.best_target_cpu(lib.cpu_flags())
+    # swiftnst/_cpu.py by path: importing the package would need its runtime dependencies here.
+    spec = importlib.util.spec_from_file_location("swiftnst_cpu", ROOT / "python" / "swiftnst" / "_cpu.py")
+    cpu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cpu)
+    return cpu.best_target_cpu(cpu.cpu_flags())
 
 
 def build_swift_library(cpu: str | None) -> Path:

@@ -7,7 +7,9 @@ Quick start::
 
 Lower level: ``Model`` (a loaded VGG network), ``Session`` (one optimisation problem),
 ``swiftnst.ops`` (single layer operations and the tutorial costs), ``swiftnst.weights``
-(converting and fetching weights). Every engine failure raises a subclass of ``NSTError``.
+(converting and fetching weights). Every error swiftnst raises on purpose is a subclass of
+``NSTError`` (engine statuses, ``ImageError``, ``WeightsError``, ``LibraryNotFoundError``,
+``StyleTransferInterrupted``), each also deriving from the built-in exception it used to be.
 
 Everything but the exceptions is imported on first use (module ``__getattr__``), so
 ``import swiftnst`` works before the native library is built and stays fast.
@@ -19,9 +21,10 @@ import importlib
 from typing import Any
 
 from ._errors import (
-    NSTCancelledError, NSTError, NSTInternalError, NSTInvalidArgumentError, NSTInvalidHandleError, NSTIOError,
-    NSTNullPointerError, NSTNumericError, NSTOutOfMemoryError, NSTShapeError, NSTStateError,
-    NSTUnknownLayerError, NSTWeightsFormatError,
+    ImageError, ImageNotFoundError, LibraryNotFoundError, NSTCancelledError, NSTError, NSTInternalError,
+    NSTInvalidArgumentError, NSTInvalidHandleError, NSTIOError, NSTNullPointerError, NSTNumericError,
+    NSTOutOfMemoryError, NSTShapeError, NSTStateError, NSTUnknownLayerError, NSTWeightsFormatError,
+    StyleTransferInterrupted, WeightsError,
 )
 
 __version__ = "0.1.0"
@@ -32,8 +35,8 @@ _LAZY: dict[str, str] = {
     "Session": "session",
     "Losses": "session",
     "stylize": "transfer",
-    "NeuralStyleTransfer": "transfer",
-    "StyleTransferOptions": "transfer",
+    "NeuralStyleTransfer": "tutorial",
+    "StyleTransferOptions": "options",
     "compute_content_cost": "tutorial",
     "gram_matrix": "tutorial",
     "compute_layer_style_cost": "tutorial",
@@ -45,12 +48,14 @@ _LAZY: dict[str, str] = {
     "save_image": "images",
     "LivePreview": "notebook",
 }
-_SUBMODULES = ("ops", "weights", "model", "session", "transfer", "tutorial", "images", "notebook", "cli")
+_SUBMODULES = ("ops", "weights", "model", "session", "options", "transfer", "tutorial", "images", "notebook", "cli")
 
 __all__ = [
-    "NSTCancelledError", "NSTError", "NSTIOError", "NSTInternalError", "NSTInvalidArgumentError",
-    "NSTInvalidHandleError", "NSTNullPointerError", "NSTNumericError", "NSTOutOfMemoryError", "NSTShapeError",
-    "NSTStateError", "NSTUnknownLayerError", "NSTWeightsFormatError", "__version__", "blas_info", "library_version",
+    "ImageError", "ImageNotFoundError", "LibraryNotFoundError", "NSTCancelledError", "NSTError", "NSTIOError",
+    "NSTInternalError", "NSTInvalidArgumentError", "NSTInvalidHandleError", "NSTNullPointerError",
+    "NSTNumericError", "NSTOutOfMemoryError", "NSTShapeError", "NSTStateError", "NSTUnknownLayerError",
+    "NSTWeightsFormatError", "StyleTransferInterrupted", "WeightsError", "__version__", "blas_info",
+    "library_version",
     *_LAZY, "ops", "weights",
 ]
 

@@ -1,9 +1,6 @@
-"""Finds and loads ``libswiftnst.so`` once, and refuses a library built from another ABI version.
-
-Before the first load it also picks OpenBLAS's kernels for this CPU (``select_blas_kernels``): the
-engine's matrix products go through the system OpenBLAS, and an OpenBLAS release older than the CPU
-falls back to its generic SSE kernels ("Prescott"), which made every evaluation about 3x slower on an
-AVX-512 Xeon that Debian's OpenBLAS 0.3.21 does not know.
+"""Finds and loads ``libswiftnst.so`` once, and refuses a library built from another ABI version
+or for instructions this CPU lacks. Before the first load it picks OpenBLAS's kernels for this CPU
+(``_cpu.select_blas_kernels``).
 """
 
 from __future__ import annotations
@@ -12,26 +9,11 @@ import ctypes
 import os
 import sys
 import threading
-import warnings
 from pathlib import Path
-from typing import MutableMapping
 
-#: The ``NST_ABI_VERSION`` of the swiftnst.h these bindings mirror.
-ABI_VERSION = 2
-
-#: OpenBLAS core names (``OPENBLAS_CORETYPE`` values) whose sgemm uses AVX2 + FMA or AVX-512.
-VECTOR_BLAS_CORES = frozenset({"haswell", "zen", "excavator", "skylakex", "cooperlake", "sapphirerapids"})
-#: CPU flags (``/proc/cpuinfo``) of OpenBLAS's "SkylakeX" (AVX-512) and "Haswell" (AVX2) kernels.
-SKYLAKEX_FLAGS = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"})
-HASWELL_FLAGS = frozenset({"avx2", "fma"})
-
-#: The Swift ``-target-cpu`` values setup.py builds the library for, best first, with the CPU flags
-#: the code generated for each may use. A library built for one of them records it in a file
-#: ``<library>.target-cpu`` beside it, and is only loaded on a CPU that has those flags.
-TARGET_CPU_FLAGS: dict[str, frozenset[str]] = {
-    "skylake-avx512": SKYLAKEX_FLAGS | HASWELL_FLAGS | {"bmi1", "bmi2", "f16c", "movbe", "abm", "popcnt"},
-    "haswell": HASWELL_FLAGS | {"bmi1", "bmi2", "f16c", "movbe", "abm", "popcnt"},
-}
+from ._abi import NST_ABI_VERSION
+from ._cpu import cpu_flags, missing_cpu_features, select_blas_kernels, warn_if_generic_blas
+from ._errors import LibraryNotFoundError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Where a source checkout keeps the release build (python/swiftnst -> repository root).
@@ -39,10 +21,6 @@ REPO_BUILD_DIR = PACKAGE_DIR.parents[1] / ".build" / "release"
 
 _lock = threading.Lock()
 _library: ctypes.CDLL | None = None
-
-
-class LibraryNotFoundError(ImportError):
-    """No loadable ``libswiftnst`` was found, or the one found has another ABI version."""
 
 
 def library_file_name() -> str:
@@ -68,77 +46,11 @@ def candidate_paths() -> list[Path]:
     return paths
 
 
-def cpu_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> frozenset[str]:
-    """The feature flags of the first processor listed in ``cpuinfo`` (empty where there is none)."""
-    try:
-        with open(cpuinfo, encoding="utf-8", errors="replace") as file:
-            for line in file:
-                key, _, value = line.partition(":")
-                if key.strip() == "flags":
-                    return frozenset(value.split())
-    except OSError:
-        pass
-    return frozenset()
-
-
-def blas_core_for(flags: frozenset[str]) -> str | None:
-    """The OpenBLAS kernels to use on a CPU with these flags: "SkylakeX", "Haswell" or None (leave
-    OpenBLAS's own choice)."""
-    if SKYLAKEX_FLAGS <= flags:
-        return "SkylakeX"
-    if HASWELL_FLAGS <= flags:
-        return "Haswell"
-    return None
-
-
-def best_target_cpu(flags: frozenset[str]) -> str | None:
-    """The best ``-target-cpu`` of ``TARGET_CPU_FLAGS`` that a CPU with these flags runs, or None."""
-    return next((cpu for cpu, needed in TARGET_CPU_FLAGS.items() if needed <= flags), None)
-
-
-def missing_cpu_features(library: Path, flags: frozenset[str]) -> frozenset[str]:
-    """The CPU flags that ``library`` was built to use (``<library>.target-cpu``) and this CPU lacks;
-    empty for a portable build. Checked before loading: running such a library would end the process
-    with SIGILL at the first instruction the CPU does not have."""
-    try:
-        target = library.with_name(library.name + ".target-cpu").read_text(encoding="utf-8").strip()
-    except OSError:
-        return frozenset()
-    return TARGET_CPU_FLAGS.get(target, frozenset()) - flags
-
-
-def select_blas_kernels(environ: MutableMapping[str, str] = os.environ,
-                        cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str | None:
-    """Set ``OPENBLAS_CORETYPE`` from the CPU's flags unless the user already set it; return its value.
-
-    OpenBLAS reads the variable once, when it is loaded, so this runs before the library is. A value
-    set by the user (any value) is kept: that is also the way to opt out.
-    """
-    if environ.get("OPENBLAS_CORETYPE"):
-        return environ["OPENBLAS_CORETYPE"]
-    core = blas_core_for(cpu_flags(cpuinfo))
-    if core is not None:
-        environ["OPENBLAS_CORETYPE"] = core
-    return core
-
-
-def warn_if_generic_blas(blas_info: str, flags: frozenset[str]) -> None:
-    """Warn when OpenBLAS runs generic kernels on a CPU that has AVX2: the engine is then about 3x
-    slower. That happens when OpenBLAS was loaded before swiftnst (by another library in the process)
-    without ``OPENBLAS_CORETYPE`` and does not know the CPU."""
-    _, _, core = blas_info.rpartition("; core ")
-    if core and core.lower() not in VECTOR_BLAS_CORES and HASWELL_FLAGS <= flags:
-        warnings.warn(
-            f"OpenBLAS uses its generic '{core}' kernels on a CPU with AVX2, so swiftnst runs several times "
-            f"slower than it could; set OPENBLAS_CORETYPE={blas_core_for(flags)} before starting Python "
-            f"(BLAS: {blas_info})", RuntimeWarning, stacklevel=3)
-
-
 def load_library() -> ctypes.CDLL:
     """Load the library the first time it is needed and return it (the same object afterwards).
 
     Raises ``LibraryNotFoundError`` listing every path tried (and why each failed), or when the
-    library's ``nst_abi_version()`` differs from ``ABI_VERSION``.
+    library's ``nst_abi_version()`` differs from ``NST_ABI_VERSION``.
     """
     global _library
     with _lock:
@@ -172,9 +84,9 @@ def _load_first(paths: list[Path]) -> ctypes.CDLL:
         library.nst_abi_version.argtypes = []
         library.nst_abi_version.restype = ctypes.c_int32
         version = library.nst_abi_version()
-        if version != ABI_VERSION:
+        if version != NST_ABI_VERSION:
             raise LibraryNotFoundError(
-                f"{path} has ABI version {version}, but these bindings need {ABI_VERSION}; "
+                f"{path} has ABI version {version}, but these bindings need {NST_ABI_VERSION}; "
                 "rebuild the library or reinstall swiftnst")
         return library
     raise LibraryNotFoundError(

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Sequence
 
 from . import weights as weights_module
-from ._errors import NSTError
-from .images import ImageError
-from .transfer import STYLE_LAYER_PRESETS, StyleTransferInterrupted, StyleTransferOptions, stylize
+from ._arguments import OPTIMIZER_CODES, POOLING_CODES
+from ._errors import ImageError, NSTError, StyleTransferInterrupted
+from .options import MULTISCALE_AUTO_ABOVE, STYLE_LAYER_PRESETS, StyleTransferOptions
+from .transfer import stylize
 
 __all__ = ["main", "build_parser"]
 
@@ -57,14 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="longest side of the result in pixels (default: %(default)s)")
     size.add_argument("-n", "--iterations", type=int, default=d.iterations,
                       help="optimiser steps over all scales (default: %(default)s)")
-    size.add_argument("--optimizer", choices=("lbfgs", "adam"), default=d.optimizer, help="(default: %(default)s)")
+    size.add_argument("--optimizer", choices=tuple(OPTIMIZER_CODES), default=d.optimizer, help="(default: %(default)s)")
     size.add_argument("--learning-rate", type=float, default=d.learning_rate,
                       help="Adam step size, in 0..255 pixel units (default: %(default)s)")
     size.add_argument("--lbfgs-history", type=int, default=d.lbfgs_history,
                       help="L-BFGS correction pairs kept (default: %(default)s)")
     scales = size.add_mutually_exclusive_group()
     scales.add_argument("--multiscale", dest="multiscale", action="store_true", default=None,
-                        help="optimise coarse-to-fine (default: on above 384 px)")
+                        help=f"optimise coarse-to-fine (default: on above {MULTISCALE_AUTO_ABOVE} px)")
     scales.add_argument("--no-multiscale", dest="multiscale", action="store_false",
                         help="optimise at the final size only (default: see --multiscale)")
     size.add_argument("--multiscale-min-size", type=int, default=d.multiscale_min_size,
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="one weight per STYLE, normalised to sum 1 (default: equal)")
     objective.add_argument("--style-scale", type=float, default=d.style_scale,
                            help="style images are resized to this times the result's size (default: %(default)s)")
-    objective.add_argument("--pooling", choices=("max", "avg"), default=d.pooling, help="(default: %(default)s)")
+    objective.add_argument("--pooling", choices=tuple(POOLING_CODES), default=d.pooling, help="(default: %(default)s)")
     objective.add_argument("--init", default=d.init,
                            help="start from 'content', 'noise', 'noise:R' (fraction R of noise blended with the "
                                 "content) or an image path (default: %(default)s)")

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence, Union
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+
+from ._abi import NST_MAX_IMAGE_SIDE
+from ._atomic import atomic_write
+from ._errors import ImageError, ImageNotFoundError
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
@@ -36,22 +39,15 @@ __all__ = [
     "transfer_luminance",
 ]
 
-#: Largest image (width * height) :func:`load_image` accepts: 8192 x 8192, the engine's largest
-#: side squared. Anything bigger is refused from the file header, before decoding, so a small
-#: file that would decompress to gigabytes ("decompression bomb") never gets allocated.
-MAX_IMAGE_PIXELS = 8192 * 8192
+#: Largest image (width * height) :func:`load_image` accepts: the engine's largest side
+#: (``NST_MAX_IMAGE_SIDE``, 8192) squared. Anything bigger is refused from the file header, before
+#: decoding, so a small file that would decompress to gigabytes ("decompression bomb") never gets
+#: allocated.
+MAX_IMAGE_PIXELS = NST_MAX_IMAGE_SIDE * NST_MAX_IMAGE_SIDE
 
 #: What :func:`load_image` accepts: a file path, an open PIL image, or an array (H, W), (H, W, 3)
 #: or (H, W, 4), uint8 or float in [0, 1].
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
-
-
-class ImageError(ValueError):
-    """An image could not be loaded, converted or saved; the message names the file and the problem."""
-
-
-class ImageNotFoundError(FileNotFoundError, ImageError):
-    """The image path does not exist (also a :class:`FileNotFoundError`)."""
 
 
 # MARK: - Loading
@@ -181,7 +177,8 @@ def save_image(image: np.ndarray, path: str | os.PathLike, *, quality: int = 95)
     """Save an RGB image atomically; the format comes from the file extension.
 
     The image is written to a temporary file in the destination directory and moved into place
-    with ``os.replace``, so readers (and an interrupted run) never see a half-written file.
+    with ``os.replace`` (``_atomic.atomic_write``), so readers (and an interrupted run) never see a
+    half-written file; on any failure, Ctrl-C included, the old file stays and no temporary is left.
 
     Args:
         image: (H, W, 3) uint8, or float in [0, 1].
@@ -207,39 +204,17 @@ def save_image(image: np.ndarray, path: str | os.PathLike, *, quality: int = 95)
     if not directory.is_dir():
         raise ImageError(f"cannot save image '{path}': directory '{directory}' does not exist")
     options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    writing = False  # a PermissionError before the temporary file exists is the directory's
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        with atomic_write(path) as file:
+            writing = True
+            Image.fromarray(pixels, "RGB").save(file, format=fmt, **options)
     except PermissionError:
-        raise ImageError(f"cannot save image '{path}': permission denied for directory '{directory}'") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(pixels, "RGB").save(f, format=fmt, **options)
-        # mkstemp creates the file 0600; give the result the permissions a plain open() would.
-        os.chmod(tmp_name, 0o666 & ~_current_umask())
-        os.replace(tmp_name, path)
-    except PermissionError:
-        _remove_quietly(tmp_name)
-        raise ImageError(f"cannot save image '{path}': permission denied") from None
+        where = "" if writing else f" for directory '{directory}'"
+        raise ImageError(f"cannot save image '{path}': permission denied{where}") from None
     except (OSError, ValueError) as exc:
-        _remove_quietly(tmp_name)
         raise ImageError(f"cannot save image '{path}': {exc}") from None
-    except BaseException:  # Ctrl-C or a bug mid-write: the old file stays, no temporary is left behind
-        _remove_quietly(tmp_name)
-        raise
     return path
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _remove_quietly(name: str) -> None:
-    try:
-        os.remove(name)
-    except OSError:
-        pass
 
 
 # MARK: - Resizing

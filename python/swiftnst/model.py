@@ -4,75 +4,17 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Sequence, TypeVar
+from typing import Sequence
 
 import numpy as np
 
 from . import _bindings as C
-from ._errors import NSTInvalidHandleError, NSTInvalidArgumentError, NSTShapeError, check
+from ._arguments import c_strings, check_image, checked_int, pooling_code
+from ._errors import NSTInvalidArgumentError, NSTShapeError, check
+from ._handles import NativeHandle
 
 _ARCHITECTURES = {C.NST_ARCH_VGG19: "vgg19", C.NST_ARCH_VGG16: "vgg16"}
 _CHANNEL_ORDERS = {C.NST_CHANNELS_RGB: "RGB", C.NST_CHANNELS_BGR: "BGR"}
-_POOLINGS = {"max": C.NST_POOLING_MAX, "avg": C.NST_POOLING_AVG, "average": C.NST_POOLING_AVG}
-_Owner = TypeVar("_Owner", bound="NativeHandle")
-
-
-def pooling_code(pooling: str) -> int:
-    """``"max"`` or ``"avg"`` (also ``"average"``) -> ``NST_POOLING_*``."""
-    try:
-        return _POOLINGS[pooling]
-    except KeyError:
-        raise NSTInvalidArgumentError(f"pooling must be 'max' or 'avg', not {pooling!r}") from None
-
-
-def check_image(x: np.ndarray, what: str = "image") -> np.ndarray:
-    """``x`` as a C-contiguous float32 ``[3, H, W]`` array (a copy only when needed)."""
-    array = np.ascontiguousarray(x, dtype=np.float32)
-    if array.ndim != 3 or array.shape[0] != 3:
-        raise NSTShapeError(f"{what} must have shape [3, height, width], not {list(np.shape(x))}")
-    return array
-
-
-def c_strings(names: Sequence[str]) -> ctypes.Array:
-    """A ``const char *[]`` holding UTF-8 copies of ``names`` (alive as long as the returned array)."""
-    return (ctypes.c_char_p * len(names))(*(name.encode("utf-8") for name in names))
-
-
-class NativeHandle:
-    """Owns one native handle (``nst_model *`` or ``nst_session *``), freed by ``close()``, ``with``
-    or garbage collection, whichever comes first; subclasses say how to free it in ``_free``."""
-
-    _handle: int | None = None  # on the class, so close() works on a half-built object
-
-    def _free(self, handle: int) -> None:
-        raise NotImplementedError
-
-    @property
-    def handle(self) -> int:
-        """The native handle for raw calls; raises ``NSTInvalidHandleError`` after ``close()``."""
-        if self._handle is None:
-            raise NSTInvalidHandleError(f"this {type(self).__name__} is closed")
-        return self._handle
-
-    @property
-    def closed(self) -> bool:
-        """Whether ``close()`` has freed the native object."""
-        return self._handle is None
-
-    def close(self) -> None:
-        """Free the native object; calling it again does nothing."""
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            self._free(handle)
-
-    def __enter__(self: _Owner) -> _Owner:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
 
 
 class Model(NativeHandle):
@@ -124,6 +66,7 @@ class Model(NativeHandle):
 
     def layer_shape(self, layer: str, height: int, width: int) -> tuple[int, int, int]:
         """``(channels, height, width)`` of ``layer``'s activations for an input of ``height`` x ``width``."""
+        height, width = checked_int(height, "height", bits=64), checked_int(width, "width", bits=64)
         shape = np.zeros(3, dtype=np.int64)
         check(C.nst_model_layer_shape(self.handle, layer.encode("utf-8"), height, width, shape),
               "nst_model_layer_shape")

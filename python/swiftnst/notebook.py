@@ -14,7 +14,7 @@ keeps the best image reached so far::
 
 A :class:`LivePreview` is also a :data:`~swiftnst.transfer.ProgressCallback`, so
 ``stylize(..., callback=preview)`` shows the same preview (an interrupt then raises
-:class:`~swiftnst.transfer.StyleTransferInterrupted`, which carries the best image).
+:class:`~swiftnst.StyleTransferInterrupted`, which carries the best image).
 
 IPython is imported only when something is drawn, so importing this module needs only swiftnst.
 """
@@ -33,7 +33,9 @@ from PIL import Image
 
 from .images import ImageSource, to_uint8
 from .session import Losses
-from .transfer import StyleTransferInterrupted, StyleTransferOptions, stylize
+from ._errors import StyleTransferInterrupted
+from .options import StyleTransferOptions
+from .transfer import stylize
 
 __all__ = ["LivePreview"]
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _bindings as C
 from ._errors import NSTInvalidArgumentError, NSTShapeError, check
-from .model import pooling_code
+from ._arguments import pooling_code
 
 __all__ = [
     "conv3x3", "conv3x3_backward_input", "relu", "relu_backward", "pool2x2", "pool2x2_backward",

@@ -10,10 +10,10 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from . import _bindings as C
+from ._arguments import c_strings, check_image, checked_int, optimizer_code, pooling_code
 from ._errors import NSTInvalidArgumentError, check
-from .model import Model, NativeHandle, c_strings, check_image, pooling_code
-
-_OPTIMIZERS = {"lbfgs": C.NST_OPTIMIZER_LBFGS, "adam": C.NST_OPTIMIZER_ADAM}
+from ._handles import NativeHandle
+from .model import Model
 
 #: ``callback(losses)`` after every step; return True to stop.
 StepCallback = Callable[["Losses"], "bool | None"]
@@ -54,32 +54,41 @@ class Session(NativeHandle):
     """
 
     def __init__(self, model: Model, height: int, width: int, *,
-                 content_layers: Mapping[str, float] | Sequence[str] = ("relu4_2",),
-                 style_layers: Mapping[str, float] | Sequence[str] = ("relu1_1", "relu2_1", "relu3_1",
-                                                                       "relu4_1", "relu5_1"),
-                 content_weight: float = 5.0, style_weight: float = 100.0, tv_weight: float = 1e-3,
-                 pooling: str = "max", optimizer: str = "lbfgs", learning_rate: float = 10.0,
-                 lbfgs_history: int = 100, threads: int = 0) -> None:
+                 content_layers: Mapping[str, float] | Sequence[str] | None = None,
+                 style_layers: Mapping[str, float] | Sequence[str] | None = None,
+                 content_weight: float | None = None, style_weight: float | None = None,
+                 tv_weight: float | None = None, pooling: str | None = None, optimizer: str | None = None,
+                 learning_rate: float | None = None, lbfgs_history: int | None = None,
+                 threads: int | None = None) -> None:
+        """Create the session; every keyword left at None keeps the engine's default
+        (``nst_session_default_params()``; the layers: relu4_2 for content, relu1_1 .. relu5_1 for
+        style, weight 1 each). ``threads`` is ``n_threads`` (0 = one per core)."""
         self._lock = threading.Lock()
         self._stepped = False
         self.model = model
-        self.height, self.width = int(height), int(width)
-        if optimizer not in _OPTIMIZERS:
-            raise NSTInvalidArgumentError(f"optimizer must be 'lbfgs' or 'adam', not {optimizer!r}")
+        self.height, self.width = checked_int(height, "height", bits=64), checked_int(width, "width", bits=64)
         params = C.nst_session_default_params()
         params.height, params.width = self.height, self.width
-        params.pooling = pooling_code(pooling)
-        params.optimizer = _OPTIMIZERS[optimizer]
-        params.content_weight, params.style_weight, params.tv_weight = content_weight, style_weight, tv_weight
-        params.learning_rate = learning_rate
-        params.lbfgs_history = lbfgs_history
-        params.n_threads = threads
+        if pooling is not None:
+            params.pooling = pooling_code(pooling)
+        if optimizer is not None:
+            params.optimizer = optimizer_code(optimizer)
+        for field, value in (("content_weight", content_weight), ("style_weight", style_weight),
+                             ("tv_weight", tv_weight), ("learning_rate", learning_rate)):
+            if value is not None:
+                setattr(params, field, value)
+        if lbfgs_history is not None:
+            params.lbfgs_history = checked_int(lbfgs_history, "lbfgs_history", bits=32)
+        if threads is not None:
+            params.n_threads = checked_int(threads, "threads", bits=32)
         handle = C.nst_session_p()
         check(C.nst_session_init(model.handle, ctypes.byref(params), ctypes.byref(handle)), "nst_session_init")
         self._handle = handle.value
         try:
-            self._set_layers(C.nst_session_set_content_layers, content_layers, "content_layers")
-            self._set_layers(C.nst_session_set_style_layers, style_layers, "style_layers")
+            if content_layers is not None:
+                self._set_layers(C.nst_session_set_content_layers, content_layers, "content_layers")
+            if style_layers is not None:
+                self._set_layers(C.nst_session_set_style_layers, style_layers, "style_layers")
         except BaseException:
             self.close()
             raise
@@ -154,8 +163,7 @@ class Session(NativeHandle):
         the losses of the last step taken are returned (the session keeps that image and the best
         one). An exception raised by the callback stops the steps and propagates.
         """
-        if n < 0:
-            raise NSTInvalidArgumentError(f"step() needs n >= 0, got {n}")
+        n = checked_int(n, "step(): n", bits=32, minimum=0)
         last = C.nst_losses()
         failure: list[BaseException] = []
 

@@ -1,5 +1,5 @@
-"""Neural style transfer end to end: options, the optimisation loop, multi-scale, colour
-preservation, snapshots, progress and Ctrl-C.
+"""Neural style transfer end to end: the optimisation loop, multi-scale, colour preservation,
+snapshots, progress and Ctrl-C (the options are :class:`~swiftnst.options.StyleTransferOptions`).
 
 The engine does all the numerics (a :class:`~swiftnst.session.Session` evaluates the objective
 and takes optimiser steps). This module loads and resizes images, converts them to and from the
@@ -10,258 +10,54 @@ Typical use::
 
     import swiftnst
     image = swiftnst.stylize("cat.jpg", "stone.jpg", image_size=256, iterations=300)
-
-    nst = swiftnst.NeuralStyleTransfer("cat.jpg", "stone.jpg")
-    nst.run(num_iterations=300)            # writes output/generated_image.jpg
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence, Union
+from typing import Callable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from . import images
+from ._errors import StyleTransferInterrupted
 from .images import ImageSource
 from .model import Model
+from .options import (
+    DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, MULTISCALE_AUTO_ABOVE, STYLE_LAYER_PRESETS,
+    StyleTransferOptions, parse_layer_weights,
+)
 from .session import Losses, Session
-from .tutorial import STYLE_LAYERS_TUTORIAL, engine_layer_name
-from .weights import ARCHITECTURES, convert, layer_names
+from .weights import convert
 
 __all__ = [
+    "StyleTransferInterrupted",
+    "ProgressCallback",
+    "scale_plan",
+    "stylize",
+    # Defined in .options, still importable from here:
     "DEFAULT_CONTENT_LAYERS",
     "DEFAULT_STYLE_LAYERS",
     "STYLE_LAYER_PRESETS",
     "MULTISCALE_AUTO_ABOVE",
     "StyleTransferOptions",
-    "StyleTransferInterrupted",
-    "ProgressCallback",
     "parse_layer_weights",
-    "scale_plan",
-    "stylize",
-    "NeuralStyleTransfer",
 ]
-
-#: Content layers and weights by default (neural-style): relu4_2.
-DEFAULT_CONTENT_LAYERS: tuple[tuple[str, float], ...] = (("relu4_2", 1.0),)
-#: Style layers and weights by default (neural-style): relu1_1 .. relu5_1, equal weights.
-DEFAULT_STYLE_LAYERS: tuple[tuple[str, float], ...] = tuple((f"relu{b}_1", 1.0) for b in range(1, 6))
-#: Named style-layer lists: ``default`` and ``tutorial`` (the 8 layers of the "Artistic Neural
-#: Transfer" tutorial, its Keras ``convX_Y`` being our post-ReLU ``reluX_Y``; equal weights 1).
-STYLE_LAYER_PRESETS: dict[str, tuple[tuple[str, float], ...]] = {
-    "default": DEFAULT_STYLE_LAYERS,
-    "tutorial": tuple((engine_layer_name(name), 1.0) for name, _ in STYLE_LAYERS_TUTORIAL),
-}
-
-#: Multi-scale runs by default when the requested size (longest side) is above this many pixels.
-#: Measured on the project's 2-core machine (chelsea + the demo painting, 40 L-BFGS steps, the
-#: full-size objective of the result; multi-scale = S/2 -> S): at 512 px multi-scale took 113 s
-#: instead of 284 s AND ended lower (8.61e6 vs 9.27e6); at 384 px (76 s vs 133 s: 1.02e7 vs 8.68e6)
-#: and 256 px (54 s vs 79 s: 1.02e7 vs 9.07e6) it was faster but ended 12-16 % higher, so it is
-#: only a clear win above 384 px.
-MULTISCALE_AUTO_ABOVE = 384
 
 #: ``callback(iteration, losses, image_fn)``: called after every optimiser step; ``iteration``
 #: counts steps over all scales from 1; ``image_fn()`` returns the current image (RGB uint8, at
 #: the current scale's size, colours preserved if requested), computed only when called.
 ProgressCallback = Callable[[int, Losses, Callable[[], np.ndarray]], object]
 
-LayerWeights = tuple[tuple[str, float], ...]
-LayerSpec = Union[str, Mapping[str, float], Sequence[Union[str, tuple[str, float]]]]
-
-# Names valid in some supported architecture; whether the loaded model has them is checked per run.
-_KNOWN_LAYERS = frozenset(name for architecture in ARCHITECTURES for name in layer_names(architecture))
-_INIT_NOISE = re.compile(r"noise(?::(.+))?")
-
 #: Every scale is optimised at its size padded (bottom and right, mirrored) up to a multiple of
 #: this, then cropped back. VGG's 2x2 pooling floors odd sizes, so otherwise the last ``H % 16``
 #: rows (``W % 16`` columns) never reach relu5_1 (4 pools deep), the last ``H % 8`` not relu4_x
 #: either, ...: they got little style gradient and stayed a content-coloured band.
 PAD_MULTIPLE = 16
-
-
-def parse_layer_weights(spec: LayerSpec) -> LayerWeights:
-    """Normalise a layer specification to ``((name, weight), ...)``.
-
-    Accepted forms: a preset name (``"default"``, ``"tutorial"``); a comma-separated string
-    ``"relu1_1,relu2_1:0.5"`` (weight 1 when omitted); a mapping ``{name: weight}``; a sequence of
-    names and/or ``(name, weight)`` pairs. Names are swiftnst's (``reluX_Y`` after ReLU,
-    ``convX_Y`` before it, ``poolX``).
-
-    Raises:
-        ValueError: empty list, unknown layer name, duplicate layer, or a weight that is negative,
-            NaN or infinite.
-    """
-    if isinstance(spec, str):
-        if spec in STYLE_LAYER_PRESETS:
-            return STYLE_LAYER_PRESETS[spec]
-        pairs = []
-        for item in filter(None, (part.strip() for part in spec.split(","))):
-            name, _, weight = item.partition(":")
-            pairs.append((name.strip(), _parse_float(weight, f"weight of layer '{name}'") if weight else 1.0))
-    elif isinstance(spec, Mapping):
-        pairs = list(spec.items())
-    else:
-        pairs = [(item, 1.0) if isinstance(item, str) else tuple(item) for item in spec]
-    if not pairs:
-        raise ValueError("the layer list is empty")
-    seen = set()
-    for name, weight in pairs:
-        if name not in _KNOWN_LAYERS:
-            raise ValueError(f"unknown layer name {name!r} (expected reluB_I, convB_I or poolB, e.g. relu4_2)")
-        if name in seen:
-            raise ValueError(f"layer '{name}' is listed twice")
-        seen.add(name)
-        _check_finite(float(weight), f"weight of layer '{name}'", minimum=0.0)
-    return tuple((name, float(weight)) for name, weight in pairs)
-
-
-def _parse_float(text: str, what: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{what} must be a number, got {text!r}") from None
-
-
-def _check_finite(value: float, what: str, *, minimum: float | None = None, positive: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{what} must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{what} must be > 0, got {value}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{what} must be >= {minimum}, got {value}")
-
-
-def _check_int(value: int, what: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
-
-
-@dataclass(frozen=True)
-class StyleTransferOptions:
-    """Every option of a style transfer, with defaults; validated on construction (``ValueError``).
-
-    Weights follow jcjohnson/neural-style for 0..255 (Caffe-lineage) models. Change fields with
-    ``dataclasses.replace(options, ...)``; the CLI flags mirror these names.
-    """
-
-    #: Longest side of the result in pixels (the aspect ratio of the content image is kept).
-    image_size: int = 512
-    #: Optimiser steps in total (over all scales of a multi-scale run); one evaluation each.
-    iterations: int = 500
-    #: ``"lbfgs"`` (neural-style's L-BFGS, no line search) or ``"adam"``.
-    optimizer: str = "lbfgs"
-    #: Adam step size in model input units (0..255 for the default model).
-    learning_rate: float = 10.0
-    #: L-BFGS correction pairs kept.
-    lbfgs_history: int = 100
-    #: Content layers with weights (see :func:`parse_layer_weights` for accepted forms).
-    content_layers: LayerSpec = DEFAULT_CONTENT_LAYERS
-    content_weight: float = 5.0
-    #: Style layers with weights, or a preset name (``"default"``, ``"tutorial"``).
-    style_layers: LayerSpec = DEFAULT_STYLE_LAYERS
-    style_weight: float = 100.0
-    #: Total-variation (smoothness) weight.
-    tv_weight: float = 1e-3
-    #: One blend weight per style image (normalised to sum 1); None = equal weights.
-    style_blend_weights: Sequence[float] | None = None
-    #: Style images are resized to ``style_scale`` times the generated image's longest side.
-    style_scale: float = 1.0
-    #: Starting image: ``"content"``; ``"noise"`` (uniform random pixels); ``"noise:R"``
-    #: ((1 - R) * content + R * noise, 0 <= R <= 1); or the path of an image (resized to fit).
-    init: str = "content"
-    #: ``"max"`` or ``"avg"`` pooling in the network.
-    pooling: str = "max"
-    #: Keep the content's colours: luminance-only transfer (result's Y with the content's CbCr).
-    preserve_colors: bool = False
-    #: Seed of the noise initialisation; the same seed on the same machine gives identical output bytes.
-    seed: int = 0
-    #: Coarse-to-fine optimisation: True, False, or None = on when ``image_size`` > MULTISCALE_AUTO_ABOVE.
-    multiscale: bool | None = None
-    #: Longest side of the coarsest scale of a multi-scale run (sizes halve down to at least this).
-    multiscale_min_size: int = 256
-    #: Return the image with the lowest objective seen (True) or the last one (False).
-    keep_best: bool = True
-    #: Print the losses every N steps (0 = never).
-    print_every: int = 0
-    #: Save a snapshot every N steps into ``snapshot_dir``, plus a grid ``iterations.png`` (0 = never).
-    save_every: int = 0
-    #: Directory for snapshots (required when save_every > 0; created if missing).
-    snapshot_dir: str | os.PathLike | None = None
-    #: Show a tqdm progress bar (appears once a run has taken two seconds).
-    progress: bool = True
-    #: Engine worker threads, 0 = one per core.
-    threads: int = 0
-    #: On Ctrl-C: raise :class:`StyleTransferInterrupted` (True) or return the best image so far (False).
-    raise_on_interrupt: bool = True
-
-    def __post_init__(self) -> None:
-        _check_int(self.image_size, "image_size", 1)
-        if self.image_size > 8192:
-            raise ValueError(f"image_size must be <= 8192 (the engine's limit), got {self.image_size}")
-        _check_int(self.iterations, "iterations", 1)
-        if self.optimizer not in ("lbfgs", "adam"):
-            raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {self.optimizer!r}")
-        _check_finite(self.learning_rate, "learning_rate", positive=True)
-        _check_int(self.lbfgs_history, "lbfgs_history", 1)
-        object.__setattr__(self, "content_layers", parse_layer_weights(self.content_layers))
-        object.__setattr__(self, "style_layers", parse_layer_weights(self.style_layers))
-        for name in ("content_weight", "style_weight", "tv_weight"):
-            _check_finite(getattr(self, name), name, minimum=0.0)
-        if self.style_blend_weights is not None:
-            blend = tuple(float(w) for w in self.style_blend_weights)
-            for w in blend:
-                _check_finite(w, "style blend weight", minimum=0.0)
-            if not blend or sum(blend) <= 0:
-                raise ValueError("style_blend_weights must contain at least one weight > 0")
-            object.__setattr__(self, "style_blend_weights", blend)
-        _check_finite(self.style_scale, "style_scale", positive=True)
-        if self.pooling not in ("max", "avg"):
-            raise ValueError(f"pooling must be 'max' or 'avg', got {self.pooling!r}")
-        self.noise_ratio()  # validates init
-        _check_int(self.seed, "seed", 0)
-        _check_int(self.multiscale_min_size, "multiscale_min_size", 16)
-        for name in ("print_every", "save_every", "threads"):
-            _check_int(getattr(self, name), name, 0)
-        if self.save_every and self.snapshot_dir is None:
-            raise ValueError("save_every > 0 needs a snapshot_dir")
-
-    def noise_ratio(self) -> float | None:
-        """The noise fraction of a ``content``/``noise``/``noise:R`` init, or None for an image path."""
-        if self.init == "content":
-            return 0.0
-        match = _INIT_NOISE.fullmatch(self.init)
-        if not match:
-            if not self.init:
-                raise ValueError("init must be 'content', 'noise', 'noise:R' or an image path")
-            return None
-        ratio = 1.0 if match.group(1) is None else _parse_float(match.group(1), "noise ratio in init")
-        if not 0.0 <= ratio <= 1.0:
-            raise ValueError(f"noise ratio in init must be in [0, 1], got {ratio}")
-        return ratio
-
-    def uses_multiscale(self) -> bool:
-        """Whether a run with these options is coarse-to-fine."""
-        return self.image_size > MULTISCALE_AUTO_ABOVE if self.multiscale is None else self.multiscale
-
-
-class StyleTransferInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a transfer; carries the best image reached (already saved if an output
-    path was given). Subclasses KeyboardInterrupt, so uncaught it behaves like a normal Ctrl-C."""
-
-    def __init__(self, image: np.ndarray, iteration: int, output: Path | None) -> None:
-        super().__init__(f"interrupted after {iteration} iterations")
-        self.image = image
-        self.iteration = iteration
-        self.output = output
 
 
 def scale_plan(image_size: int, iterations: int, multiscale: bool, min_size: int = 256) -> list[tuple[int, int]]:
@@ -510,39 +306,3 @@ def _longest_side_for_short_side(rgb: np.ndarray, short: int) -> int:
 def _crop(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Undo :func:`_pad`: the top-left ``shape`` (height, width) of the image (a contiguous copy)."""
     return np.ascontiguousarray(rgb[:shape[0], :shape[1]])
-
-
-# MARK: - The seed tutorial's class
-
-
-class NeuralStyleTransfer:
-    """The interface of the "Neural-Style-Transfer" tutorial::
-
-        nst = NeuralStyleTransfer(content_image_path, style_image_path, model_path)
-        nst.run(num_iterations=300)     # result in output/generated_image.jpg
-
-    ``model_path`` may be any weights file swiftnst can read or convert (swiftnst safetensors,
-    Keras .h5, MatConvNet .mat, torchvision .pth, lpips .ckpt); None uses the cached default
-    VGG-19, fetching it if missing. Extra keyword arguments are :class:`StyleTransferOptions`
-    fields (e.g. ``image_size=256``).
-    """
-
-    #: Where :meth:`run` writes its result, relative to the current directory.
-    OUTPUT_PATH = Path("output") / "generated_image.jpg"
-
-    def __init__(self, content_image_path: ImageSource, style_image_path: ImageSource,
-                 model_path: str | os.PathLike | None = None, **options) -> None:
-        self.content_image_path = content_image_path
-        self.style_image_path = style_image_path
-        self.model_path = model_path
-        self.options = StyleTransferOptions(**options)
-        self.generated_image: np.ndarray | None = None
-
-    def run(self, num_iterations: int = 300, callback: ProgressCallback | None = None) -> np.ndarray:
-        """Optimise for ``num_iterations`` steps, write ``output/generated_image.jpg`` (creating
-        ``output/``) and return the image as RGB uint8 (H, W, 3)."""
-        self.OUTPUT_PATH.parent.mkdir(parents=True, exist_ok=True)
-        self.generated_image = stylize(self.content_image_path, self.style_image_path,
-                                       model=self.model_path, output=self.OUTPUT_PATH, callback=callback,
-                                       options=self.options, iterations=num_iterations)
-        return self.generated_image

@@ -1,6 +1,7 @@
-"""The cost functions of the Coursera-style neural style transfer tutorial, computed by the engine.
+"""The seed tutorials' interface, computed by the engine: the ``NeuralStyleTransfer`` class of the
+"Neural-Style-Transfer" tutorial, and the cost functions of the Coursera-style assignment.
 
-These mirror the assignment the seed tutorials describe (``compute_content_cost``,
+The cost functions mirror the assignment the seed tutorials describe (``compute_content_cost``,
 ``gram_matrix``, ``compute_layer_style_cost``, ``compute_style_cost``, ``total_cost``) with the
 same names, argument order and normalisations, so tutorial code ports unchanged. The arithmetic
 runs in the Swift engine (``swiftnst.ops``); this module only reshapes arrays and maps names.
@@ -22,16 +23,21 @@ J_style^[l] = sum((G_S - G_G)^2) / (4 n_C^2 (n_H n_W)^2).
 
 from __future__ import annotations
 
-import re
+import os
+from pathlib import Path
 from typing import Mapping, Sequence, Union
 
 import numpy as np
 
 from . import ops
+from ._tutorial_layers import STYLE_LAYERS_TUTORIAL, engine_layer_name
 from .images import ImageSource, load_image
 from .model import Model
+from .options import StyleTransferOptions
+from .transfer import ProgressCallback, stylize
 
 __all__ = [
+    "NeuralStyleTransfer",
     "STYLE_LAYERS",
     "STYLE_LAYERS_TUTORIAL",
     "engine_layer_name",
@@ -49,25 +55,7 @@ STYLE_LAYERS: list[tuple[str, float]] = [
     ("conv1_1", 0.2), ("conv2_1", 0.2), ("conv3_1", 0.2), ("conv4_1", 0.2), ("conv5_1", 0.2),
 ]
 
-#: The 8-layer list of the "Artistic Neural Transfer" tutorial, weight 0.125 each.
-STYLE_LAYERS_TUTORIAL: list[tuple[str, float]] = [
-    ("conv1_1", 0.125), ("conv2_1", 0.125), ("conv3_1", 0.125), ("conv3_4", 0.125),
-    ("conv4_1", 0.125), ("conv5_1", 0.125), ("conv5_2", 0.125), ("conv5_4", 0.125),
-]
-
-_TUTORIAL_CONV = re.compile(r"conv(\d+)_(\d+)")
-
 Activations = Union[Mapping[str, np.ndarray], Sequence[np.ndarray]]
-
-
-def engine_layer_name(name: str) -> str:
-    """Map a tutorial layer name to swiftnst's: ``conv4_2`` (post-ReLU in Keras/Caffe) -> ``relu4_2``.
-
-    Other names (``relu4_2``, ``pool3``) are returned unchanged; whether the model has the layer is
-    checked by the engine when it is used.
-    """
-    match = _TUTORIAL_CONV.fullmatch(name)
-    return f"relu{match.group(1)}_{match.group(2)}" if match else name
 
 
 def _channels_first(a: np.ndarray, what: str) -> np.ndarray:
@@ -168,3 +156,36 @@ def _lookup(activations: Activations, name: str, index: int, what: str) -> np.nd
 def total_cost(J_content: float, J_style: float, alpha: float = 10, beta: float = 40) -> float:
     """J(G) = alpha * J_content + beta * J_style (the tutorial's weights by default)."""
     return alpha * J_content + beta * J_style
+
+
+class NeuralStyleTransfer:
+    """The interface of the "Neural-Style-Transfer" tutorial::
+
+        nst = NeuralStyleTransfer(content_image_path, style_image_path, model_path)
+        nst.run(num_iterations=300)     # result in output/generated_image.jpg
+
+    ``model_path`` may be any weights file swiftnst can read or convert (swiftnst safetensors,
+    Keras .h5, MatConvNet .mat, torchvision .pth, lpips .ckpt); None uses the cached default
+    VGG-19, fetching it if missing. Extra keyword arguments are :class:`StyleTransferOptions`
+    fields (e.g. ``image_size=256``).
+    """
+
+    #: Where :meth:`run` writes its result, relative to the current directory.
+    OUTPUT_PATH = Path("output") / "generated_image.jpg"
+
+    def __init__(self, content_image_path: ImageSource, style_image_path: ImageSource,
+                 model_path: str | os.PathLike | None = None, **options) -> None:
+        self.content_image_path = content_image_path
+        self.style_image_path = style_image_path
+        self.model_path = model_path
+        self.options = StyleTransferOptions(**options)
+        self.generated_image: np.ndarray | None = None
+
+    def run(self, num_iterations: int = 300, callback: ProgressCallback | None = None) -> np.ndarray:
+        """Optimise for ``num_iterations`` steps, write ``output/generated_image.jpg`` (creating
+        ``output/``) and return the image as RGB uint8 (H, W, 3)."""
+        self.OUTPUT_PATH.parent.mkdir(parents=True, exist_ok=True)
+        self.generated_image = stylize(self.content_image_path, self.style_image_path,
+                                       model=self.model_path, output=self.OUTPUT_PATH, callback=callback,
+                                       options=self.options, iterations=num_iterations)
+        return self.generated_image

@@ -1,4 +1,5 @@
-"""Loading the native library: OpenBLAS kernel selection and the generic-kernel warning."""
+"""Loading the native library (`_lib`) and the CPU checks before it (`_cpu`): OpenBLAS kernel selection,
+the generic-kernel warning and the target-cpu refusal."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import swiftnst
-from swiftnst import _lib
+from swiftnst import _cpu, _lib
 
 SKYLAKE_X_CPU = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl\n"
 HASWELL_CPU = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma bmi2\n"
@@ -30,30 +31,30 @@ def cpuinfo(tmp_path: Path):
 @pytest.mark.parametrize("text, core", [(SKYLAKE_X_CPU, "SkylakeX"), (HASWELL_CPU, "Haswell"), (OLD_CPU, None)])
 def test_kernels_follow_the_cpu_flags(cpuinfo, text, core):
     environ: dict[str, str] = {}
-    assert _lib.select_blas_kernels(environ, cpuinfo(text)) == core
+    assert _cpu.select_blas_kernels(environ, cpuinfo(text)) == core
     assert environ.get("OPENBLAS_CORETYPE") == core
 
 
 def test_a_users_coretype_is_kept(cpuinfo):
     environ = {"OPENBLAS_CORETYPE": "Prescott"}
-    assert _lib.select_blas_kernels(environ, cpuinfo(SKYLAKE_X_CPU)) == "Prescott"
+    assert _cpu.select_blas_kernels(environ, cpuinfo(SKYLAKE_X_CPU)) == "Prescott"
     assert environ == {"OPENBLAS_CORETYPE": "Prescott"}
 
 
 def test_unreadable_cpuinfo_leaves_openblas_to_choose(tmp_path):
     environ: dict[str, str] = {}
-    assert _lib.cpu_flags(tmp_path / "missing") == frozenset()
-    assert _lib.select_blas_kernels(environ, tmp_path / "missing") is None
+    assert _cpu.cpu_flags(tmp_path / "missing") == frozenset()
+    assert _cpu.select_blas_kernels(environ, tmp_path / "missing") is None
     assert environ == {}
 
 
 def test_generic_kernels_on_an_avx2_cpu_warn():
     with pytest.warns(RuntimeWarning, match="OPENBLAS_CORETYPE=Haswell"):
-        _lib.warn_if_generic_blas("OpenBLAS 0.3.21 DYNAMIC_ARCH Prescott; core Prescott", frozenset({"avx2", "fma"}))
+        _cpu.warn_if_generic_blas("OpenBLAS 0.3.21 DYNAMIC_ARCH Prescott; core Prescott", frozenset({"avx2", "fma"}))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        _lib.warn_if_generic_blas("OpenBLAS 0.3.21 DYNAMIC_ARCH SkylakeX; core SkylakeX", frozenset({"avx2", "fma"}))
-        _lib.warn_if_generic_blas("OpenBLAS 0.3.21 DYNAMIC_ARCH Prescott; core Prescott", frozenset({"sse2"}))
+        _cpu.warn_if_generic_blas("OpenBLAS 0.3.21 DYNAMIC_ARCH SkylakeX; core SkylakeX", frozenset({"avx2", "fma"}))
+        _cpu.warn_if_generic_blas("OpenBLAS 0.3.21 DYNAMIC_ARCH Prescott; core Prescott", frozenset({"sse2"}))
 
 
 def test_blas_info_reports_the_loaded_openblas():
@@ -63,7 +64,7 @@ def test_blas_info_reports_the_loaded_openblas():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/cpuinfo")
 def test_a_fresh_process_gets_vector_kernels_when_the_cpu_has_them():
-    expected = _lib.blas_core_for(_lib.cpu_flags())
+    expected = _cpu.blas_core_for(_cpu.cpu_flags())
     if expected is None:
         pytest.skip("this CPU has neither AVX2 nor AVX-512")
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
@@ -73,20 +74,20 @@ def test_a_fresh_process_gets_vector_kernels_when_the_cpu_has_them():
 
 
 def test_best_target_cpu_follows_the_flags(cpuinfo):
-    assert _lib.best_target_cpu(_lib.cpu_flags(cpuinfo(OLD_CPU))) is None
-    haswell = _lib.TARGET_CPU_FLAGS["haswell"]
-    assert _lib.best_target_cpu(haswell) == "haswell"
-    assert _lib.best_target_cpu(haswell | _lib.SKYLAKEX_FLAGS) == "skylake-avx512"
-    assert _lib.best_target_cpu(haswell - {"bmi2"}) is None
+    assert _cpu.best_target_cpu(_cpu.cpu_flags(cpuinfo(OLD_CPU))) is None
+    haswell = _cpu.TARGET_CPU_FLAGS["haswell"]
+    assert _cpu.best_target_cpu(haswell) == "haswell"
+    assert _cpu.best_target_cpu(haswell | _cpu.SKYLAKEX_FLAGS) == "skylake-avx512"
+    assert _cpu.best_target_cpu(haswell - {"bmi2"}) is None
 
 
 def test_a_library_built_for_a_missing_cpu_feature_is_refused_not_loaded(tmp_path, monkeypatch):
     library = tmp_path / _lib.library_file_name()
     library.write_bytes(b"not an ELF file: loading it would fail differently")
     (tmp_path / (library.name + ".target-cpu")).write_text("skylake-avx512\n")
-    monkeypatch.setattr(_lib, "cpu_flags", lambda *_: _lib.TARGET_CPU_FLAGS["haswell"])
+    monkeypatch.setattr(_lib, "cpu_flags", lambda *_: _cpu.TARGET_CPU_FLAGS["haswell"])
     with pytest.raises(_lib.LibraryNotFoundError, match=r"built for another CPU, this one lacks avx512bw, avx512cd"):
         _lib._load_first([library])
-    assert _lib.missing_cpu_features(library, _lib.TARGET_CPU_FLAGS["skylake-avx512"]) == frozenset()
-    assert _lib.missing_cpu_features(tmp_path / "portable.so", frozenset()) == frozenset()
+    assert _cpu.missing_cpu_features(library, _cpu.TARGET_CPU_FLAGS["skylake-avx512"]) == frozenset()
+    assert _cpu.missing_cpu_features(tmp_path / "portable.so", frozenset()) == frozenset()
 

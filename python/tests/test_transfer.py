@@ -11,9 +11,9 @@ import pytest
 
 from swiftnst import images
 from swiftnst.demo_images import load_demo_content, render_swirl_painting
-from swiftnst.transfer import (DEFAULT_STYLE_LAYERS, MULTISCALE_AUTO_ABOVE, NeuralStyleTransfer,
-                               StyleTransferInterrupted, StyleTransferOptions, parse_layer_weights,
-                               scale_plan, stylize)
+from swiftnst.transfer import (DEFAULT_STYLE_LAYERS, MULTISCALE_AUTO_ABOVE, StyleTransferInterrupted,
+                               StyleTransferOptions, parse_layer_weights, scale_plan, stylize)
+from swiftnst.tutorial import NeuralStyleTransfer
 
 # Small, fast, deterministic settings shared by the end-to-end tests.
 FAST = dict(image_size=64, iterations=8, progress=False, multiscale=False)

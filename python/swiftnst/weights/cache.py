@@ -12,7 +12,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from .atomic import atomic_write
+from .._atomic import atomic_write
 from .safetensors_io import save_weights
 from .vgg_weights import VGGWeights
 

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import WeightsError
-from .atomic import atomic_write
+from .._atomic import atomic_write
 from .vgg_weights import VGGWeights
 
 _DTYPES: dict[str, np.dtype] = {

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from swiftnst import images
 from swiftnst.images import ImageError, save_image
 from swiftnst.weights import WeightsError
 from swiftnst.weights.safetensors_io import read_safetensors, write_safetensors
@@ -95,7 +95,7 @@ def test_permission_denied_is_reported(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(images.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)  # the module _atomic creates the temporary with
     with pytest.raises(ImageError, match=r"permission denied for directory"):
         save_image(RGB, tmp_path / "out.png")
 

@@ -1,4 +1,5 @@
-"""Atomic file writes: readers see the old file or the complete new one, never a partial file."""
+"""Atomic file writes (images, weights, checksums): readers see the old file or the complete new one,
+never a partial file."""
 
 from __future__ import annotations
 

@@ -1,0 +1,73 @@
+"""Checking and converting Python arguments before they reach a C function.
+
+ctypes converts silently where the C type cannot hold a value: ``2**64 + 32`` passed as an
+``int32_t`` or ``int64_t`` arrives as 32, ``2**32`` as an ``int32_t`` arrives as 0, and a float
+fails with a bare ``ArgumentError``. Every integer the caller supplies goes through
+:func:`checked_int` first, which names the argument and the problem. Needs no native library.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import numbers
+from typing import Sequence
+
+import numpy as np
+
+from ._abi import NST_OPTIMIZER_ADAM, NST_OPTIMIZER_LBFGS, NST_POOLING_AVG, NST_POOLING_MAX
+from ._errors import NSTInvalidArgumentError, NSTShapeError
+
+#: Optimiser names -> ``NST_OPTIMIZER_*``.
+OPTIMIZER_CODES = {"lbfgs": NST_OPTIMIZER_LBFGS, "adam": NST_OPTIMIZER_ADAM}
+#: Pooling names -> ``NST_POOLING_*`` (``pooling_code`` also takes ``"average"``).
+POOLING_CODES = {"max": NST_POOLING_MAX, "avg": NST_POOLING_AVG}
+
+
+def checked_int(value: object, what: str, *, bits: int | None = None, minimum: int | None = None,
+                maximum: int | None = None, maximum_note: str = "") -> int:
+    """``value`` as a Python ``int``, or ``NSTInvalidArgumentError`` (a ``ValueError``) naming ``what``.
+
+    Accepts ``int`` and NumPy integers, not ``bool`` or floats (``1.5`` and ``2.0`` alike).
+    ``bits`` (32 or 64): the value must fit that C signed integer type. ``minimum``/``maximum``:
+    tighter bounds; ``maximum_note`` says where the maximum comes from (e.g. " (the engine's limit)").
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise NSTInvalidArgumentError(f"{what} must be an integer, got {value!r}")
+    number = int(value)
+    if minimum is not None and number < minimum:
+        raise NSTInvalidArgumentError(f"{what} must be an integer >= {minimum}, got {number}")
+    if maximum is not None and number > maximum:
+        raise NSTInvalidArgumentError(f"{what} must be <= {maximum}{maximum_note}, got {number}")
+    if bits is not None and not -(1 << (bits - 1)) <= number < (1 << (bits - 1)):
+        raise NSTInvalidArgumentError(f"{what} must fit a {bits}-bit C integer "
+                                      f"({-(1 << (bits - 1))} to {(1 << (bits - 1)) - 1}), got {number}")
+    return number
+
+
+def pooling_code(pooling: str) -> int:
+    """``"max"`` or ``"avg"`` (also ``"average"``) -> ``NST_POOLING_*``."""
+    try:
+        return POOLING_CODES["avg" if pooling == "average" else pooling]
+    except (KeyError, TypeError):
+        raise NSTInvalidArgumentError(f"pooling must be 'max' or 'avg', not {pooling!r}") from None
+
+
+def optimizer_code(optimizer: str) -> int:
+    """``"lbfgs"`` or ``"adam"`` -> ``NST_OPTIMIZER_*``."""
+    try:
+        return OPTIMIZER_CODES[optimizer]
+    except (KeyError, TypeError):
+        raise NSTInvalidArgumentError(f"optimizer must be 'lbfgs' or 'adam', not {optimizer!r}") from None
+
+
+def check_image(x: np.ndarray, what: str = "image") -> np.ndarray:
+    """``x`` as a C-contiguous float32 ``[3, H, W]`` array (a copy only when needed)."""
+    array = np.ascontiguousarray(x, dtype=np.float32)
+    if array.ndim != 3 or array.shape[0] != 3:
+        raise NSTShapeError(f"{what} must have shape [3, height, width], not {list(np.shape(x))}")
+    return array
+
+
+def c_strings(names: Sequence[str]) -> ctypes.Array:
+    """A ``const char *[]`` holding UTF-8 copies of ``names`` (alive as long as the returned array)."""
+    return (ctypes.c_char_p * len(names))(*(name.encode("utf-8") for name in names))

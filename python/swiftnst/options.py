@@ -1,0 +1,223 @@
+"""Every option of a style transfer, with its defaults and validation, and the parsing of layer lists.
+
+Defaults the engine also has (weights, optimiser, pooling, threads, L-BFGS history, learning rate,
+default layers) come from the engine (``_defaults``); the options only Python uses (size,
+iterations, multi-scale, snapshots, ...) are defined here, once. The CLI's defaults and help are
+built from ``StyleTransferOptions()``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from typing import Mapping, Sequence, Union
+
+from ._abi import NST_MAX_IMAGE_SIDE
+from ._arguments import OPTIMIZER_CODES, POOLING_CODES, checked_int
+from ._defaults import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, engine_defaults
+from ._tutorial_layers import STYLE_LAYERS_TUTORIAL, engine_layer_name
+from .weights import ARCHITECTURES, layer_names
+
+__all__ = [
+    "DEFAULT_CONTENT_LAYERS",
+    "DEFAULT_STYLE_LAYERS",
+    "STYLE_LAYER_PRESETS",
+    "MULTISCALE_AUTO_ABOVE",
+    "LayerSpec",
+    "LayerWeights",
+    "StyleTransferOptions",
+    "parse_layer_weights",
+]
+
+#: Named style-layer lists: ``default`` and ``tutorial`` (the 8 layers of the "Artistic Neural
+#: Transfer" tutorial, its Keras ``convX_Y`` being our post-ReLU ``reluX_Y``; equal weights 1).
+STYLE_LAYER_PRESETS: dict[str, tuple[tuple[str, float], ...]] = {
+    "default": DEFAULT_STYLE_LAYERS,
+    "tutorial": tuple((engine_layer_name(name), 1.0) for name, _ in STYLE_LAYERS_TUTORIAL),
+}
+
+#: Multi-scale runs by default when the requested size (longest side) is above this many pixels.
+#: Measured on the project's 2-core machine (chelsea + the demo painting, 40 L-BFGS steps, the
+#: full-size objective of the result; multi-scale = S/2 -> S): at 512 px multi-scale took 113 s
+#: instead of 284 s AND ended lower (8.61e6 vs 9.27e6); at 384 px (76 s vs 133 s: 1.02e7 vs 8.68e6)
+#: and 256 px (54 s vs 79 s: 1.02e7 vs 9.07e6) it was faster but ended 12-16 % higher, so it is
+#: only a clear win above 384 px.
+MULTISCALE_AUTO_ABOVE = 384
+
+LayerWeights = tuple[tuple[str, float], ...]
+LayerSpec = Union[str, Mapping[str, float], Sequence[Union[str, tuple[str, float]]]]
+
+_ENGINE = engine_defaults()
+
+# Names valid in some supported architecture; whether the loaded model has them is checked per run.
+_KNOWN_LAYERS = frozenset(name for architecture in ARCHITECTURES for name in layer_names(architecture))
+_INIT_NOISE = re.compile(r"noise(?::(.+))?")
+
+
+def parse_layer_weights(spec: LayerSpec) -> LayerWeights:
+    """Normalise a layer specification to ``((name, weight), ...)``.
+
+    Accepted forms: a preset name (``"default"``, ``"tutorial"``); a comma-separated string
+    ``"relu1_1,relu2_1:0.5"`` (weight 1 when omitted); a mapping ``{name: weight}``; a sequence of
+    names and/or ``(name, weight)`` pairs. Names are swiftnst's (``reluX_Y`` after ReLU,
+    ``convX_Y`` before it, ``poolX``).
+
+    Raises:
+        ValueError: empty list, unknown layer name, duplicate layer, or a weight that is negative,
+            NaN or infinite.
+    """
+    if isinstance(spec, str):
+        if spec in STYLE_LAYER_PRESETS:
+            return STYLE_LAYER_PRESETS[spec]
+        pairs = []
+        for item in filter(None, (part.strip() for part in spec.split(","))):
+            name, _, weight = item.partition(":")
+            pairs.append((name.strip(), _parse_float(weight, f"weight of layer '{name}'") if weight else 1.0))
+    elif isinstance(spec, Mapping):
+        pairs = list(spec.items())
+    else:
+        pairs = [(item, 1.0) if isinstance(item, str) else tuple(item) for item in spec]
+    if not pairs:
+        raise ValueError("the layer list is empty")
+    seen = set()
+    for name, weight in pairs:
+        if name not in _KNOWN_LAYERS:
+            raise ValueError(f"unknown layer name {name!r} (expected reluB_I, convB_I or poolB, e.g. relu4_2)")
+        if name in seen:
+            raise ValueError(f"layer '{name}' is listed twice")
+        seen.add(name)
+        _check_finite(float(weight), f"weight of layer '{name}'", minimum=0.0)
+    return tuple((name, float(weight)) for name, weight in pairs)
+
+
+def _choices(names: Mapping[str, int]) -> str:
+    """``'a' or 'b'`` from the names of a code table."""
+    return " or ".join(repr(name) for name in names)
+
+
+def _parse_float(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{what} must be a number, got {text!r}") from None
+
+
+def _check_finite(value: float, what: str, *, minimum: float | None = None, positive: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"{what} must be > 0, got {value}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{what} must be >= {minimum}, got {value}")
+
+
+@dataclass(frozen=True)
+class StyleTransferOptions:
+    """Every option of a style transfer, with defaults; validated on construction (``ValueError``).
+
+    The defaults shared with the engine are the engine's (``nst_session_default_params()``).
+
+    Weights follow jcjohnson/neural-style for 0..255 (Caffe-lineage) models. Change fields with
+    ``dataclasses.replace(options, ...)``; the CLI flags mirror these names.
+    """
+
+    #: Longest side of the result in pixels (the aspect ratio of the content image is kept).
+    image_size: int = 512
+    #: Optimiser steps in total (over all scales of a multi-scale run); one evaluation each.
+    iterations: int = 500
+    #: ``"lbfgs"`` (neural-style's L-BFGS, no line search) or ``"adam"``.
+    optimizer: str = _ENGINE.optimizer
+    #: Adam step size in model input units (0..255 for the default model).
+    learning_rate: float = _ENGINE.learning_rate
+    #: L-BFGS correction pairs kept.
+    lbfgs_history: int = _ENGINE.lbfgs_history
+    #: Content layers with weights (see :func:`parse_layer_weights` for accepted forms).
+    content_layers: LayerSpec = DEFAULT_CONTENT_LAYERS
+    content_weight: float = _ENGINE.content_weight
+    #: Style layers with weights, or a preset name (``"default"``, ``"tutorial"``).
+    style_layers: LayerSpec = DEFAULT_STYLE_LAYERS
+    style_weight: float = _ENGINE.style_weight
+    #: Total-variation (smoothness) weight.
+    tv_weight: float = _ENGINE.tv_weight
+    #: One blend weight per style image (normalised to sum 1); None = equal weights.
+    style_blend_weights: Sequence[float] | None = None
+    #: Style images are resized to ``style_scale`` times the generated image's longest side.
+    style_scale: float = 1.0
+    #: Starting image: ``"content"``; ``"noise"`` (uniform random pixels); ``"noise:R"``
+    #: ((1 - R) * content + R * noise, 0 <= R <= 1); or the path of an image (resized to fit).
+    init: str = "content"
+    #: ``"max"`` or ``"avg"`` pooling in the network.
+    pooling: str = _ENGINE.pooling
+    #: Keep the content's colours: luminance-only transfer (result's Y with the content's CbCr).
+    preserve_colors: bool = False
+    #: Seed of the noise initialisation; the same seed on the same machine gives identical output bytes.
+    seed: int = 0
+    #: Coarse-to-fine optimisation: True, False, or None = on when ``image_size`` > MULTISCALE_AUTO_ABOVE.
+    multiscale: bool | None = None
+    #: Longest side of the coarsest scale of a multi-scale run (sizes halve down to at least this).
+    multiscale_min_size: int = 256
+    #: Return the image with the lowest objective seen (True) or the last one (False).
+    keep_best: bool = True
+    #: Print the losses every N steps (0 = never).
+    print_every: int = 0
+    #: Save a snapshot every N steps into ``snapshot_dir``, plus a grid ``iterations.png`` (0 = never).
+    save_every: int = 0
+    #: Directory for snapshots (required when save_every > 0; created if missing).
+    snapshot_dir: str | os.PathLike | None = None
+    #: Show a tqdm progress bar (appears once a run has taken two seconds).
+    progress: bool = True
+    #: Engine worker threads, 0 = one per core.
+    threads: int = _ENGINE.threads
+    #: On Ctrl-C: raise :class:`StyleTransferInterrupted` (True) or return the best image so far (False).
+    raise_on_interrupt: bool = True
+
+    def __post_init__(self) -> None:
+        checked_int(self.image_size, "image_size", minimum=1, maximum=NST_MAX_IMAGE_SIDE,
+                    maximum_note=" (the engine's limit)")
+        checked_int(self.iterations, "iterations", minimum=1)
+        if self.optimizer not in OPTIMIZER_CODES:
+            raise ValueError(f"optimizer must be {_choices(OPTIMIZER_CODES)}, got {self.optimizer!r}")
+        _check_finite(self.learning_rate, "learning_rate", positive=True)
+        checked_int(self.lbfgs_history, "lbfgs_history", bits=32, minimum=1)
+        object.__setattr__(self, "content_layers", parse_layer_weights(self.content_layers))
+        object.__setattr__(self, "style_layers", parse_layer_weights(self.style_layers))
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            _check_finite(getattr(self, name), name, minimum=0.0)
+        if self.style_blend_weights is not None:
+            blend = tuple(float(w) for w in self.style_blend_weights)
+            for w in blend:
+                _check_finite(w, "style blend weight", minimum=0.0)
+            if not blend or sum(blend) <= 0:
+                raise ValueError("style_blend_weights must contain at least one weight > 0")
+            object.__setattr__(self, "style_blend_weights", blend)
+        _check_finite(self.style_scale, "style_scale", positive=True)
+        if self.pooling not in POOLING_CODES:
+            raise ValueError(f"pooling must be {_choices(POOLING_CODES)}, got {self.pooling!r}")
+        self.noise_ratio()  # validates init
+        checked_int(self.seed, "seed", minimum=0)
+        checked_int(self.multiscale_min_size, "multiscale_min_size", minimum=16)
+        for name in ("print_every", "save_every"):
+            checked_int(getattr(self, name), name, minimum=0)
+        checked_int(self.threads, "threads", bits=32, minimum=0)
+        if self.save_every and self.snapshot_dir is None:
+            raise ValueError("save_every > 0 needs a snapshot_dir")
+
+    def noise_ratio(self) -> float | None:
+        """The noise fraction of a ``content``/``noise``/``noise:R`` init, or None for an image path."""
+        if self.init == "content":
+            return 0.0
+        match = _INIT_NOISE.fullmatch(self.init)
+        if not match:
+            if not self.init:
+                raise ValueError("init must be 'content', 'noise', 'noise:R' or an image path")
+            return None
+        ratio = 1.0 if match.group(1) is None else _parse_float(match.group(1), "noise ratio in init")
+        if not 0.0 <= ratio <= 1.0:
+            raise ValueError(f"noise ratio in init must be in [0, 1], got {ratio}")
+        return ratio
+
+    def uses_multiscale(self) -> bool:
+        """Whether a run with these options is coarse-to-fine."""
+        return self.image_size > MULTISCALE_AUTO_ABOVE if self.multiscale is None else self.multiscale
