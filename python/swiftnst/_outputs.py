@@ -79,10 +79,10 @@ def prepare_outputs(output: Path | None, snapshot_dir: Path | None, inputs: Iter
 
 
 def _check_output_file(output: Path, inputs: Sequence[Path]) -> None:
-    image_format(output)
     if output.is_dir():
         raise ImageError(f"cannot save the result as '{output}': it is a directory; give a file name such as "
                          f"'{output / 'result.png'}'")
+    image_format(output)
     for source in inputs:
         if _same_file(output, source):
             raise ImageError(f"cannot save the result as '{output}': it is the input image '{source}', "

@@ -132,6 +132,7 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
     prepare_outputs(output, Path(options.snapshot_dir) if options.save_every else None, [content, *styles, *init])
     content_rgb = images.load_image(content)
     style_rgbs = [images.load_image(s) for s in styles]
+    init_rgb = images.load_image(init[0]) if init else None
     names = [f"style image '{s}'" if isinstance(s, (str, os.PathLike)) else f"style image {i + 1}"
              for i, s in enumerate(styles)]
     style_sides = check_run_sizes(options.image_size, options.style_scale, content_rgb.shape,
@@ -140,7 +141,8 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
     net = _open_model(model) if owned else model
     try:
         _check_layers_exist(net, options)
-        return _Transfer(net, options, content_rgb, list(zip(style_rgbs, style_sides)), blend, callback).run(output)
+        return _Transfer(net, options, content_rgb, list(zip(style_rgbs, style_sides)), blend, callback,
+                         init_rgb).run(output)
     finally:
         if owned:
             net.close()
@@ -165,14 +167,16 @@ class _Transfer:
     """One run: the scales, the step loop and its side effects (progress, snapshots, callback)."""
 
     def __init__(self, model: Model, options: StyleTransferOptions, content: np.ndarray,
-                 styles: list[tuple[np.ndarray, int]], blend: Sequence[float], callback: ProgressCallback | None) -> None:
-        """``content`` and the ``styles`` are RGB uint8 as loaded, each style with the largest side
-        the run resizes it to (``_sizes.check_run_sizes``)."""
+                 styles: list[tuple[np.ndarray, int]], blend: Sequence[float], callback: ProgressCallback | None,
+                 init: np.ndarray | None) -> None:
+        """``content``, the ``styles`` and the ``init`` image (None unless ``options.init`` is a path) are
+        RGB uint8 as loaded, each style with the largest side the run resizes it to (``_sizes.check_run_sizes``)."""
         self.model, self.options, self.callback = model, options, callback
         self.final_shape = images.fit_longest_side(content.shape[0], content.shape[1], options.image_size)
         # Float copies only at the largest size the run needs, never of the full-size inputs.
         self.content = _float_at_most(content, options.image_size)
         self.styles = [_float_at_most(style, side) for style, side in styles]
+        self.init = _float_at_most(init, options.image_size) if init is not None else None
         self.blend = blend
         self.shape = self.final_shape           # (height, width) of the current scale, before padding
         self.iteration = 0
@@ -251,8 +255,8 @@ class _Transfer:
     def _initial(self, content: np.ndarray) -> np.ndarray:
         ratio = self.options.noise_ratio()
         height, width = content.shape[:2]
-        if ratio is None:
-            return images.resize(images.to_float(images.load_image(self.options.init)), height, width)
+        if self.init is not None:
+            return images.resize(self.init, height, width)
         if ratio == 0.0:
             return content
         noise = self.rng.random((height, width, 3), dtype=np.float32)
