@@ -53,7 +53,7 @@ def prepare_outputs(output: Path | None, snapshot_dir: Path | None, inputs: Iter
         inputs: the run's input images (paths among them are protected; arrays and PIL images are ignored).
 
     Returns:
-        The existing files the run will replace (already logged as a warning on the ``swiftnst`` logger).
+        The existing files the run may replace (already reported as warnings on the ``swiftnst`` logger).
 
     Raises:
         ImageError: the message names the path and the problem.
@@ -71,10 +71,13 @@ def prepare_outputs(output: Path | None, snapshot_dir: Path | None, inputs: Iter
         _make_writable_directory(directory, "snapshot directory" if directory is snapshot_dir else "output directory")
     if output is not None and output.exists():
         replaced.append(output)
+        logger.warning("replacing the existing file '%s'", output)
     if snapshot_dir is not None:
-        replaced += sorted(p for p in snapshot_dir.iterdir() if _SNAPSHOT_FILE.fullmatch(p.name))
-    for path in replaced:
-        logger.warning("replacing the existing file '%s'", path)
+        snapshots = sorted(p for p in snapshot_dir.iterdir() if _SNAPSHOT_FILE.fullmatch(p.name))
+        if snapshots:
+            logger.warning("the snapshot directory '%s' holds %d snapshot files of an earlier run; this run "
+                           "replaces those it takes again", snapshot_dir, len(snapshots))
+        replaced += snapshots
     return replaced
 
 

@@ -103,8 +103,12 @@ def test_the_cli_default_output_works_twice_and_says_it_replaces(vgg16_random_pa
     argv = [str(p) for p in inputs] + ["--model", str(vgg16_random_path), "-s", "16", "-n", "1", "--no-progress"]
     assert main(argv) == 0
     assert "replacing" not in capsys.readouterr().err
-    assert main(argv) == 0
-    assert "swiftnst: replacing the existing file 'output/generated_image.jpg'" in capsys.readouterr().err
+    assert main(argv + ["--save-every", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "swiftnst: replacing the existing file 'output/generated_image.jpg'" in err
+    assert "snapshot directory" not in err
+    assert main(argv + ["--save-every", "1"]) == 0
+    assert "'output/generated_image_snapshots' holds 2 snapshot files of an earlier run" in capsys.readouterr().err
     assert (tmp_path / "output" / "generated_image.jpg").is_file()
 
 
