@@ -39,7 +39,7 @@ def terminate_like_ctrl_c() -> Iterator[list[int]]:
     Yields a list that receives the number of every such signal (the CLI's exit code is 128 + it).
     """
     received: list[int] = []
-    if not _in_main_thread():
+    if not _in_main_thread() or signal.getsignal(signal.SIGTERM) is None:  # None: not ours to replace
         yield received
         return
 
@@ -62,7 +62,9 @@ def deferred_signals() -> Iterator[None]:
         yield
         return
     pending: list[int] = []
-    previous = {signum: signal.signal(signum, lambda number, _frame: pending.append(number)) for signum in _SHIELDED}
+    # A handler installed outside Python (getsignal() is None) could not be put back: leave it alone.
+    previous = {signum: signal.signal(signum, lambda number, _frame: pending.append(number))
+                for signum in _SHIELDED if signal.getsignal(signum) is not None}
     try:
         yield
     finally:
