@@ -9,25 +9,38 @@ Like the tutorial's ``python neural-art.py cat.jpg stone.jpg``::
     swiftnst weights path                           # where the default weights live
 
 Exit codes: 0 success, 1 error (one-line message on stderr, no traceback), 2 usage error,
-130 interrupted by Ctrl-C (the best image so far is saved first).
+130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIGTERM: in both cases the best image so far is
+saved first, and a second signal while it is being saved waits until it is written.
+
+Every output is checked before the model loads (``_outputs``): a bad extension, a directory, an input
+image or an unwritable directory is refused at once. An existing output file is replaced, with a
+notice on stderr ("swiftnst: replacing the existing file ..."), so re-running a command works.
+A closed standard output (``swiftnst ... --print-every 1 | head -1``) stops the printing, not the run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import signal
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from . import weights as weights_module
 from ._arguments import OPTIMIZER_CODES, POOLING_CODES
 from ._errors import ImageError, NSTError, StyleTransferInterrupted
+from ._signals import Terminated, print_line, terminate_like_ctrl_c
+from ._outputs import SNAPSHOT_GRID_NAME
 from .options import MULTISCALE_AUTO_ABOVE, STYLE_LAYER_PRESETS, StyleTransferOptions
 from .transfer import stylize
 
 __all__ = ["main", "build_parser"]
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 128 + signal.SIGINT
+#: Exit code after SIGTERM (the shell's 128 + signal number, as for Ctrl-C).
+EXIT_TERMINATED = 128 + signal.SIGTERM
 DEFAULT_OUTPUT = Path("output") / "generated_image.jpg"
 _ARCHITECTURES = weights_module.ARCHITECTURES
 _DEFAULTS = StyleTransferOptions()
@@ -44,11 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="swiftnst",
         description="Neural style transfer (Gatys et al.) with a Swift engine: render CONTENT in the style of STYLE.",
         epilog="Weights: 'swiftnst weights fetch vgg19|vgg16', 'swiftnst weights convert FILE', "
-               "'swiftnst weights path'. Exit codes: 0 ok, 1 error, 2 usage, 130 interrupted (result saved).")
+               "'swiftnst weights path'. Exit codes: 0 ok, 1 error, 2 usage, 130 interrupted by Ctrl-C, "
+               "143 stopped by SIGTERM (both save the best image first).")
     parser.add_argument("content", metavar="CONTENT", help="content image (any format Pillow reads)")
     parser.add_argument("styles", metavar="STYLE", nargs="+", help="style image(s); several are blended")
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT,
-                        help="result image; the extension picks the format (default: %(default)s)")
+                        help="result image; the extension picks the format; an existing file is replaced, with a "
+                             "notice (default: %(default)s)")
     parser.add_argument("--model", metavar="WEIGHTS", default=None,
                         help="weights file: swiftnst .safetensors, or Keras .h5 / MatConvNet .mat / torchvision "
                              ".pth / lpips .ckpt (converted on the fly) (default: cached VGG-19, fetched if missing)")
@@ -141,17 +156,30 @@ def _run_transfer(argv: Sequence[str]) -> int:
         options = _options_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
-    try:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        stylize(args.content, args.styles, model=args.model, output=args.output, options=options)
-    except StyleTransferInterrupted as stop:
-        print(f"swiftnst: interrupted after {stop.iteration} iterations; best image so far saved to {args.output}",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
-    print(args.output)
+    with terminate_like_ctrl_c() as terminated:
+        try:
+            stylize(args.content, args.styles, model=args.model, output=args.output, options=options)
+        except StyleTransferInterrupted as stop:
+            print(f"swiftnst: {'terminated' if terminated else 'interrupted'} after {stop.iteration} iterations; "
+                  f"best image so far saved to {args.output}", file=sys.stderr)
+            return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    print_line(str(args.output))
     if options.save_every:
-        print(Path(options.snapshot_dir) / "iterations.png")
+        print_line(str(Path(options.snapshot_dir) / SNAPSHOT_GRID_NAME))
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _notices_on_stderr() -> Iterator[None]:
+    """Print the library's warnings (e.g. an output file being replaced) as one-line notices on stderr."""
+    logger = logging.getLogger("swiftnst")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("swiftnst: %(message)s"))
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def _build_weights_parser() -> argparse.ArgumentParser:
@@ -188,10 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (a content image literally named 'weights' can be passed as ./weights).
     run = _run_weights if argv[:1] == ["weights"] else _run_transfer
     try:
-        return run(argv[1:] if run is _run_weights else argv)
-    except KeyboardInterrupt:
+        with _notices_on_stderr():
+            return run(argv[1:] if run is _run_weights else argv)
+    except KeyboardInterrupt as stop:
         print("swiftnst: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
     except (ImageError, NSTError, OSError, ValueError) as exc:
         print(f"swiftnst: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

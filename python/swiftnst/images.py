@@ -10,6 +10,7 @@ engine never sees a surprise.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 from pathlib import Path
 from typing import Sequence, Union
@@ -20,6 +21,9 @@ from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from ._abi import NST_MAX_IMAGE_SIDE
 from ._atomic import atomic_write
 from ._errors import ImageError, ImageNotFoundError
+from ._outputs import image_format
+
+logger = logging.getLogger("swiftnst")
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
@@ -33,6 +37,7 @@ __all__ = [
     "fit_longest_side",
     "resize",
     "resize_longest_side",
+    "thumbnail",
     "make_grid",
     "rgb_to_ycbcr",
     "ycbcr_to_rgb",
@@ -44,6 +49,10 @@ __all__ = [
 #: decoding, so a small file that would decompress to gigabytes ("decompression bomb") never gets
 #: allocated.
 MAX_IMAGE_PIXELS = NST_MAX_IMAGE_SIDE * NST_MAX_IMAGE_SIDE
+
+#: How far a float image may stray outside [0, 1] (arithmetic noise, resampling overshoot) before it
+#: is refused rather than clipped: half an 8-bit level, which rounds to the same uint8 anyway.
+FLOAT_RANGE_TOLERANCE = 0.5 / 255
 
 #: What :func:`load_image` accepts: a file path, an open PIL image, or an array (H, W), (H, W, 3)
 #: or (H, W, 4), uint8 or float in [0, 1].
@@ -58,7 +67,8 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np
 
     Conversions, so any image Pillow reads works:
 
-    - EXIF orientation is applied (``ImageOps.exif_transpose``): phone photos come out upright.
+    - EXIF orientation is applied (``ImageOps.exif_transpose``): phone photos come out upright. A
+      malformed EXIF block is ignored with a warning on the ``swiftnst`` logger (the pixels are fine).
     - Transparency (RGBA, LA, PA, palette images with a transparent colour) is composited onto
       a **white** background, the way browsers and viewers usually show it; transparent pixels
       would otherwise carry arbitrary colours into the style statistics.
@@ -74,7 +84,7 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np
     Raises:
         ImageNotFoundError: the path does not exist.
         ImageError: the path is a directory, empty, truncated, not an image, too large, or the
-            array has an unsupported shape or dtype.
+            array has an unsupported shape or dtype, or is float with values outside [0, 1].
     """
     if isinstance(source, np.ndarray):
         return _array_to_rgb(source)
@@ -111,7 +121,7 @@ def _pil_to_rgb(im: Image.Image, name: str, max_pixels: int) -> np.ndarray:
             f"limit of {max_pixels} (possible decompression bomb)")
     if width == 0 or height == 0:
         raise ImageError(f"cannot load image '{name}': it has no pixels ({width}x{height})")
-    im = ImageOps.exif_transpose(im)
+    im = _upright(im, name)
     if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         grey = np.asarray(im, dtype=np.float64) / 257.0
         return np.repeat(_round_to_uint8(grey)[..., None], 3, axis=2)
@@ -125,6 +135,15 @@ def _pil_to_rgb(im: Image.Image, name: str, max_pixels: int) -> np.ndarray:
     return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
 
 
+def _upright(im: Image.Image, name: str) -> Image.Image:
+    """``im`` turned as its EXIF orientation says; unturned, with a warning, if the EXIF block is malformed."""
+    try:
+        return ImageOps.exif_transpose(im)
+    except Exception as exc:  # Pillow's EXIF parser raises many kinds (struct.error, KeyError, ValueError...)
+        logger.warning("image '%s': ignoring its malformed EXIF orientation (%s: %s)", name, type(exc).__name__, exc)
+        return im
+
+
 def _array_to_rgb(array: np.ndarray) -> np.ndarray:
     if array.ndim == 2:
         array = array[..., None]
@@ -135,9 +154,7 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
     if array.dtype == np.uint8:
         pixels = array.astype(np.float64) / 255.0
     elif np.issubdtype(array.dtype, np.floating):
-        if not np.all(np.isfinite(array)):
-            raise ImageError("the image array contains NaN or Inf")
-        pixels = np.clip(array.astype(np.float64), 0.0, 1.0)
+        pixels = _checked_unit_range(array).astype(np.float64)
     else:
         raise ImageError(f"expected a uint8 or float image array, got dtype {array.dtype}")
     if pixels.shape[2] == 4:
@@ -153,17 +170,39 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
 
 
 def to_float(image: np.ndarray) -> np.ndarray:
-    """Return an RGB image as float32 in [0, 1] (uint8 is divided by 255; floats are clipped)."""
+    """Return an RGB image as float32 in [0, 1] (uint8 is divided by 255).
+
+    Raises:
+        ImageError: a float image with NaN/Inf or values outside [0, 1] (beyond
+            :data:`FLOAT_RANGE_TOLERANCE`, within which they are clipped), e.g. 0..255 floats.
+    """
+    image = np.asarray(image)
     if image.dtype == np.uint8:
         return image.astype(np.float32) / np.float32(255.0)
-    return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+    return _checked_unit_range(image.astype(np.float32, copy=False))
+
+
+def _checked_unit_range(pixels: np.ndarray) -> np.ndarray:
+    """Float pixels clipped to [0, 1]; refused when they are not finite or clearly outside that range."""
+    if not np.issubdtype(pixels.dtype, np.floating):
+        raise ImageError(f"expected a uint8 or float image array, got dtype {pixels.dtype}")
+    if pixels.size and not np.all(np.isfinite(pixels)):
+        raise ImageError("the image array contains NaN or Inf")
+    if pixels.size:
+        low, high = float(pixels.min()), float(pixels.max())
+        if high > 1.0 + FLOAT_RANGE_TOLERANCE or low < -FLOAT_RANGE_TOLERANCE:
+            hint = " - divide by 255 or pass uint8" if high > 1.0 + FLOAT_RANGE_TOLERANCE else ""
+            extreme = f"up to {high}" if high > 1.0 + FLOAT_RANGE_TOLERANCE else f"down to {low}"
+            raise ImageError(f"float images must be in [0, 1]; got values {extreme}{hint}")
+    return np.clip(pixels, 0.0, 1.0)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Return an RGB image as uint8 (floats in [0, 1] are scaled, rounded and clipped)."""
+    """Return an RGB image as uint8 (floats in [0, 1] are scaled and rounded; see :func:`to_float`
+    for the floats refused)."""
     if image.dtype == np.uint8:
         return image
-    return _round_to_uint8(np.asarray(image, dtype=np.float64) * 255.0)
+    return _round_to_uint8(_checked_unit_range(np.asarray(image)).astype(np.float64) * 255.0)
 
 
 def _round_to_uint8(values: np.ndarray) -> np.ndarray:
@@ -197,9 +236,7 @@ def save_image(image: np.ndarray, path: str | os.PathLike, *, quality: int = 95)
     if pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ImageError(f"cannot save image '{path}': expected an (H, W, 3) RGB array, got {pixels.shape}")
     pixels = np.ascontiguousarray(to_uint8(pixels))
-    fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None or fmt not in Image.SAVE:
-        raise ImageError(f"cannot save image '{path}': unknown or unsupported file extension '{path.suffix}'")
+    fmt = image_format(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise ImageError(f"cannot save image '{path}': directory '{directory}' does not exist")
@@ -255,13 +292,33 @@ def resize_longest_side(image: np.ndarray, size: int) -> np.ndarray:
 
 # MARK: - Grids
 
+#: A grid cell (and a :func:`thumbnail`) is at most this many times as wide as it is high, so an
+#: extreme aspect ratio cannot make a grid of a few snapshots gigapixels wide.
+MAX_THUMBNAIL_ASPECT = 8
+
+
+def thumbnail(image: np.ndarray, height: int) -> np.ndarray:
+    """``image`` as RGB uint8 scaled to ``height`` rows keeping its aspect ratio, but at most
+    :data:`MAX_THUMBNAIL_ASPECT` times as wide (then as wide as that, and lower)."""
+    rgb = _array_to_rgb(np.asarray(image))
+    return resize(rgb, *_thumbnail_shape(rgb.shape, height))
+
+
+def _thumbnail_shape(shape: Sequence[int], height: int) -> tuple[int, int]:
+    rows, columns = max(1, shape[0]), max(1, shape[1])
+    width = max(1, round(columns * height / rows))
+    if width > MAX_THUMBNAIL_ASPECT * height:
+        return fit_longest_side(rows, columns, MAX_THUMBNAIL_ASPECT * height)
+    return height, width
+
 
 def make_grid(images: Sequence[np.ndarray], labels: Sequence[str] | None = None, *,
               columns: int | None = None, cell_height: int = 192, padding: int = 8) -> np.ndarray:
     """Arrange images in a labelled grid on white (like a figure of snapshots every N iterations).
 
     Every image is scaled to ``cell_height`` rows keeping its aspect ratio (snapshots of a
-    multi-scale run have different sizes) and centred in a cell as wide as the widest one.
+    multi-scale run have different sizes; see :func:`thumbnail` for very wide ones) and centred in a
+    cell as wide as the widest one.
 
     Args:
         images: RGB images, uint8 or float.
@@ -272,6 +329,9 @@ def make_grid(images: Sequence[np.ndarray], labels: Sequence[str] | None = None,
 
     Returns:
         The grid as an RGB uint8 array.
+
+    Raises:
+        ValueError: bad arguments, or a grid of more than :data:`MAX_IMAGE_PIXELS` pixels.
     """
     if not images:
         raise ValueError("make_grid needs at least one image")
@@ -282,13 +342,15 @@ def make_grid(images: Sequence[np.ndarray], labels: Sequence[str] | None = None,
     columns = columns or min(5, len(images))
     if columns < 1:
         raise ValueError(f"columns must be >= 1, got {columns}")
-    tiles = [resize(_array_to_rgb(np.asarray(im)), cell_height,
-                    max(1, round(im.shape[1] * cell_height / im.shape[0]))) for im in images]
-    cell_width = max(tile.shape[1] for tile in tiles)
     label_height = 16 if labels is not None else 0
-    rows = -(-len(tiles) // columns)
-    canvas = Image.new("RGB", (padding + columns * (cell_width + padding),
-                               padding + rows * (cell_height + label_height + padding)), "white")
+    rows = -(-len(images) // columns)
+    grid_height = padding + rows * (cell_height + label_height + padding)
+    cell_width = max(_thumbnail_shape(np.shape(im), cell_height)[1] for im in images)
+    if grid_height * (padding + columns * (cell_width + padding)) > MAX_IMAGE_PIXELS:
+        raise ValueError(f"a grid of {len(images)} images in {columns} columns with cell_height {cell_height} "
+                         f"would exceed {MAX_IMAGE_PIXELS} pixels; use fewer images or a smaller cell_height")
+    tiles = [thumbnail(im, cell_height) for im in images]
+    canvas = Image.new("RGB", (padding + columns * (cell_width + padding), grid_height), "white")
     draw = ImageDraw.Draw(canvas)
     for index, tile in enumerate(tiles):
         row, column = divmod(index, columns)

@@ -12,6 +12,7 @@ from . import _bindings as C
 from ._arguments import c_strings, check_image, checked_int, pooling_code
 from ._errors import NSTInvalidArgumentError, NSTShapeError, check
 from ._handles import NativeHandle
+from .images import to_float
 
 _ARCHITECTURES = {C.NST_ARCH_VGG19: "vgg19", C.NST_ARCH_VGG16: "vgg16"}
 _CHANNEL_ORDERS = {C.NST_CHANNELS_RGB: "RGB", C.NST_CHANNELS_BGR: "BGR"}
@@ -34,6 +35,8 @@ class Model(NativeHandle):
             from .weights import default_weights_path
 
             path = default_weights_path("vgg19", fetch=True)
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"Model(path): path must be a weights file path or None, got {type(path).__name__}")
         self.path = os.fspath(path)
         handle = C.nst_model_p()
         check(C.nst_model_load_from_file(self.path.encode("utf-8"), ctypes.byref(handle)),
@@ -98,13 +101,14 @@ class Model(NativeHandle):
     def preprocess(self, rgb: np.ndarray) -> np.ndarray:
         """HxWx3 RGB (uint8, or floats in [0, 1]) -> float32 ``[3, H, W]`` in the model's input space.
 
+        Floats outside [0, 1] (e.g. 0..255) are refused with an ``ImageError`` (see ``images.to_float``).
+
         ``x = ((rgb * input_scale)[channel order] - mean) / std``; ``deprocess`` is its inverse.
         """
         array = np.asarray(rgb)
         if array.ndim != 3 or array.shape[2] != 3:
             raise NSTShapeError(f"expected an HxWx3 RGB image, got shape {list(array.shape)}")
-        rgb01 = array / np.float32(255) if array.dtype == np.uint8 else array.astype(np.float32)
-        x = rgb01 * np.float32(self.input_scale)
+        x = to_float(array) * np.float32(self.input_scale)
         if self.channel_order == "BGR":
             x = x[:, :, ::-1]
         return np.ascontiguousarray(((x - self.mean) / self.std).transpose(2, 0, 1), dtype=np.float32)

@@ -9,10 +9,11 @@ built from ``StyleTransferOptions()``.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 from dataclasses import dataclass
-from typing import Mapping, Sequence, Union
+from typing import Iterable, Mapping, Sequence, Union
 
 from ._abi import NST_MAX_IMAGE_SIDE
 from ._arguments import OPTIMIZER_CODES, POOLING_CODES, checked_int
@@ -77,19 +78,31 @@ def parse_layer_weights(spec: LayerSpec) -> LayerWeights:
             pairs.append((name.strip(), _parse_float(weight, f"weight of layer '{name}'") if weight else 1.0))
     elif isinstance(spec, Mapping):
         pairs = list(spec.items())
+    elif isinstance(spec, (list, tuple)):
+        pairs = [_layer_pair(item) for item in spec]
     else:
-        pairs = [(item, 1.0) if isinstance(item, str) else tuple(item) for item in spec]
+        raise ValueError(f"a layer list must be a preset name, a 'relu1_1,relu2_1:0.5' string, a {{name: weight}} "
+                         f"mapping or a list of names and (name, weight) pairs, got {type(spec).__name__}")
     if not pairs:
         raise ValueError("the layer list is empty")
     seen = set()
     for name, weight in pairs:
-        if name not in _KNOWN_LAYERS:
+        if not isinstance(name, str) or name not in _KNOWN_LAYERS:
             raise ValueError(f"unknown layer name {name!r} (expected reluB_I, convB_I or poolB, e.g. relu4_2)")
         if name in seen:
             raise ValueError(f"layer '{name}' is listed twice")
         seen.add(name)
-        _check_finite(float(weight), f"weight of layer '{name}'", minimum=0.0)
+        _check_finite(weight, f"weight of layer '{name}'", minimum=0.0)
     return tuple((name, float(weight)) for name, weight in pairs)
+
+
+def _layer_pair(item: object) -> tuple[object, object]:
+    """One entry of a layer list: a name (weight 1) or a (name, weight) pair."""
+    if isinstance(item, str):
+        return item, 1.0
+    if isinstance(item, (list, tuple)) and len(item) == 2:
+        return item[0], item[1]
+    raise ValueError(f"a layer list entry must be a layer name or a (name, weight) pair, got {item!r}")
 
 
 def _choices(names: Mapping[str, int]) -> str:
@@ -105,7 +118,7 @@ def _parse_float(text: str, what: str) -> float:
 
 
 def _check_finite(value: float, what: str, *, minimum: float | None = None, positive: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{what} must be a finite number, got {value!r}")
     if positive and value <= 0:
         raise ValueError(f"{what} must be > 0, got {value}")
@@ -181,14 +194,20 @@ class StyleTransferOptions:
             raise ValueError(f"optimizer must be {_choices(OPTIMIZER_CODES)}, got {self.optimizer!r}")
         _check_finite(self.learning_rate, "learning_rate", positive=True)
         checked_int(self.lbfgs_history, "lbfgs_history", bits=32, minimum=1)
-        object.__setattr__(self, "content_layers", parse_layer_weights(self.content_layers))
-        object.__setattr__(self, "style_layers", parse_layer_weights(self.style_layers))
+        for name in ("content_layers", "style_layers"):
+            try:
+                object.__setattr__(self, name, parse_layer_weights(getattr(self, name)))
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         for name in ("content_weight", "style_weight", "tv_weight"):
             _check_finite(getattr(self, name), name, minimum=0.0)
         if self.style_blend_weights is not None:
-            blend = tuple(float(w) for w in self.style_blend_weights)
-            for w in blend:
+            if isinstance(self.style_blend_weights, (str, bytes)) or not isinstance(self.style_blend_weights, Iterable):
+                raise ValueError(f"style_blend_weights must be a list of numbers, one per style image, "
+                                 f"got {self.style_blend_weights!r}")
+            for w in self.style_blend_weights:
                 _check_finite(w, "style blend weight", minimum=0.0)
+            blend = tuple(float(w) for w in self.style_blend_weights)
             if not blend or sum(blend) <= 0:
                 raise ValueError("style_blend_weights must contain at least one weight > 0")
             object.__setattr__(self, "style_blend_weights", blend)

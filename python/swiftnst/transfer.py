@@ -1,5 +1,7 @@
 """Neural style transfer end to end: the optimisation loop, multi-scale, colour preservation,
-snapshots, progress and Ctrl-C (the options are :class:`~swiftnst.options.StyleTransferOptions`).
+snapshots, progress and Ctrl-C (the options are :class:`~swiftnst.options.StyleTransferOptions`;
+the checks of output paths and derived sizes, made before the model loads, are in ``_outputs`` and
+``_sizes``).
 
 The engine does all the numerics (a :class:`~swiftnst.session.Session` evaluates the objective
 and takes optimiser steps). This module loads and resizes images, converts them to and from the
@@ -25,6 +27,9 @@ from tqdm.auto import tqdm
 
 from . import images
 from ._errors import StyleTransferInterrupted
+from ._outputs import SNAPSHOT_GRID_NAME, prepare_outputs, snapshot_name
+from ._signals import deferred_signals, print_line
+from ._sizes import PAD_MULTIPLE, check_run_sizes, style_side
 from .images import ImageSource
 from .model import Model
 from .options import (
@@ -53,11 +58,11 @@ __all__ = [
 #: the current scale's size, colours preserved if requested), computed only when called.
 ProgressCallback = Callable[[int, Losses, Callable[[], np.ndarray]], object]
 
-#: Every scale is optimised at its size padded (bottom and right, mirrored) up to a multiple of
-#: this, then cropped back. VGG's 2x2 pooling floors odd sizes, so otherwise the last ``H % 16``
-#: rows (``W % 16`` columns) never reach relu5_1 (4 pools deep), the last ``H % 8`` not relu4_x
-#: either, ...: they got little style gradient and stayed a content-coloured band.
-PAD_MULTIPLE = 16
+#: The snapshot grid shows at most this many snapshots (evenly spaced, the last one included), and
+#: only their grid-sized thumbnails are kept during a run: memory stays bounded however many steps.
+MAX_GRID_SNAPSHOTS = 100
+#: Height of a snapshot in the grid (``images.make_grid``'s cell height).
+GRID_CELL_HEIGHT = 192
 
 
 def scale_plan(image_size: int, iterations: int, multiscale: bool, min_size: int = 256) -> list[tuple[int, int]]:
@@ -103,8 +108,13 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         The result, exactly ``image_size`` on its longest side with the content's aspect ratio.
 
     Raises:
-        ValueError: invalid options (including blend weights not matching the styles).
-        ImageError: an image cannot be loaded or saved.
+        ValueError: invalid options (including blend weights not matching the styles, or a
+            ``style_scale`` that would make a style image larger than the engine allows).
+        ImageError: an image cannot be loaded, or ``output``/``snapshot_dir`` cannot be written
+            (unsupported extension, a directory, an input image, a directory that cannot be
+            created or written): found before the model is loaded. An existing ``output`` is
+            replaced, with a warning on the ``swiftnst`` logger.
+        NSTOutOfMemoryError: the largest image of the run cannot fit in the available memory.
         NSTError: the engine failed (its message says why).
         StyleTransferInterrupted: Ctrl-C, when ``raise_on_interrupt`` (the default).
     """
@@ -115,14 +125,24 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
     blend = options.style_blend_weights or (1.0,) * len(styles)
     if len(blend) != len(styles):
         raise ValueError(f"got {len(blend)} style blend weights for {len(styles)} style images")
+    if not isinstance(model, (Model, str, os.PathLike, type(None))):
+        raise TypeError(f"model must be a Model, a weights file path or None, got {type(model).__name__}")
+    output = Path(output) if output is not None else None
+    init = [options.init] if options.noise_ratio() is None else []
+    prepare_outputs(output, Path(options.snapshot_dir) if options.save_every else None, [content, *styles, *init])
     content_rgb = images.load_image(content)
     style_rgbs = [images.load_image(s) for s in styles]
+    init_rgb = images.load_image(init[0]) if init else None
+    names = [f"style image '{s}'" if isinstance(s, (str, os.PathLike)) else f"style image {i + 1}"
+             for i, s in enumerate(styles)]
+    style_sides = check_run_sizes(options.image_size, options.style_scale, content_rgb.shape,
+                                  [s.shape for s in style_rgbs], names)
     owned = not isinstance(model, Model)
     net = _open_model(model) if owned else model
     try:
         _check_layers_exist(net, options)
-        return _Transfer(net, options, content_rgb, style_rgbs, blend, callback).run(
-            Path(output) if output is not None else None)
+        return _Transfer(net, options, content_rgb, list(zip(style_rgbs, style_sides)), blend, callback,
+                         init_rgb).run(output)
     finally:
         if owned:
             net.close()
@@ -147,15 +167,23 @@ class _Transfer:
     """One run: the scales, the step loop and its side effects (progress, snapshots, callback)."""
 
     def __init__(self, model: Model, options: StyleTransferOptions, content: np.ndarray,
-                 styles: list[np.ndarray], blend: Sequence[float], callback: ProgressCallback | None) -> None:
+                 styles: list[tuple[np.ndarray, int]], blend: Sequence[float], callback: ProgressCallback | None,
+                 init: np.ndarray | None) -> None:
+        """``content``, the ``styles`` and the ``init`` image (None unless ``options.init`` is a path) are
+        RGB uint8 as loaded, each style with the largest side the run resizes it to (``_sizes.check_run_sizes``)."""
         self.model, self.options, self.callback = model, options, callback
-        self.content = images.to_float(content)
-        self.styles = [images.to_float(s) for s in styles]
-        self.blend = blend
         self.final_shape = images.fit_longest_side(content.shape[0], content.shape[1], options.image_size)
+        # Float copies only at the largest size the run needs, never of the full-size inputs.
+        self.content = _float_at_most(content, options.image_size)
+        self.styles = [_float_at_most(style, side) for style, side in styles]
+        self.init = _float_at_most(init, options.image_size) if init is not None else None
+        self.blend = blend
         self.shape = self.final_shape           # (height, width) of the current scale, before padding
         self.iteration = 0
-        self.snapshots: list[tuple[int, np.ndarray]] = []
+        self.printing = True
+        self.snapshots: list[tuple[int, np.ndarray]] = []   # (iteration, grid thumbnail)
+        snapshot_count = options.iterations // options.save_every if options.save_every else 0
+        self.grid_stride = max(1, -(-snapshot_count // MAX_GRID_SNAPSHOTS))
         self.rng = np.random.default_rng(options.seed)
 
     def run(self, output: Path | None) -> np.ndarray:
@@ -165,27 +193,34 @@ class _Transfer:
         session: Session | None = None
         bar = tqdm(total=self.options.iterations, disable=not self.options.progress, delay=2.0,
                    unit="it", dynamic_ncols=True, file=sys.stderr)
+        interrupted = False
+        image: np.ndarray | None = None
         try:
-            for size, steps in plan:
-                session = self._make_session(size, result)
-                self._optimise(session, steps, bar)
-                result = self._pick(session)
-                session.close()
-                session = None
+            try:
+                for size, steps in plan:
+                    session = self._make_session(size, result)
+                    self._optimise(session, steps, bar)
+                    result = self._pick(session)
+                    session.close()
+                    session = None
+            except KeyboardInterrupt:
+                if session is None and result is None:
+                    raise                       # nothing to save yet
+                interrupted = True
+            # From here to the saved result, a second Ctrl-C (or SIGTERM) waits: it cannot lose the image.
+            with deferred_signals():
+                if interrupted and session is not None:
+                    # The engine's state is consistent between steps, so the best image so far is valid.
+                    result = self._pick(session)
+                image = self._finish(result, output)
         except KeyboardInterrupt:
-            # The engine's state is consistent between steps, so the best image so far is valid.
-            if session is not None:
-                result = self._pick(session)
-            if result is None:
+            if image is None:
                 raise
-            interrupted = True
-        else:
-            interrupted = False
+            interrupted = True                  # a held signal, delivered once the result was saved
         finally:
             if session is not None:
                 session.close()
             bar.close()
-        image = self._finish(result, output)
         if interrupted and self.options.raise_on_interrupt:
             raise StyleTransferInterrupted(image, self.iteration, output)
         return image
@@ -207,10 +242,9 @@ class _Transfer:
                           lbfgs_history=o.lbfgs_history, threads=o.threads)
         try:
             session.set_content(self.model.preprocess(content))
-            style_side = max(1, round(o.style_scale * max(height, width)))
             for style, weight in zip(self.styles, self.blend):
                 if weight > 0:
-                    side = max(style_side, _longest_side_for_short_side(style, PAD_MULTIPLE))
+                    side = style_side(style.shape, max(height, width), o.style_scale)
                     session.add_style(self.model.preprocess(images.resize_longest_side(style, side)), weight)
             session.set_image(self.model.preprocess(start))
         except BaseException:
@@ -221,8 +255,8 @@ class _Transfer:
     def _initial(self, content: np.ndarray) -> np.ndarray:
         ratio = self.options.noise_ratio()
         height, width = content.shape[:2]
-        if ratio is None:
-            return images.resize(images.to_float(images.load_image(self.options.init)), height, width)
+        if self.init is not None:
+            return images.resize(self.init, height, width)
         if ratio == 0.0:
             return content
         noise = self.rng.random((height, width, 3), dtype=np.float32)
@@ -238,10 +272,11 @@ class _Transfer:
             bar.update(1)
             bar.set_postfix_str(f"loss {losses.total:.4g} (content {losses.content:.3g}, "
                                 f"style {losses.style:.3g}, tv {losses.tv:.3g})", refresh=False)
-            if o.print_every and self.iteration % o.print_every == 0:
-                tqdm.write(f"iteration {self.iteration}/{o.iterations}: total {losses.total:.6g}, "
-                           f"content {losses.content:.6g}, style {losses.style:.6g}, tv {losses.tv:.6g}",
-                           file=sys.stdout)
+            if self.printing and o.print_every and self.iteration % o.print_every == 0:
+                # A closed standard output (``| head``) ends the printing, not the run.
+                self.printing = print_line(f"iteration {self.iteration}/{o.iterations}: total {losses.total:.6g}, "
+                                           f"content {losses.content:.6g}, style {losses.style:.6g}, "
+                                           f"tv {losses.tv:.6g}")
             if o.save_every and self.iteration % o.save_every == 0:
                 self._save_snapshot(self._render(session.image))
             if self.callback is not None:
@@ -264,10 +299,10 @@ class _Transfer:
     # Outputs.
 
     def _save_snapshot(self, rgb: np.ndarray) -> None:
-        directory = Path(self.options.snapshot_dir)
-        directory.mkdir(parents=True, exist_ok=True)
-        images.save_image(rgb, directory / f"iter_{self.iteration:05d}.png")
-        self.snapshots.append((self.iteration, images.to_uint8(rgb)))
+        images.save_image(rgb, Path(self.options.snapshot_dir) / snapshot_name(self.iteration))
+        taken = self.iteration // self.options.save_every
+        if (taken - 1) % self.grid_stride == 0 or self.iteration + self.options.save_every > self.options.iterations:
+            self.snapshots.append((self.iteration, images.thumbnail(images.to_uint8(rgb), GRID_CELL_HEIGHT)))
 
     def _finish(self, result: np.ndarray, output: Path | None) -> np.ndarray:
         final = images.resize(result, *self.final_shape)
@@ -278,8 +313,8 @@ class _Transfer:
             images.save_image(image, output)
         if self.snapshots:
             grid = images.make_grid([snap for _, snap in self.snapshots],
-                                    [f"iteration {i}" for i, _ in self.snapshots])
-            images.save_image(grid, Path(self.options.snapshot_dir) / "iterations.png")
+                                    [f"iteration {i}" for i, _ in self.snapshots], cell_height=GRID_CELL_HEIGHT)
+            images.save_image(grid, Path(self.options.snapshot_dir) / SNAPSHOT_GRID_NAME)
         return image
 
 
@@ -295,12 +330,11 @@ def _pad(rgb: np.ndarray) -> np.ndarray:
     return np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
 
 
-def _longest_side_for_short_side(rgb: np.ndarray, short: int) -> int:
-    """The longest side at which the image's shorter side is at least ``short`` pixels: a style image
-    scaled for a result of a few pixels must still reach the deepest style layer (relu5_1 is 4 poolings
-    deep, so it needs 16 pixels each way)."""
-    height, width = rgb.shape[:2]
-    return -(-short * max(height, width) // min(height, width))
+def _float_at_most(rgb: np.ndarray, side: int) -> np.ndarray:
+    """``rgb`` as float, downscaled first if its longest side is above ``side`` (the largest the run needs)."""
+    if max(rgb.shape[:2]) > side:
+        return images.resize_longest_side(images.to_float(rgb), side)
+    return images.to_float(rgb)
 
 
 def _crop(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -183,8 +183,9 @@ class NeuralStyleTransfer:
 
     def run(self, num_iterations: int = 300, callback: ProgressCallback | None = None) -> np.ndarray:
         """Optimise for ``num_iterations`` steps, write ``output/generated_image.jpg`` (creating
-        ``output/``) and return the image as RGB uint8 (H, W, 3)."""
-        self.OUTPUT_PATH.parent.mkdir(parents=True, exist_ok=True)
+        ``output/``; a result of an earlier run is replaced, with a warning on the ``swiftnst``
+        logger) and return the image as RGB uint8 (H, W, 3). The output is checked before the
+        model is loaded (see ``stylize``)."""
         self.generated_image = stylize(self.content_image_path, self.style_image_path,
                                        model=self.model_path, output=self.OUTPUT_PATH, callback=callback,
                                        options=self.options, iterations=num_iterations)

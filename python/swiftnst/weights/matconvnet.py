@@ -46,9 +46,18 @@ def _load(path: str | os.PathLike, where: str) -> dict[str, Any]:
         raise WeightsError(f"{where}: not a readable MATLAB file ({type(exc).__name__}: {exc})") from None
 
 
+def _cell_array(value: Any, name: str, where: str) -> Any:
+    """``value`` if it is a cell array (a list or array once scipy has simplified it), else a WeightsError."""
+    if isinstance(value, dict):
+        return [value]
+    if not isinstance(value, (list, tuple, np.ndarray)) or np.ndim(value) == 0:
+        raise WeightsError(f"{where}: '{name}' is a {type(value).__name__}, expected a cell array of structs; "
+                           f"not a MatConvNet network")
+    return value
+
+
 def _convs_from_layers(layers: Any, where: str) -> dict[str, tuple[Any, Any]]:
-    if isinstance(layers, dict):
-        layers = [layers]
+    layers = _cell_array(layers, "layers", where)
     convs = {}
     for layer in layers:
         if not isinstance(layer, dict) or layer.get("type") != "conv":
@@ -65,7 +74,7 @@ def _convs_from_layers(layers: Any, where: str) -> dict[str, tuple[Any, Any]]:
 
 
 def _convs_from_params(params: Any, where: str) -> dict[str, tuple[Any, Any]]:
-    values = {str(p.get("name")): p.get("value") for p in params if isinstance(p, dict)}
+    values = {str(p.get("name")): p.get("value") for p in _cell_array(params, "params", where) if isinstance(p, dict)}
     names = sorted({name[:-1] for name in values if name.startswith("conv") and name[-1] in "fb"})
     return {name: (values.get(name + "f"), values.get(name + "b")) for name in names}
 

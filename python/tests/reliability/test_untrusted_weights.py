@@ -213,7 +213,7 @@ def test_matconvnet_file_with_unexpected_structure(tmp_path):
 
     mean = {"averageImage": np.ones(3)}
     for name, content, pattern in [
-        ("string_layers", {"layers": "hello", "normalization": mean}, r"found 0 conv layers"),
+        ("string_layers", {"layers": "hello", "normalization": mean}, r"'layers' is a str, expected a cell array"),
         ("struct_weights", {"layers": wf._cell([{"name": "conv1_1", "type": "conv", "weights": {"a": 1}}]),
                             "normalization": mean}, r"conv1_1 should hold a kernel and a bias"),
         ("no_network", {"x": np.ones(3)}, r"no 'layers' or 'params' variable"),
