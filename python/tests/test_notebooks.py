@@ -189,6 +189,17 @@ def _iopub_until(client, predicate, timeout: float) -> list[dict]:
     return messages
 
 
+def _shell_reply(client, parent_id: str, timeout: float) -> dict:
+    """The shell reply to request ``parent_id``. Replies to other requests are skipped: while a kernel
+    starts, ``wait_for_ready`` may send kernel_info requests more than once and leave a late reply queued."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = client.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if reply["parent_header"].get("msg_id") == parent_id:
+            return reply
+        assert reply["msg_type"] == "kernel_info_reply", f"unexpected shell reply {reply['msg_type']}"
+
+
 def _status_idle(parent_id: str):
     return lambda messages: any(m["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
                                 and m["parent_header"].get("msg_id") == parent_id for m in messages)
@@ -206,8 +217,7 @@ def test_live_preview_updates_in_place_and_an_interrupt_keeps_the_best_image(vgg
         messages = _iopub_until(client, lambda ms: len(updates(ms)) >= 3, timeout=120)
         manager.interrupt_kernel()
         messages += _iopub_until(client, _status_idle(run_id), timeout=60)
-        reply = client.get_shell_msg(timeout=10)
-        assert reply["parent_header"]["msg_id"] == run_id
+        reply = _shell_reply(client, run_id, timeout=10)
         assert reply["content"]["status"] == "ok", reply["content"]   # the interrupt did not escape run()
 
         shown = [m for m in messages if m["msg_type"] == "display_data"]
