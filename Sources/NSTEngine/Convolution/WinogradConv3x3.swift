@@ -90,7 +90,7 @@ public final class WinogradConv3x3: Conv3x3Kernel {
                      fusion: WinogradConvolution.Fusion = .init(), scratch: ScratchSpace) {
         let forward = direction == .forward
         let coefficients = coefficients()
-        WinogradProfile.measure(forward ? .forward : .backwardInput) {
+        LayerProfiler.measure(forward ? .forward : .backwardInput) {
             coefficients.withUnsafeBufferPointer { u in
                 parameters.bias.withUnsafeBufferPointer { b in
                     WinogradConvolution.convolve(

@@ -34,13 +34,6 @@ enum WinogradConvolution {
         case inputGradient
     }
 
-    /// ScratchSpace slots used during one call; a kernel call owns the scratch space while it runs.
-    private enum Slot {
-        static let paddedInput = 0
-        static let transformedInput = 1
-        static let products = 2
-    }
-
     /// Band size target in bytes for the larger of a band's V and M: half a core's L2 cache (2 MiB on the
     /// reference machine), so that V and M both stay in L2 while the products read the one and write the
     /// other, and the output transform reads M from there. Only the 64-channel layers of small images
@@ -116,17 +109,17 @@ enum WinogradConvolution {
         // Band mode: every worker has its own V. Group mode: the workers share one V per band.
         let grouped = partition.groupCount > 1
         let workerCount = min(workers, grouped ? workers : partition.bandCount)
-        let transformedBase = scratch.buffer(Slot.transformedInput, count: (grouped ? 1 : workerCount) * transformedCount)
-        let productsBase = scratch.buffer(Slot.products, count: max(workerCount, partition.groupCount) * productCount)
+        let transformedBase = scratch.buffer(.winogradTransformedInput, count: (grouped ? 1 : workerCount) * transformedCount)
+        let productsBase = scratch.buffer(.winogradProducts, count: max(workerCount, partition.groupCount) * productCount)
         let paddedCount = geometry.paddedCount(tileRows: bandRows)
-        let paddedBase = scratch.buffer(Slot.paddedInput, count: workerCount * paddedCount)
+        let paddedBase = scratch.buffer(.winogradPaddedInput, count: workerCount * paddedCount)
         let plane = height * width
 
         /// V of the band's tiles for input channels `channels`, written at their place in `transformed`.
         func transform(band rows: Range<Int>, channels: Range<Int>, into transformed: UnsafeMutablePointer<Float>,
                        padded: UnsafeMutablePointer<Float>) {
             let tiles = rows.count * geometry.tileColumns
-            WinogradProfile.measure(.inputTransform) {
+            LayerProfiler.measure(.inputTransform) {
                 for c in channels {
                     geometry.pad(input + c * plane, gate: fusion.reluActivation.map { $0 + c * plane },
                                  tileRows: rows, into: padded)
@@ -141,7 +134,7 @@ enum WinogradConvolution {
         func multiply(band rows: Range<Int>, channels: Range<Int>, transformed: UnsafePointer<Float>,
                       products: UnsafeMutablePointer<Float>) {
             let tiles = rows.count * geometry.tileColumns
-            WinogradProfile.measure(.products) {
+            LayerProfiler.measure(.products) {
                 // Rows `channels` of U[ξ] (forward), or of U[ξ]ᵀ, i.e. columns of U[ξ] (input gradient).
                 let firstRow = transposeCoefficients ? channels.lowerBound : channels.lowerBound * coefficientRowLength
                 for xi in 0..<WinogradF4x4.coefficients {
@@ -151,7 +144,7 @@ enum WinogradConvolution {
                                      c: products + xi * productStride, ldc: tiles)
                 }
             }
-            WinogradProfile.measure(.outputTransform) {
+            LayerProfiler.measure(.outputTransform) {
                 for k in channels {
                     geometry.transformOutput(
                         products + (k - channels.lowerBound) * tiles, coefficientStride: productStride,
