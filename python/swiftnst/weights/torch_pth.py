@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 from . import WeightsError
 from .architecture import architecture_for_conv_count, conv_layer_names, conv_weight_shapes
 from .input_file import open_weights_file
+from .layer_checks import check_declared_layer, check_layer_values
 from .restricted_unpickler import restricted_load
 from .torch_pickle import TORCH_GLOBALS, Storage, Storages, TensorRef, materialise
 from .vgg_weights import TORCHVISION, VGGWeights
@@ -201,6 +202,9 @@ def load_torch_pth(path: str | os.PathLike, source: str | None = None) -> VGGWei
         shapes = conv_weight_shapes(architecture)
         for name, index in zip(conv_layer_names(architecture), _conv_indices(architecture)):
             entry, shape = features[index], shapes[name]
-            layers[name] = tuple(materialise(entry[kind], expected, f"features.{index}.{kind}", where, read)
-                                 for kind, expected in (("weight", shape), ("bias", shape[:1])))
+            weight, bias = (materialise(entry[kind], expected, f"features.{index}.{kind}", where, read)
+                            for kind, expected in (("weight", shape), ("bias", shape[:1])))
+            check_declared_layer(where, name, (weight.shape, bias.shape), (weight.dtype, bias.dtype), shape)
+            check_layer_values(where, name, weight, bias)
+            layers[name] = (weight, bias)
     return VGGWeights(architecture, layers, TORCHVISION, source or Path(path).name, where)

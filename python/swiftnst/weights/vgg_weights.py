@@ -15,6 +15,7 @@ import numpy as np
 
 from . import WeightsError
 from .architecture import ARCHITECTURES, conv_weight_shapes
+from .layer_checks import check_declared_layer, check_layer_values
 
 #: Value of the ``swiftnst.format`` metadata key this package writes and reads.
 FORMAT_VERSION = "1"
@@ -97,16 +98,9 @@ class VGGWeights:
         checked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name, shape in expected.items():
             raw = tuple(np.asarray(a) for a in self.layers[name])
-            if any(a.dtype.kind != "f" for a in raw):
-                raise WeightsError(f"{where}: {name} holds {raw[0].dtype}/{raw[1].dtype} values, expected floats")
+            check_declared_layer(where, name, (raw[0].shape, raw[1].shape), (raw[0].dtype, raw[1].dtype), shape)
             weight, bias = (np.ascontiguousarray(a, dtype=np.float32) for a in raw)
-            if weight.shape != shape:
-                raise WeightsError(f"{where}: {name}.weight has shape {weight.shape}, expected {shape}")
-            if bias.shape != shape[:1]:
-                raise WeightsError(f"{where}: {name}.bias has shape {bias.shape}, expected {shape[:1]}")
-            for kind, array in (("weight", weight), ("bias", bias)):
-                if not np.isfinite(array).all():
-                    raise WeightsError(f"{where}: {name}.{kind} holds NaN or Inf values")
+            check_layer_values(where, name, weight, bias)
             checked[name] = (weight, bias)
         object.__setattr__(self, "layers", checked)
 
