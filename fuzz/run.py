@@ -29,6 +29,7 @@ HARNESSES: dict[str, list[str]] = {
     "fuzz_images.py": ["load_image"],
     "fuzz_weights.py": ["mutate_ckpt", "mutate_h5", "mutate_mat", "mutate_pth", "mutate_safetensors",
                         "safetensors_header", "lpips_structure"],
+    "fuzz_sizes.py": ["lie_pth", "lie_h5", "lie_ckpt", "lie_mat", "lie_safetensors"],
     "fuzz_engine.py": ["model_header", "model_mutated_header", "ops", "session_params", "session_calls"],
 }
 
