@@ -13,7 +13,6 @@ import json
 import math
 import os
 import struct
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
