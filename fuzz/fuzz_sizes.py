@@ -22,7 +22,6 @@ from __future__ import annotations
 import collections
 import io
 import json
-import resource
 import struct
 import warnings
 import zipfile
@@ -35,6 +34,7 @@ import driver
 from fuzz_weights import _DIRECTORY, _read
 
 from reliability import weights_files as wf  # noqa: E402  (driver set sys.path)
+from reliability.peak_memory import peak_rss_mb  # noqa: E402
 
 #: Peak RSS allowed over a whole run: the interpreter with NumPy, h5py and scipy (about 150 MB) plus
 #: twice the largest legitimate single-layer claim these inputs can make; a believed lie costs GBs.
@@ -46,9 +46,8 @@ _SIDES = st.one_of(st.integers(0, 70), st.sampled_from([2**10, 2**16, 2**20]))
 
 def _checked(data: bytes, extension: str) -> None:
     _read(data, extension)
-    peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    assert peak_kb / 1024 < PEAK_LIMIT_MB, f"peak RSS {peak_kb / 1024:.0f} MB after a {len(data)}-byte {extension}"
+    peak = peak_rss_mb()
+    assert peak < PEAK_LIMIT_MB, f"peak RSS {peak:.0f} MB after a {len(data)}-byte {extension}"
 
 
 @st.composite

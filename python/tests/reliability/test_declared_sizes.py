@@ -4,7 +4,8 @@ Each hostile file is a few kB or MB and asks for about 1.5 GB: a torch zip membe
 1.5 GB, a storage declaring 1.5 GB, an HDF5 dataset declaring 1.5 GB that it never stores, an lpips
 pickle rebuilding a 1.6 GB array, a MATLAB variable inflating to 1.5 GB, a safetensors header
 claiming 1.5 GB. Each is converted in a fresh interpreter that reports its peak resident memory
-(``ru_maxrss`` of itself and of its waited-for children, which covers the MATLAB parser process).
+(``peak_memory.peak_rss_mb``: its own ``VmHWM`` and its waited-for children's ``ru_maxrss``, which
+covers the MATLAB parser process).
 
 Bound: ``PEAK_LIMIT_MB`` = 400 MB. An interpreter with NumPy, h5py and scipy loaded peaks at about
 150 MB, and a legitimate VGG-16 conversion adds about twice its 58 MB of weights (the values read and
@@ -37,7 +38,9 @@ SECONDS = 60
 
 def _convert_measured(path: Path, pattern: str) -> None:
     result = run_python(f"""
-        import json, re, resource, time
+        import json, sys, time
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from peak_memory import peak_rss_mb
         from swiftnst.weights import WeightsError, convert
         start = time.monotonic()
         try:
@@ -45,9 +48,7 @@ def _convert_measured(path: Path, pattern: str) -> None:
             message = None
         except WeightsError as exc:
             message = str(exc)
-        peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-        print(json.dumps({{"message": message, "peak_mb": peak_kb / 1024, "seconds": time.monotonic() - start}}))
+        print(json.dumps({{"message": message, "peak_mb": peak_rss_mb(), "seconds": time.monotonic() - start}}))
     """, timeout=SECONDS * 3)
     assert_clean_exit(result)
     report = json.loads(result.stdout.strip().splitlines()[-1])
