@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ HARNESSES: dict[str, list[str]] = {
     "fuzz_images.py": ["load_image"],
     "fuzz_weights.py": ["mutate_ckpt", "mutate_h5", "mutate_mat", "mutate_pth", "mutate_safetensors",
                         "safetensors_header", "lpips_structure"],
+    "fuzz_sizes.py": ["lie_pth", "lie_h5", "lie_ckpt", "lie_mat", "lie_safetensors"],
     "fuzz_engine.py": ["model_header", "model_mutated_header", "ops", "session_params", "session_calls"],
 }
 
@@ -37,7 +39,11 @@ def _run(harness: str, target: str, seconds: float, record: Path) -> dict:
     command = ["nice", "-n", "19", sys.executable, str(HERE / harness), "--seconds", str(seconds),
                "--record", str(record), target]
     start = time.monotonic()
-    child = subprocess.run(command, capture_output=True, text=True, timeout=seconds * 3 + 300)
+    try:
+        child = subprocess.run(command, capture_output=True, text=True, timeout=seconds * 3 + 300)
+    except subprocess.TimeoutExpired:
+        return {"harness": harness, "target": target, "seconds": round(time.monotonic() - start, 1), "inputs": 0,
+                "finding": f"HANG: still running {seconds * 3 + 300:.0f} s in (budget {seconds:.0f} s)"}
     summary = {"harness": harness, "target": target, "seconds": round(time.monotonic() - start, 1)}
     lines = [json.loads(line) for line in child.stdout.splitlines() if line.startswith("{")]
     summary["inputs"] = sum(line["inputs"] for line in lines)
@@ -75,8 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(s["inputs"] for s in summaries)
     findings = sum("finding" in s for s in summaries)
     crashes = sum("CRASH" in s.get("finding", "") for s in summaries)
+    hangs = sum("HANG" in s.get("finding", "") for s in summaries)
+    # ru_maxrss of RUSAGE_CHILDREN: the largest peak of any child (with the processes it waited for)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"total: {total} inputs in {sum(s['seconds'] for s in summaries) / 60:.1f} min, "
-          f"{findings} targets with findings, {crashes} crashes; inputs recorded in {record}")
+          f"{findings} targets with findings, {crashes} crashes, {hangs} hangs, peak RSS of a target "
+          f"{peak_mb:.0f} MB; inputs recorded in {record}")
     if args.json:
         args.json.write_text(json.dumps(summaries, indent=1))
     return 1 if findings else 0

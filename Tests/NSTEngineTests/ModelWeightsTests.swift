@@ -7,14 +7,15 @@ let caffeMetadata = [
     "mean": "103.939,116.779,123.68", "std": "1,1,1", "source": "test",
 ]
 
-/// Entries for every conv layer of `architecture`, from `SharedWeights` or a constant.
+/// Entries for every conv layer of `architecture`, from `weights` or a fixed pattern of spread 0.01
+/// (weights a trained VGG could have: constant ones are refused).
 func vggEntries(_ architecture: VGGArchitecture,
                 weights: [String: (weight: [Float], bias: [Float])]? = nil) -> [SafeTensorsFile.Entry] {
     architecture.convolutions.flatMap { conv -> [SafeTensorsFile.Entry] in
         let layer = weights?[conv.name]
         return [
             .init(name: "\(conv.name).weight", shape: [conv.outChannels, conv.inChannels, 3, 3],
-                  values: layer?.weight ?? [Float](repeating: 0.01, count: conv.outChannels * conv.inChannels * 9)),
+                  values: layer?.weight ?? (0..<(conv.outChannels * conv.inChannels * 9)).map { Float($0 % 5 - 2) * 0.007 }),
             .init(name: "\(conv.name).bias", shape: [conv.outChannels],
                   values: layer?.bias ?? [Float](repeating: 0.1, count: conv.outChannels)),
         ]
@@ -52,15 +53,47 @@ final class ModelWeightsTests: XCTestCase {
             ("channel_order", "rgb", "'channel_order' is 'rgb'"),
             ("input_scale", "nan", "'input_scale'"),
             ("input_scale", "-1", "'input_scale'"),
+            ("input_scale", "1e30", "'input_scale'"),
+            ("input_scale", "2", "'input_scale'"),
             ("mean", "1,2", "'mean'"),
             ("mean", "1,2,inf", "'mean'"),
             ("std", "1,0,1", "'std'"),
+            // absurd values are the file's fault, not an "objective is not finite" later
+            ("std", "1,1e30,1", "'std'"),
+            ("std", "1e-30,1,1", "'std'"),
+            ("std", "1,1,nan", "'std'"),
+            ("mean", "1e30,116.779,123.68", "'mean'"),
+            ("mean", "-5,116.779,123.68", "'mean'"),
+            ("mean", "nan,1,1", "'mean'"),
             ("source", nil, "missing metadata 'source'"),
         ]
         for (key, value, fragment) in cases {
             assertThrowsNST(NSTError.weightsFormat, containing: [fragment]) {
                 _ = try load { _, metadata in metadata[key] = value }
             }
+        }
+    }
+
+    func testTorchvisionConventionIsInsideTheLimits() throws {
+        let weights = try load { _, metadata in
+            metadata.merge(["channel_order": "RGB", "input_scale": "1", "mean": "0.485,0.456,0.406",
+                            "std": "0.229,0.224,0.225"]) { $1 }
+        }
+        XCTAssertEqual(weights.std, [0.229, 0.224, 0.225])
+    }
+
+    /// Weights no training produces: the losses would be 0 from the first step.
+    func testDegenerateLayersAreRefusedByName() throws {
+        for value: Float in [0, 0.01] {  // all zero, constant
+            assertThrowsNST(NSTError.weightsFormat, containing: ["'conv3_2.weight'", "standard deviation", "not trained VGG"]) {
+                _ = try load { entries, _ in
+                    let i = entries.firstIndex { $0.name == "conv3_2.weight" }!
+                    entries[i].values = .init(repeating: value, count: entries[i].values.count)
+                }
+            }
+        }
+        assertThrowsNST(NSTError.weightsFormat, containing: ["'conv1_1.weight'", "standard deviation"]) {
+            _ = try load { entries, _ in entries[0].values = entries[0].values.map { $0 * 1e-3 } }  // spread 1e-5
         }
     }
 

@@ -62,7 +62,25 @@ final class SafeTensorsFileTests: XCTestCase {
         assertThrowsNST(NSTError.io, containing: ["/nonexistent/x.safetensors"]) {
             _ = try SafeTensorsFile(path: "/nonexistent/x.safetensors")
         }
-        assertThrowsNST(NSTError.io, containing: ["not a regular file"]) { _ = try SafeTensorsFile(path: "/tmp") }
+        assertThrowsNST(NSTError.io, containing: ["is a directory, not a regular file"]) { _ = try SafeTensorsFile(path: "/tmp") }
+    }
+
+    /// A FIFO would block a plain open() until a writer appears, and /dev/zero never ends: both are
+    /// refused up front (the load runs on another thread so that a regression fails, not hangs).
+    func testFIFOAndDevicesAreRefusedWithoutBlocking() throws {
+        let fifo = try writeTemporaryFile([], self, name: "pipe.safetensors")
+        try FileManager.default.removeItem(atPath: fifo)
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        for (path, kind) in [(fifo, "a FIFO (named pipe)"), ("/dev/zero", "a character device")] {
+            let finished = expectation(description: "loading \(path) returned")
+            DispatchQueue.global().async {
+                assertThrowsNST(NSTError.io, containing: ["'\(path)' is \(kind), not a regular file"]) {
+                    _ = try SafeTensorsFile(path: path)
+                }
+                finished.fulfill()
+            }
+            wait(for: [finished], timeout: 10)
+        }
     }
 
     func testMalformedFilesAreRejectedWithNamedProblems() throws {

@@ -13,7 +13,7 @@ import errno
 import logging
 import os
 from pathlib import Path
-from typing import Sequence, Union
+from typing import BinaryIO, Sequence, Union
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from ._abi import NST_MAX_IMAGE_SIDE
 from ._atomic import atomic_write
 from ._errors import ImageError, ImageNotFoundError
+from ._files import NotRegularFileError, open_regular_file
 from ._outputs import image_format
 
 logger = logging.getLogger("swiftnst")
@@ -93,9 +94,9 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"expected a path, PIL image or NumPy array, got {type(source).__name__}")
     path = Path(source)
-    _check_readable_file(path)
+    handle = _open_image_file(path)
     try:
-        with Image.open(path) as im:
+        with handle, Image.open(handle) as im:
             return _pil_to_rgb(im, str(path), max_pixels)
     except UnidentifiedImageError:
         raise ImageError(f"cannot load image '{path}': not an image file Pillow can read") from None
@@ -104,13 +105,20 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np
         raise ImageError(f"cannot load image '{path}': {exc}") from None
 
 
-def _check_readable_file(path: Path) -> None:
-    if not path.exists():
-        raise ImageNotFoundError(errno.ENOENT, "image file not found", str(path))
-    if path.is_dir():
-        raise ImageError(f"cannot load image '{path}': it is a directory")
-    if path.stat().st_size == 0:
+def _open_image_file(path: Path) -> BinaryIO:
+    """The opened regular file at ``path``; a FIFO or device is refused without reading from it."""
+    try:
+        handle = open_regular_file(path, "image")
+    except FileNotFoundError:
+        raise ImageNotFoundError(errno.ENOENT, "image file not found", str(path)) from None
+    except NotRegularFileError as exc:
+        raise ImageError(f"cannot load image '{path}': it is {exc.kind}, not a regular file") from None
+    except OSError as exc:
+        raise ImageError(f"cannot load image '{path}': {exc.strerror or exc}") from None
+    if os.fstat(handle.fileno()).st_size == 0:
+        handle.close()
         raise ImageError(f"cannot load image '{path}': the file is empty (0 bytes)")
+    return handle
 
 
 def _pil_to_rgb(im: Image.Image, name: str, max_pixels: int) -> np.ndarray:

@@ -168,8 +168,8 @@ def test_every_metadata_key_is_required(tmp_path, vgg16_file, key):
     ("input_scale", "2", "1 or 255"),
     ("input_scale", "x", "not a number"),
     ("mean", "1,2", "three numbers"),
-    ("mean", "1,2,nan", "finite"),
-    ("std", "1,0,1", "> 0"),
+    ("mean", "1,2,nan", "metadata 'mean' must be three numbers in 0..1"),
+    ("std", "1,0,1", "metadata 'std' must be three numbers in 0.001..1"),
 ])
 def test_bad_metadata_values(tmp_path, vgg16_file, key, value, message):
     tensors, metadata = vgg16_file

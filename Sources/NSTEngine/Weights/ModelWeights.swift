@@ -10,6 +10,11 @@ public struct ModelWeights: Sendable {
     /// The only value of `swiftnst.format` this engine reads.
     public static let formatVersion = "1"
 
+    /// Smallest standard deviation of one conv layer's weights that a trained VGG can have. Constant
+    /// or all-zero weights make every loss 0 from the first step; the published VGG-19/16 layers
+    /// have 0.0063 and more (63 times this), He initialisation sqrt(2 / fan_in) >= 0.021.
+    public static let minimumWeightStandardDeviation = 1e-4
+
     public let architecture: VGGArchitecture
     public let channelOrder: ChannelOrder
     /// 255 for Caffe-lineage weights (inputs 0...255), 1 for torchvision (inputs 0...1).
@@ -53,12 +58,14 @@ public struct ModelWeights: Sendable {
             throw fail("metadata 'channel_order' is '\(orderName)', expected RGB or BGR")
         }
         let scaleText = try required("input_scale")
-        guard let inputScale = Float(scaleText.trimmingSpaces), inputScale.isFinite, inputScale > 0 else {
-            throw fail("metadata 'input_scale' is '\(scaleText)', expected a finite number > 0 (255 or 1)")
+        guard let inputScale = Float(scaleText.trimmingSpaces), inputScale == 1 || inputScale == 255 else {
+            throw fail("metadata 'input_scale' is '\(scaleText)', expected 255 or 1")
         }
-        let mean = try Self.triple(try required("mean"), key: "mean", fail: fail)
-        let std = try Self.triple(try required("std"), key: "std", fail: fail)
-        guard std.allSatisfy({ $0 > 0 }) else { throw fail("metadata 'std' must be three values > 0, got \(std)") }
+        // Pixels span 0...inputScale, so a channel's mean lies in that range and its std is at most
+        // inputScale; below inputScale / 1000 (std 1 at scale 255 is the Caffe convention, 0.229 at
+        // scale 1 torchvision's) the normalised input would be magnified a thousandfold or more.
+        let mean = try Self.triple(try required("mean"), key: "mean", in: 0...inputScale, fail: fail)
+        let std = try Self.triple(try required("std"), key: "std", in: (inputScale / 1000)...inputScale, fail: fail)
         let source = try required("source")
 
         let expected = Set(architecture.convolutions.flatMap { ["\($0.name).weight", "\($0.name).bias"] })
@@ -70,6 +77,15 @@ public struct ModelWeights: Sendable {
             let weight = try Self.tensor(file, "\(conv.name).weight", shape: [conv.outChannels, conv.inChannels, 3, 3], fail: fail)
             let bias = try Self.tensor(file, "\(conv.name).bias", shape: [conv.outChannels], fail: fail)
             layers[conv.name] = (weight, bias)
+        }
+        // Once the file is structurally right: values that no trained VGG has.
+        for conv in architecture.convolutions {
+            let spread = Self.standardDeviation(layers[conv.name]?.weight ?? [])
+            guard spread >= Self.minimumWeightStandardDeviation else {
+                throw fail("tensor '\(conv.name).weight' has standard deviation \(spread)\(spread == 0 ? " (constant)" : ""), "
+                           + "below the \(Self.minimumWeightStandardDeviation) of any trained VGG layer; "
+                           + "these are not trained VGG weights")
+            }
         }
 
         self.architecture = architecture
@@ -98,13 +114,23 @@ public struct ModelWeights: Sendable {
         return values
     }
 
-    /// Parses "a,b,c" into three finite floats.
-    private static func triple(_ text: String, key: String, fail: (String) -> NSTError) throws -> [Float] {
+    /// Parses "a,b,c" into three floats inside `range`.
+    private static func triple(_ text: String, key: String, in range: ClosedRange<Float>,
+                               fail: (String) -> NSTError) throws -> [Float] {
         let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Float(String($0).trimmingSpaces) }
-        guard values.count == 3, values.allSatisfy({ $0?.isFinite == true }) else {
-            throw fail("metadata '\(key)' is '\(text)', expected three comma-separated finite numbers")
+        guard values.count == 3, values.allSatisfy({ $0.map(range.contains) == true }) else {
+            throw fail("metadata '\(key)' is '\(text)', expected three comma-separated numbers in "
+                       + "\(range.lowerBound)...\(range.upperBound)")
         }
         return values.compactMap { $0 }
+    }
+
+    /// Population standard deviation, accumulated in Double (two passes, so no cancellation).
+    private static func standardDeviation(_ values: [Float]) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let mean = values.reduce(0.0) { $0 + Double($1) } / Double(values.count)
+        let squares = values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) }
+        return (squares / Double(values.count)).squareRoot()
     }
 }
 

@@ -79,14 +79,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
     // MARK: - Mapping
 
     private static func map(_ path: String) throws -> UnsafeRawBufferPointer {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; the
+        // opened descriptor is then asked what it is, and only a regular file is mapped.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw NSTError.io("cannot open '\(path)': \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             throw NSTError.io("cannot stat '\(path)': \(String(cString: strerror(errno)))")
         }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw NSTError.io("'\(path)' is not a regular file") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw NSTError.io("'\(path)' is \(fileKind(info.st_mode)), not a regular file")
+        }
         let size = Int(info.st_size)
         guard size >= 8 else {
             throw NSTError.weightsFormat("\(path): file is \(size) bytes, too short for a safetensors header")
@@ -95,6 +99,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw NSTError.io("cannot map '\(path)': \(String(cString: strerror(errno)))")
         }
         return UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    /// What a non-regular file is, for the message refusing it.
+    private static func fileKind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "a special file"
+        }
     }
 
     // MARK: - Header

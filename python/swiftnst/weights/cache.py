@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from .._atomic import atomic_write
+from .._files import open_regular_file
 from .safetensors_io import save_weights
 from .vgg_weights import VGGWeights
 
@@ -30,9 +31,9 @@ def cached_weights_path(architecture: str) -> Path:
 
 
 def file_digests(path: str | os.PathLike) -> tuple[str, str]:
-    """``(md5, sha256)`` hex digests of a file, read in chunks."""
+    """``(md5, sha256)`` hex digests of a regular file, read in chunks (``OSError`` for a FIFO, device...)."""
     md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular_file(path, "file") as handle:
         while chunk := handle.read(_CHUNK):
             md5.update(chunk)
             sha256.update(chunk)

@@ -12,6 +12,7 @@ from typing import Callable
 
 from . import WeightsError
 from .cache import file_digests, store_weights, swiftnst_home, verify_cached
+from .input_file import open_weights_file
 from .keras_h5 import load_keras_h5
 from .lpips_ckpt import load_lpips_ckpt
 from .matconvnet import load_matconvnet
@@ -55,11 +56,8 @@ def read_source(path: str | os.PathLike, source: str | None = None) -> VGGWeight
     """
     path = Path(path)
     where = str(path)
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(32)
-    except OSError as exc:
-        raise WeightsError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    with open_weights_file(path) as handle:
+        head = handle.read(32)
     extension = path.suffix.lower()
     if extension == ".safetensors":
         return load_weights(path)
@@ -83,8 +81,7 @@ def convert(source: str | os.PathLike, output: str | os.PathLike | None = None, 
     written next to it.
     """
     source = Path(source)
-    if not source.is_file():
-        raise WeightsError(f"{source}: no such file")
+    open_weights_file(source).close()  # a clear message for a missing file, a FIFO, a device...
     _, digest = file_digests(source)
     if output is None:
         output = swiftnst_home() / "weights" / "converted" / f"{source.stem}-{digest[:16]}.safetensors"

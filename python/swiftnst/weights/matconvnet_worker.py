@@ -1,8 +1,10 @@
 """Child-process entry point of the MatConvNet reader: ``python -m swiftnst.weights.matconvnet_worker
-<file.mat> <out.npz>``.
+<file.mat> <out.npz> < file.mat``.
 
 scipy's MATLAB v5 reader is not hardened against crafted input (some files crash the interpreter),
-so ``matconvnet.load_matconvnet`` runs the parse here and reads back only plain float arrays. Exit
+so ``matconvnet.load_matconvnet`` runs the parse here and reads back only plain float arrays. The
+file is read from standard input, which the parent opened (and checked to be a regular file); the
+path argument only names it in messages. Exit
 status 0: ``out.npz`` holds ``architecture``, ``mean`` and ``<layer>.weight``/``<layer>.bias``; exit
 status 2: the file was refused and ``out.npz.error`` holds the ``WeightsError`` message (a file, not
 stderr, so that warnings printed by scipy cannot mix into it).
@@ -21,7 +23,8 @@ from .matconvnet import parse_matconvnet
 def main(argv: list[str]) -> int:
     source, destination = argv
     try:
-        architecture, layers, mean = parse_matconvnet(source, source)
+        with open(sys.stdin.fileno(), "rb", closefd=False) as stream:
+            architecture, layers, mean = parse_matconvnet(stream, source)
     except WeightsError as exc:
         with open(destination + ".error", "w", encoding="utf-8") as handle:
             handle.write(str(exc))

@@ -9,6 +9,7 @@ is called, so a malicious file fails with a ``WeightsError`` instead of executin
 from __future__ import annotations
 
 import io
+import math
 import pickle
 from typing import Any, BinaryIO, Callable, Mapping
 
@@ -70,9 +71,38 @@ def _multiarray() -> Any:
     return core.multiarray
 
 
+#: Largest array a weights pickle may build: the largest VGG conv kernel (512 x 512 x 3 x 3) in
+#: float64. An array is allocated from its declared shape before its data is read, so the bound
+#: applies to the declaration.
+MAX_ARRAY_BYTES = 512 * 512 * 3 * 3 * 8
+
+
+class _NdarrayType:
+    """Stands in for ``numpy.ndarray``, which pickles name only as the type to reconstruct; calling
+    it (``ndarray(shape)``) would allocate whatever shape the file asks for."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        raise WeightsError("pickle calls numpy.ndarray directly; only numpy's reconstructors are allowed")
+
+
+_NDARRAY = _NdarrayType()
+
+
+def _check_size(shape: Any, dtype: Any) -> None:
+    try:
+        count = math.prod(int(n) for n in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+        itemsize = np.dtype(dtype).itemsize
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(f"pickle rebuilds an array with shape {shape!r:.80} and dtype {dtype!r:.80} ({exc})") from None
+    if count * itemsize > MAX_ARRAY_BYTES or count < 0:
+        raise WeightsError(f"pickle declares an array of shape {shape!r:.80} and dtype {dtype}, over the "
+                           f"{MAX_ARRAY_BYTES} bytes of the largest VGG kernel; refusing to allocate it")
+
+
 def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
-    if subtype is not np.ndarray:
+    if subtype is not _NDARRAY:
         raise WeightsError(f"pickle reconstructs {subtype!r}; only numpy.ndarray is allowed")
+    _check_size(shape, dtype)
     return _multiarray()._reconstruct(np.ndarray, shape, dtype)
 
 
@@ -109,6 +139,6 @@ NUMPY_GLOBALS: Mapping[Global, Any] = {
     ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy.core.numeric", "_frombuffer"): _frombuffer,
     ("numpy._core.numeric", "_frombuffer"): _frombuffer,
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): _plain_dtype,
 }

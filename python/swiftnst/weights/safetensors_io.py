@@ -13,13 +13,13 @@ import json
 import math
 import os
 import struct
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from . import WeightsError
 from .._atomic import atomic_write
+from .input_file import open_weights_file
 from .vgg_weights import VGGWeights
 
 _DTYPES: dict[str, np.dtype] = {
@@ -85,10 +85,8 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], di
     size mismatch, overlapping/gapped data, or truncation.
     """
     where = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise WeightsError(f"{where}: cannot read: {exc.strerror or exc}") from exc
+    with open_weights_file(path) as handle:
+        data = handle.read()
     if len(data) < 8:
         raise WeightsError(f"{where}: truncated: {len(data)} bytes, too short for a safetensors header")
     (header_len,) = struct.unpack_from("<Q", data)

@@ -7,7 +7,6 @@ convention) live here once.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from . import WeightsError
 from .architecture import ARCHITECTURES, conv_weight_shapes
+from .layer_checks import check_declared_layer, check_layer_values
 
 #: Value of the ``swiftnst.format`` metadata key this package writes and reads.
 FORMAT_VERSION = "1"
@@ -41,10 +41,15 @@ class InputConvention:
             raise WeightsError(f"input_scale must be 1 or 255, got {self.input_scale!r}")
         if len(self.mean) != 3 or len(self.std) != 3:
             raise WeightsError(f"mean and std need three values each, got {self.mean!r} and {self.std!r}")
-        if not all(math.isfinite(m) for m in self.mean):
-            raise WeightsError(f"mean must be finite, got {self.mean!r}")
-        if not all(math.isfinite(s) and s > 0 for s in self.std):
-            raise WeightsError(f"std must be finite and > 0, got {self.std!r}")
+        # Pixels span 0..input_scale, so a channel's mean lies in that range and its std is at most
+        # input_scale; below input_scale / 1000 (Caffe's std 1 at 255 and torchvision's 0.229 at 1 are
+        # far above) the normalised input would be magnified a thousandfold or more. Same limits as
+        # the engine's ModelWeights.
+        scale = self.input_scale
+        if not all(0 <= m <= scale for m in self.mean):
+            raise WeightsError(f"'mean' must be three numbers in 0..{scale:g}, got {self.mean!r}")
+        if not all(scale / 1000 <= s <= scale for s in self.std):
+            raise WeightsError(f"'std' must be three numbers in {scale / 1000:g}..{scale:g}, got {self.std!r}")
 
 
 #: Keras / Caffe lineage: BGR, 0..255, ImageNet mean in BGR order, no std.
@@ -97,16 +102,9 @@ class VGGWeights:
         checked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name, shape in expected.items():
             raw = tuple(np.asarray(a) for a in self.layers[name])
-            if any(a.dtype.kind != "f" for a in raw):
-                raise WeightsError(f"{where}: {name} holds {raw[0].dtype}/{raw[1].dtype} values, expected floats")
+            check_declared_layer(where, name, (raw[0].shape, raw[1].shape), (raw[0].dtype, raw[1].dtype), shape)
             weight, bias = (np.ascontiguousarray(a, dtype=np.float32) for a in raw)
-            if weight.shape != shape:
-                raise WeightsError(f"{where}: {name}.weight has shape {weight.shape}, expected {shape}")
-            if bias.shape != shape[:1]:
-                raise WeightsError(f"{where}: {name}.bias has shape {bias.shape}, expected {shape[:1]}")
-            for kind, array in (("weight", weight), ("bias", bias)):
-                if not np.isfinite(array).all():
-                    raise WeightsError(f"{where}: {name}.{kind} holds NaN or Inf values")
+            check_layer_values(where, name, weight, bias)
             checked[name] = (weight, bias)
         object.__setattr__(self, "layers", checked)
 
@@ -145,9 +143,14 @@ class VGGWeights:
             scale = float(metadata["input_scale"])
         except ValueError:
             raise WeightsError(f"{where}: input_scale {metadata['input_scale']!r} is not a number") from None
-        convention = InputConvention(metadata["channel_order"], scale,
-                                     _parse_floats(metadata["mean"], "mean", where),
-                                     _parse_floats(metadata["std"], "std", where))
+        try:
+            convention = InputConvention(metadata["channel_order"], scale,
+                                         _parse_floats(metadata["mean"], "mean", where),
+                                         _parse_floats(metadata["std"], "std", where))
+        except WeightsError as exc:
+            if str(exc).startswith(f"{where}: "):
+                raise
+            raise WeightsError(f"{where}: metadata {exc}") from None
         layers: dict[str, list[np.ndarray | None]] = {}
         for key, array in tensors.items():
             layer, _, kind = key.rpartition(".")

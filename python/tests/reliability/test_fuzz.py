@@ -26,6 +26,7 @@ PYTHON_TARGETS = [
     ("fuzz_weights.py", "mutate_safetensors"),
     ("fuzz_weights.py", "safetensors_header"),
     ("fuzz_weights.py", "lpips_structure"),
+    *(("fuzz_sizes.py", target) for target in ["lie_pth", "lie_h5", "lie_ckpt", "lie_mat", "lie_safetensors"]),
 ]
 ENGINE_TARGETS = ["model_header", "model_mutated_header", "ops", "session_params", "session_calls"]
 

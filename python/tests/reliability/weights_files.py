@@ -40,14 +40,16 @@ def he_layers(architecture: str, seed: int = 0) -> dict[str, tuple[np.ndarray, n
 
 
 def tiny_layers(architecture: str = "vgg16") -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``conv1_1`` of the real shape, every later conv 2x2x3x3 (not 1x1: MatConvNet files squeeze singleton axes): files of a few kB in which the
-    loaders get as far as checking ``conv1_1`` (where tests plant their defects) and then fail on
-    ``conv1_2``'s shape."""
-    layers = {}
-    for name, shape in conv_weight_shapes(architecture).items():
+    """``conv1_1`` of the real shape with He-scaled random weights (a plausible trained layer), every
+    later conv 2x2x3x3 (not 1x1: MatConvNet files squeeze singleton axes): files of a few kB in which
+    the loaders get as far as checking ``conv1_1`` (where tests plant their defects) and then fail
+    on ``conv1_2``'s shape."""
+    rng = np.random.default_rng(0)
+    layers = {"conv1_1": (rng.standard_normal((64, 3, 3, 3), dtype=np.float32) * np.float32(np.sqrt(2 / 27)),
+                          np.zeros(64, np.float32))}
+    for name in conv_weight_shapes(architecture):
         if name != "conv1_1":
-            shape = (2, 2, 3, 3)
-        layers[name] = (np.full(shape, 0.01, np.float32), np.zeros(shape[0], np.float32))
+            layers[name] = (np.full((2, 2, 3, 3), 0.01, np.float32), np.zeros(2, np.float32))
     return layers
 
 
