@@ -75,7 +75,8 @@ def write_published_mat(path: Path, layers, architecture: str, *, layout: str, f
     if layout == "2014":
         noise = rng.normal(size=(8, 8, 3))
         normalization = {"averageImage": (MEAN + noise - noise.mean(axis=(0, 1))).astype(np.float32),
-                         "keepAspect": 1.0, "border": np.array([[32.0, 32.0]]), "imageSize": np.array([[224.0, 224, 3]]),
+                         "keepAspect": 1.0, "border": np.array([[32.0, 32.0]]),
+                         "imageSize": np.array([[224.0, 224, 3]]),
                          "interpolation": "bilinear"}
         content = {"layers": _cell(entries), "classes": names, "normalization": normalization}
     else:
