@@ -10,8 +10,9 @@ Three layouts are read (what ``scipy.io.loadmat`` shows at the top level):
 ``biases`` in the oldest files -, ``stride``, ``pad``...). The convs are taken by name, ``conv1_1`` ..
 ``conv5_4``: the classifier ``fc6``..``fc8`` is typed 'conv' too (fc6 is 7x7x512x4096) and is left out,
 its arrays never read (``mat5_reader`` skips every array larger than a VGG conv kernel).
-Kernels are ``[FH, FW, in, out]`` (as vl_nnconv indexes them, against H x W images) and become OIHW. Should a file hold them W-first instead, every
-feature map comes out transposed, which leaves Gram matrices and all losses unchanged.
+Kernels are ``[FH, FW, in, out]`` (as vl_nnconv indexes them, against H x W images) and become OIHW.
+Should a file hold them W-first instead, every feature map comes out transposed, which leaves Gram
+matrices and all losses unchanged.
 Inputs are RGB, 0..255, minus the mean of ``normalization.averageImage`` (a 1x1x3 pixel or a full
 mean image); no std. MATLAB v7.3 (HDF5) files are not supported: re-save with ``-v7``.
 
