@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="WEIGHTS", default=None,
                         help="weights file: swiftnst .safetensors, or Keras .h5 / MatConvNet .mat / torchvision "
                              ".pth / lpips .ckpt (converted on the fly) (default: cached VGG-19, fetched if missing)")
+    _add_convention_argument(parser)
 
     size = parser.add_argument_group("size and optimisation")
     size.add_argument("-s", "--image-size", type=int, default=d.image_size,
@@ -158,7 +159,8 @@ def _run_transfer(argv: Sequence[str]) -> int:
         parser.error(str(exc))
     with terminate_like_ctrl_c() as terminated:
         try:
-            stylize(args.content, args.styles, model=args.model, output=args.output, options=options)
+            stylize(args.content, args.styles, model=args.model, input_convention=args.input_convention,
+                    output=args.output, options=options)
         except StyleTransferInterrupted as stop:
             print(f"swiftnst: {'terminated' if terminated else 'interrupted'} after {stop.iteration} iterations; "
                   f"best image so far saved to {args.output}", file=sys.stderr)
@@ -182,6 +184,13 @@ def _notices_on_stderr() -> Iterator[None]:
         logger.removeHandler(handler)
 
 
+def _add_convention_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input-convention", choices=("caffe", "torchvision"), default=None,
+                        help="for a .pth file: the input its weights expect, Caffe (BGR, 0..255, minus the ImageNet "
+                             "mean) or torchvision (RGB, 0..1, mean and std); default: recognised from the file's "
+                             "name or weights, with a notice when guessed")
+
+
 def _build_weights_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="swiftnst weights", description="Manage VGG weights files.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{fetch,convert,path}")
@@ -192,6 +201,7 @@ def _build_weights_parser() -> argparse.ArgumentParser:
     convert.add_argument("file", type=Path)
     convert.add_argument("-o", "--output", type=Path, default=None,
                          help="destination (default: FILE with the extension .safetensors)")
+    _add_convention_argument(convert)
     path = commands.add_parser("path", help="print where the cached weights of an architecture live")
     path.add_argument("architecture", choices=_ARCHITECTURES, nargs="?", default="vgg19",
                       help="(default: %(default)s)")
@@ -203,7 +213,7 @@ def _run_weights(argv: Sequence[str]) -> int:
     if args.command == "fetch":
         print(weights_module.fetch(args.architecture))
     elif args.command == "convert":
-        print(weights_module.convert(args.file, args.output))
+        print(weights_module.convert(args.file, args.output, input_convention=args.input_convention))
     else:
         print(weights_module.cached_weights_path(args.architecture))
     return EXIT_OK

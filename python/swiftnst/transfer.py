@@ -38,6 +38,7 @@ from .options import (
 )
 from .session import Losses, Session
 from .weights import convert
+from .weights.pth_convention import check_convention_name
 
 __all__ = [
     "StyleTransferInterrupted",
@@ -88,6 +89,7 @@ def scale_plan(image_size: int, iterations: int, multiscale: bool, min_size: int
 
 def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
             model: Model | str | os.PathLike | None = None,
+            input_convention: str | None = None,
             output: str | os.PathLike | None = None,
             callback: ProgressCallback | None = None,
             options: StyleTransferOptions | None = None,
@@ -99,6 +101,8 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         style: one style image, or a list of them (blended by ``style_blend_weights``).
         model: a loaded :class:`Model` (kept open), or a weights path, or None for the cached
             default VGG-19 (fetched if missing); a path/None model is closed when done.
+        input_convention: ``"caffe"`` or ``"torchvision"``: the input a ``.pth`` ``model`` file's
+            weights expect, when it is not recognised (see ``swiftnst.weights.convert``).
         output: if given, the result is saved there (atomically; format from the extension).
         callback: ``callback(iteration, losses, image_fn)`` after every step (see :data:`ProgressCallback`).
         options: a :class:`StyleTransferOptions`; keyword overrides (e.g. ``iterations=100``)
@@ -127,6 +131,9 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         raise ValueError(f"got {len(blend)} style blend weights for {len(styles)} style images")
     if not isinstance(model, (Model, str, os.PathLike, type(None))):
         raise TypeError(f"model must be a Model, a weights file path or None, got {type(model).__name__}")
+    if input_convention is not None and not isinstance(model, (str, os.PathLike)):
+        raise ValueError("input_convention applies to a .pth weights file given as model")
+    check_convention_name(input_convention)
     output = Path(output) if output is not None else None
     init = [options.init] if options.noise_ratio() is None else []
     prepare_outputs(output, Path(options.snapshot_dir) if options.save_every else None, [content, *styles, *init])
@@ -138,7 +145,7 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
     style_sides = check_run_sizes(options.image_size, options.style_scale, content_rgb.shape,
                                   [s.shape for s in style_rgbs], names)
     owned = not isinstance(model, Model)
-    net = _open_model(model) if owned else model
+    net = _open_model(model, input_convention) if owned else model
     try:
         _check_layers_exist(net, options)
         return _Transfer(net, options, content_rgb, list(zip(style_rgbs, style_sides)), blend, callback,
@@ -148,11 +155,11 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
             net.close()
 
 
-def _open_model(path: str | os.PathLike | None) -> Model:
+def _open_model(path: str | os.PathLike | None, input_convention: str | None) -> Model:
     """Load weights; files in a source format (Keras .h5, MatConvNet .mat, torchvision .pth,
     lpips .ckpt) are converted to the engine's safetensors first (cached in $SWIFTNST_HOME/weights/converted)."""
-    if path is not None and Path(path).suffix.lower() != ".safetensors":
-        path = convert(path)
+    if path is not None and (input_convention is not None or Path(path).suffix.lower() != ".safetensors"):
+        path = convert(path, input_convention=input_convention)
     return Model(path)
 
 

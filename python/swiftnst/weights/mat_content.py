@@ -1,10 +1,9 @@
 """How much a MATLAB v5 file holds once inflated, measured without keeping any of it.
 
 A v5 ``.mat`` file is a 128-byte header followed by one data element per variable: an 8-byte tag
-(type, byte count) and the bytes; a ``miCOMPRESSED`` element holds a zlib stream of the variable.
-scipy inflates such a stream and allocates the arrays it declares, so a small file can demand
-gigabytes. :func:`check_content_size` walks the top-level tags and inflates each compressed stream
-into a counter, in 1 MiB steps, refusing the file as soon as the total passes ``MAX_CONTENT_BYTES``.
+(type, byte count) and the bytes; a ``miCOMPRESSED`` element holds a zlib stream of the variable, so
+a small file can hold gigabytes. :func:`check_content_size` walks the top-level tags and inflates each
+compressed stream into a counter, in 1 MiB steps, refusing the file as soon as the total passes ``MAX_CONTENT_BYTES``.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ _STEP = 1 << 20
 def check_content_size(stream: BinaryIO, where: str) -> None:
     """Raise ``WeightsError`` when the variables of the v5 file ``stream`` exceed ``MAX_CONTENT_BYTES``.
 
-    Anything that is not a well-formed v5 element sequence is left for scipy to refuse.
+    Anything that is not a well-formed v5 element sequence is left for ``mat5_reader`` to refuse.
     """
     end = os.fstat(stream.fileno()).st_size
     stream.seek(_HEADER_BYTES - 2)
@@ -52,7 +51,7 @@ def check_content_size(stream: BinaryIO, where: str) -> None:
 
 def _inflated_size(stream: BinaryIO, size: int, allowance: int) -> int:
     """Bytes the zlib stream of ``size`` bytes at the current position inflates to, counting stops
-    just past ``allowance``; a damaged stream counts what it gave (scipy will refuse it)."""
+    just past ``allowance``; a damaged stream counts what it gave (the reader will refuse it)."""
     inflater, produced = zlib.decompressobj(), 0
     left = size
     try:

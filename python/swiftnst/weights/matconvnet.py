@@ -1,28 +1,32 @@
 """MatConvNet ``imagenet-vgg-verydeep-{19,16}.mat`` -> ``VGGWeights``.
 
-Three layouts are read (what scipy shows at the top level):
+Three layouts are read (what ``scipy.io.loadmat`` shows at the top level):
 
 - old SimpleNN (the 2014 release most tutorials use): ``layers`` + ``normalization``;
 - new SimpleNN (beta16+): ``layers`` + ``meta.normalization``;
 - DagNN: ``params`` (``name``/``value`` pairs ``conv1_1f``, ``conv1_1b``, ...) + ``meta.normalization``.
 
-In ``layers`` each ``type == 'conv'`` entry has a ``name`` (``conv1_1``...) and ``weights = {kernel,
-bias}`` (``filters``/``biases`` in the oldest files). Kernels are ``[FH, FW, in, out]`` (as vl_nnconv
-indexes them, against H x W images) and become OIHW. Should a file hold them W-first instead, every
-feature map comes out transposed, which leaves Gram matrices and all losses unchanged.
+``layers`` is a cell of 1x1 structs (``name``, ``type``, ``weights = {kernel, bias}`` - ``filters``/
+``biases`` in the oldest files -, ``stride``, ``pad``...). The convs are taken by name, ``conv1_1`` ..
+``conv5_4``: the classifier ``fc6``..``fc8`` is typed 'conv' too (fc6 is 7x7x512x4096) and is left out,
+its arrays never read (``mat5_reader`` skips every array larger than a VGG conv kernel).
+Kernels are ``[FH, FW, in, out]`` (as vl_nnconv indexes them, against H x W images) and become OIHW.
+Should a file hold them W-first instead, every feature map comes out transposed, which leaves Gram
+matrices and all losses unchanged.
 Inputs are RGB, 0..255, minus the mean of ``normalization.averageImage`` (a 1x1x3 pixel or a full
 mean image); no std. MATLAB v7.3 (HDF5) files are not supported: re-save with ``-v7``.
 
-scipy's reader is not hardened for untrusted input (crafted files can crash it), so the file is parsed
-in a child process (``matconvnet_worker``, reading the already opened file as its standard input) and
-only float arrays come back. Before that, the parent walks the file's top-level variables and inflates
-the compressed ones into nothing, so a variable that inflates to gigabytes is refused before scipy
-allocates it (``MAX_CONTENT_BYTES``).
+The file is parsed by ``mat5_reader`` in a child process (``matconvnet_worker``, reading the already
+opened file as its standard input), so that a reader bug or a file that keeps it busy costs a
+``WeightsError`` (or a timeout), never the host process; only float arrays come back. Before that,
+the parent walks the file's top-level variables and inflates the compressed ones into nothing, so a
+variable that inflates to gigabytes is refused before anything is parsed (``MAX_CONTENT_BYTES``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -35,25 +39,13 @@ from . import WeightsError
 from .architecture import architecture_for_conv_count, conv_layer_names, conv_weight_shapes
 from .input_file import open_weights_file
 from .layer_checks import check_declared_layer, check_layer_values, hwio_to_oihw
+from .mat5_reader import SkippedArray, read_mat5
 from .mat_content import check_content_size
 from .vgg_weights import InputConvention, VGGWeights
 
 
-def _load(path: str | os.PathLike | BinaryIO, where: str) -> dict[str, Any]:
-    try:
-        from scipy.io import loadmat
-    except ImportError:  # pragma: no cover - depends on the installed extras
-        raise WeightsError(f"{where}: reading MatConvNet .mat files needs scipy (pip install scipy)") from None
-    try:
-        return loadmat(path, simplify_cells=True)
-    except NotImplementedError:
-        raise WeightsError(f"{where}: MATLAB v7.3 (HDF5) .mat files are not supported; re-save with -v7") from None
-    except Exception as exc:  # scipy raises ValueError, TypeError, OSError, ... for damaged files
-        raise WeightsError(f"{where}: not a readable MATLAB file ({type(exc).__name__}: {exc})") from None
-
-
 def _cell_array(value: Any, name: str, where: str) -> Any:
-    """``value`` if it is a cell array (a list or array once scipy has simplified it), else a WeightsError."""
+    """``value`` if it is a cell array (a list once read; one struct when the cell holds one), else a WeightsError."""
     if isinstance(value, dict):
         return [value]
     if not isinstance(value, (list, tuple, np.ndarray)) or np.ndim(value) == 0:
@@ -62,13 +54,17 @@ def _cell_array(value: Any, name: str, where: str) -> Any:
     return value
 
 
+_CONV_NAME = re.compile(r"conv\d+_\d+")
+
+
 def _convs_from_layers(layers: Any, where: str) -> dict[str, tuple[Any, Any]]:
+    """The ``convB_I`` layers by name; the classifier (``fc6``..``fc8``, typed 'conv' too) is left out."""
     layers = _cell_array(layers, "layers", where)
     convs = {}
     for layer in layers:
-        if not isinstance(layer, dict) or layer.get("type") != "conv":
+        name = str(layer.get("name")) if isinstance(layer, dict) else ""
+        if not _CONV_NAME.fullmatch(name) or layer.get("type") != "conv":
             continue
-        name = str(layer.get("name"))
         if "weights" in layer:
             pair = layer["weights"]
         else:
@@ -81,7 +77,7 @@ def _convs_from_layers(layers: Any, where: str) -> dict[str, tuple[Any, Any]]:
 
 def _convs_from_params(params: Any, where: str) -> dict[str, tuple[Any, Any]]:
     values = {str(p.get("name")): p.get("value") for p in _cell_array(params, "params", where) if isinstance(p, dict)}
-    names = sorted({name[:-1] for name in values if name.startswith("conv") and name[-1] in "fb"})
+    names = sorted({name[:-1] for name in values if _CONV_NAME.fullmatch(name[:-1]) and name[-1] in "fb"})
     return {name: (values.get(name + "f"), values.get(name + "b")) for name in names}
 
 
@@ -131,14 +127,13 @@ def load_matconvnet(path: str | os.PathLike, source: str | None = None) -> VGGWe
     return VGGWeights(architecture, layers, convention, source or Path(path).name, where)
 
 
-def parse_matconvnet(path: str | os.PathLike | BinaryIO,
-                     where: str) -> tuple[str, dict[str, tuple[Any, Any]], tuple[float, ...]]:
-    """Architecture, OIHW conv layers and RGB mean of a MatConvNet file (a path or an open file),
-    parsed in this process.
+def parse_matconvnet(stream: BinaryIO, where: str) -> tuple[str, dict[str, tuple[Any, Any]], tuple[float, ...]]:
+    """Architecture, OIHW conv layers and RGB mean of the open MatConvNet file ``stream``, parsed in
+    this process.
 
-    Only for ``matconvnet_worker``: a crafted file can crash scipy, and with it this process.
+    Only for ``matconvnet_worker``: the parent bounds the time it takes and the file's inflated size.
     """
-    content = _load(path, where)
+    content = read_mat5(stream, where, ("layers", "params", "normalization", "meta"))
     if "layers" in content and "params" not in content:
         convs = _convs_from_layers(content["layers"], where)
     elif "params" in content:
@@ -153,14 +148,18 @@ def parse_matconvnet(path: str | os.PathLike | BinaryIO,
 
     architecture = architecture_for_conv_count(len(convs))
     if architecture is None:
-        raise WeightsError(f"{where}: found {len(convs)} conv layers, expected 16 (VGG-19) or 13 (VGG-16)")
+        raise WeightsError(f"{where}: found {len(convs)} conv layers named convB_I, expected 16 (VGG-19) or 13 "
+                           f"(VGG-16)")
     layers, shapes = {}, conv_weight_shapes(architecture)
     for name in conv_layer_names(architecture):
         if name not in convs:
             raise WeightsError(f"{where}: missing conv layer {name}")
-        kernel, bias = (np.asarray(a) if a is not None else None for a in convs[name])
+        kernel, bias = (a if isinstance(a, SkippedArray) else np.asarray(a) if a is not None else None
+                        for a in convs[name])
         if kernel is None or bias is None:
             raise WeightsError(f"{where}: {name} lacks its kernel or its bias")
+        if bias.shape == ():  # a one-element bias comes back as a number
+            bias = bias.reshape(1)
         check_declared_layer(where, name, (hwio_to_oihw(kernel.shape), (bias.size,)), (kernel.dtype, bias.dtype),
                              shapes[name])
         layers[name] = (kernel.transpose(3, 2, 0, 1), bias.reshape(-1))  # [FH, FW, in, out] -> OIHW

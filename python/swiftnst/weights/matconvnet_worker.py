@@ -1,13 +1,13 @@
 """Child-process entry point of the MatConvNet reader: ``python -m swiftnst.weights.matconvnet_worker
 <file.mat> <out.npz> < file.mat``.
 
-scipy's MATLAB v5 reader is not hardened against crafted input (some files crash the interpreter),
-so ``matconvnet.load_matconvnet`` runs the parse here and reads back only plain float arrays. The
+``matconvnet.load_matconvnet`` runs the parse here, under a timeout, and reads back only plain float
+arrays, so that whatever a crafted file does to the reader stays in this process. The
 file is read from standard input, which the parent opened (and checked to be a regular file); the
 path argument only names it in messages. Exit
 status 0: ``out.npz`` holds ``architecture``, ``mean`` and ``<layer>.weight``/``<layer>.bias``; exit
 status 2: the file was refused and ``out.npz.error`` holds the ``WeightsError`` message (a file, not
-stderr, so that warnings printed by scipy cannot mix into it).
+stderr, so that warnings printed by a library cannot mix into it).
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """torchvision ``vgg19-*.pth`` / ``vgg16-*.pth`` state dicts -> ``VGGWeights``, without importing torch.
 
+The same key names also hold Caffe-convention weights (neural-style-pt's files): ``pth_convention``
+tells which input convention a file expects.
+
 Two container formats exist. The zip format (torch >= 1.6) holds ``<dir>/data.pkl`` plus one raw
 file ``<dir>/data/<key>`` per storage. The legacy format (older releases, e.g. the published
 ``vgg19-dcbb9e9d.pth``) is a run of pickles (magic number, protocol, system info, the state dict,
@@ -32,7 +35,8 @@ from .input_file import open_weights_file
 from .layer_checks import check_declared_layer, check_layer_values
 from .restricted_unpickler import restricted_load
 from .torch_pickle import TORCH_GLOBALS, Storage, Storages, TensorRef, materialise
-from .vgg_weights import TORCHVISION, VGGWeights
+from .pth_convention import pth_convention
+from .vgg_weights import VGGWeights
 
 #: First value pickled by the legacy format (torch.serialization.MAGIC_NUMBER) and its protocol.
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -190,8 +194,11 @@ def _feature_tensors(state: Any, where: str) -> tuple[str, dict[int, dict[str, T
     return architecture, features
 
 
-def load_torch_pth(path: str | os.PathLike, source: str | None = None) -> VGGWeights:
-    """Read a torchvision VGG-19/16 state dict (zip or legacy format) via the restricted unpickler."""
+def load_torch_pth(path: str | os.PathLike, source: str | None = None,
+                   input_convention: str | None = None) -> VGGWeights:
+    """Read a VGG-19/16 state dict with torchvision's key names (zip or legacy format) via the
+    restricted unpickler; ``input_convention`` (``"caffe"``/``"torchvision"``, None: recognise it, see
+    ``pth_convention``) says which input the weights expect."""
     where = str(path)
     with open_weights_file(path) as handle:
         is_zip = zipfile.is_zipfile(handle)  # reads the end of the file
@@ -207,4 +214,5 @@ def load_torch_pth(path: str | os.PathLike, source: str | None = None) -> VGGWei
             check_declared_layer(where, name, (weight.shape, bias.shape), (weight.dtype, bias.dtype), shape)
             check_layer_values(where, name, weight, bias)
             layers[name] = (weight, bias)
-    return VGGWeights(architecture, layers, TORCHVISION, source or Path(path).name, where)
+    convention = pth_convention(Path(path).name, layers["conv1_1"][0], input_convention, where)
+    return VGGWeights(architecture, layers, convention, source or Path(path).name, where)
