@@ -95,20 +95,39 @@ public final class FeatureNetwork: Sendable {
     ///   `.shape` (image size), `.outOfMemory`.
     public func forward(image: UnsafeBufferPointer<Float>, height: Int, width: Int, requested: Set<Int>,
                         pooling: Pooling, evaluation: NetworkEvaluation) throws {
-        guard evaluation.network === self else {
-            throw NSTError.invalidArgument("the evaluation belongs to another network")
-        }
-        guard let deepest = requested.max(), requested.allSatisfy({ $0 >= 0 && $0 < layers.count }) else {
-            throw NSTError.invalidArgument("forward needs at least one valid layer")
-        }
-        let shapes = try shapes(upTo: deepest, height: height, width: width)
         guard image.count == 3 * height * width, let imagePointer = image.baseAddress else {
             throw NSTError.shape("image must hold 3x\(height)x\(width) = \(3 * height * width) values, got \(image.count)")
         }
-        try evaluation.prepare(shapes: shapes, requested: requested, height: height, width: width, pooling: pooling)
+        try prepareForward(after: -1, height: height, width: width, requested: requested, pooling: pooling,
+                           evaluation: evaluation)
+        forwardPrepared(input: imagePointer, evaluation: evaluation)
+    }
 
-        var input = UnsafePointer(imagePointer)
-        var i = 0
+    /// Sizes `evaluation` to run the layers after `start` (-1: from the image) up to the deepest requested
+    /// one, for an image of `height x width`. From a layer, its output is kept in the evaluation
+    /// (`NetworkEvaluation.startOutput`), to be filled by the caller before `forwardPrepared`.
+    /// - Throws: as `forward(image:...)`; `.invalidArgument` when a requested layer is not after `start`.
+    func prepareForward(after start: Int, height: Int, width: Int, requested: Set<Int>, pooling: Pooling,
+                        evaluation: NetworkEvaluation) throws {
+        guard evaluation.network === self else {
+            throw NSTError.invalidArgument("the evaluation belongs to another network")
+        }
+        guard let deepest = requested.max(), requested.allSatisfy({ $0 > start && $0 < layers.count }) else {
+            throw NSTError.invalidArgument("forward needs at least one valid layer after layer \(start)")
+        }
+        let shapes = try shapes(upTo: deepest, height: height, width: width)
+        try evaluation.prepare(shapes: shapes, requested: requested, start: start, height: height, width: width,
+                               pooling: pooling)
+    }
+
+    /// Runs the layers `prepareForward` sized `evaluation` for on `input`: the image, or the evaluation's
+    /// own `startOutput`.
+    func forwardPrepared(input start: UnsafePointer<Float>, evaluation: NetworkEvaluation) {
+        guard let shapes = evaluation.shapes else { return }
+        let requested = evaluation.requested
+        let deepest = shapes.count - 1
+        var input = start
+        var i = evaluation.start + 1
         while i <= deepest {
             let shape = shapes[i]
             switch layers[i].operation {
@@ -135,7 +154,7 @@ public final class FeatureNetwork: Sendable {
                 let inputShape = shapes[i - 1]
                 let output = evaluation.outputs[i]!.pointer
                 WinogradProfile.measure(.poolForward) {
-                    pooling.forward(input: input, output: output, channels: inputShape.channels,
+                    evaluation.pooling.forward(input: input, output: output, channels: inputShape.channels,
                                     height: inputShape.height, width: inputShape.width)
                 }
                 input = UnsafePointer(output)
@@ -174,7 +193,8 @@ public final class FeatureNetwork: Sendable {
     public typealias GradientInjection = (_ gradient: UnsafeMutablePointer<Float>) -> Void
 
     /// As `backward(injected:evaluation:gradImage:)`, with each injected gradient added by a function
-    /// when the backward pass reaches its layer.
+    /// when the backward pass reaches its layer. After a forward from a layer (`prepareForward(after:)`),
+    /// `gradImage` receives the gradient with respect to that layer's output instead of the image.
     /// - Throws: `NSTError.state` (no forward, or a layer not requested), `.shape` (wrong sizes).
     public func backward(adding injected: [(layer: Int, add: GradientInjection)],
                          evaluation: NetworkEvaluation, gradImage: UnsafeMutableBufferPointer<Float>) throws {
@@ -182,7 +202,7 @@ public final class FeatureNetwork: Sendable {
             throw NSTError.invalidArgument("the evaluation belongs to another network")
         }
         guard let shapes = evaluation.shapes else { throw NSTError.state("backward needs a forward pass first") }
-        let imageCount = 3 * evaluation.height * evaluation.width
+        let imageCount = evaluation.inputCount
         guard gradImage.count == imageCount, let gradImagePointer = gradImage.baseAddress else {
             throw NSTError.shape("image gradient must hold \(imageCount) values, got \(gradImage.count)")
         }
@@ -202,14 +222,14 @@ public final class FeatureNetwork: Sendable {
         // ReLU fed by a conv with no gradient injected at the conv inside the conv's backward.
         var reluDoneByPool = -1
         var reluForConv: UnsafePointer<Float>?
-        for i in stride(from: top, through: 0, by: -1) {
+        for i in stride(from: top, to: evaluation.start, by: -1) {
             let shape = shapes[i]
             for (layer, add) in injected where layer == i { add(current) }
             switch layers[i].operation {
             case .relu:
                 if i == reluDoneByPool { break }
                 let activation = UnsafePointer(evaluation.outputs[i]!.pointer)
-                if i > 0, case .convolution = layers[i - 1].operation, !injected.contains(where: { $0.layer == i - 1 }) {
+                if i - 1 > evaluation.start, case .convolution = layers[i - 1].operation, !injected.contains(where: { $0.layer == i - 1 }) {
                     reluForConv = activation
                     break
                 }
@@ -230,7 +250,8 @@ public final class FeatureNetwork: Sendable {
                 swap(&current, &spare)
             case .pool:
                 let inputShape = shapes[i - 1]
-                let fuseReLU = layers[i - 1].operation == .relu && !injected.contains { $0.layer == i - 1 }
+                let fuseReLU = i - 1 > evaluation.start && layers[i - 1].operation == .relu
+                    && !injected.contains { $0.layer == i - 1 }
                 if fuseReLU { reluDoneByPool = i - 1 }
                 WinogradProfile.measure(.poolBackward) {
                     evaluation.pooling.backward(input: evaluation.outputs[i - 1]!.pointer, gradOutput: current,
@@ -266,28 +287,27 @@ public final class NetworkEvaluation {
         self.outputs = Array(repeating: nil, count: network.layers.count)
     }
 
-    /// Sizes the buffers for a forward pass, refusing with `NSTError.outOfMemory` when the
-    /// growth would not fit in available memory.
-    func prepare(shapes: [(channels: Int, height: Int, width: Int)], requested: Set<Int>,
+    /// Layer whose output the last forward started from; -1 for the image.
+    private(set) var start = -1
+    /// Values of the input the last forward started from: the image or layer `start`'s output.
+    var inputCount: Int { EvaluationFootprint.inputCount(shapes: shapes ?? [], start: start, height: height, width: width) }
+    /// Layer `start`'s output, which the caller of `prepareForward(after:)` fills.
+    var startOutput: UnsafeMutablePointer<Float>? { start >= 0 ? outputs[start]?.pointer : nil }
+
+    /// Sizes the buffers (see `EvaluationFootprint`) for a forward pass after layer `start`, refusing
+    /// with `NSTError.outOfMemory` when the growth would not fit in available memory.
+    func prepare(shapes: [(channels: Int, height: Int, width: Int)], requested: Set<Int>, start: Int,
                  height: Int, width: Int, pooling: Pooling) throws {
-        let layers = network.layers
-        let deepest = shapes.count - 1
-        var needed: [Int?] = Array(repeating: nil, count: layers.count)
-        var largest = 3 * height * width
-        for i in 0...deepest {
-            let s = shapes[i]
-            let count = s.channels * s.height * s.width
-            largest = max(largest, count)
-            if !network.isFusedIntoReLU(i, requested: requested, deepest: deepest) { needed[i] = count }
-        }
-        let growth = zip(needed, outputs).reduce(0) { sum, pair in
+        let footprint = EvaluationFootprint(network: network, shapes: shapes, requested: requested, start: start,
+                                            height: height, width: width)
+        let growth = zip(footprint.outputs, outputs).reduce(0) { sum, pair in
             sum + max(0, (pair.0 ?? 0) - (pair.1?.capacity ?? 0))
-        } + 2 * max(0, largest - gradientBuffers.0.capacity) + Im2colConv3x3.bandFloats
+        } + 2 * max(0, footprint.gradient - gradientBuffers.0.capacity) + footprint.scratch
         try MemoryBudget.check(floats: growth, for: "a \(height)x\(width) network evaluation")
 
         self.shapes = nil  // invalid until every buffer is in place
-        for i in 0..<layers.count {
-            if let count = needed[i] {
+        for i in 0..<network.layers.count {
+            if let count = footprint.outputs[i] {
                 let buffer = outputs[i] ?? FloatBuffer()
                 buffer.reserve(count)
                 outputs[i] = buffer
@@ -295,10 +315,11 @@ public final class NetworkEvaluation {
                 outputs[i] = nil
             }
         }
-        gradientBuffers.0.reserve(largest)
-        gradientBuffers.1.reserve(largest)
+        gradientBuffers.0.reserve(footprint.gradient)
+        gradientBuffers.1.reserve(footprint.gradient)
         self.shapes = shapes
         self.requested = requested
+        self.start = start
         self.height = height
         self.width = width
         self.pooling = pooling

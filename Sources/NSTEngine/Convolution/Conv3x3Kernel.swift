@@ -21,11 +21,20 @@ public protocol Conv3x3Kernel: Sendable {
     func backwardInputThroughReLU(activation: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,
                                   gradInput: UnsafeMutablePointer<Float>,
                                   height: Int, width: Int, scratch: ScratchSpace)
+    /// Floats of each `ScratchSpace` slot (indexed by slot) a pass over a `height x width` plane takes.
+    func scratchFloats(height: Int, width: Int) -> [Int]
+    /// Floats the kernel builds and keeps on its first pass over planes `width` wide (e.g. transformed
+    /// weights); shared by every caller of the network.
+    func builtFloats(width: Int) -> Int
 }
 
 /// The unfused passes: the convolution, then the ReLU as a separate pass over memory. Kernels that can
-/// do the ReLU on the way (`WinogradConv3x3`) replace these.
+/// do the ReLU on the way (`WinogradConv3x3`) replace these. Kernels without scratch or built state
+/// (the test reference) keep the zero memory figures.
 extension Conv3x3Kernel {
+    public func scratchFloats(height: Int, width: Int) -> [Int] { [] }
+    public func builtFloats(width: Int) -> Int { 0 }
+
     public func forwardReLU(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                             height: Int, width: Int, scratch: ScratchSpace) {
         forward(input: input, output: output, height: height, width: width, scratch: scratch)

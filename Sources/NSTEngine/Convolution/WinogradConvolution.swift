@@ -104,22 +104,15 @@ enum WinogradConvolution {
         // U[ξ] is [K][C]: the forward pass multiplies by it, the input gradient by its transpose.
         let transposeCoefficients = direction == .inputGradient
         let coefficientRowLength = transposeCoefficients ? outChannels : inChannels
-        let workers = max(1, Parallel.threadCount)
-        let partition = Partition(geometry: geometry, channels: max(inChannels, outChannels), outChannels: outChannels,
-                                  workers: workers, bandRowLimit: bandRowLimit)
-        let bandRows = partition.bandRows
-        let bandTiles = bandRows * geometry.tileColumns
-        let transformedStride = inChannels * bandTiles + planePadding
-        let productStride = partition.largestGroup * bandTiles + planePadding
-        let transformedCount = WinogradF4x4.coefficients * transformedStride
-        let productCount = WinogradF4x4.coefficients * productStride
-        // Band mode: every worker has its own V. Group mode: the workers share one V per band.
-        let grouped = partition.groupCount > 1
-        let workerCount = min(workers, grouped ? workers : partition.bandCount)
-        let transformedBase = scratch.buffer(Slot.transformedInput, count: (grouped ? 1 : workerCount) * transformedCount)
-        let productsBase = scratch.buffer(Slot.products, count: max(workerCount, partition.groupCount) * productCount)
-        let paddedCount = geometry.paddedCount(tileRows: bandRows)
-        let paddedBase = scratch.buffer(Slot.paddedInput, count: workerCount * paddedCount)
+        let layout = ScratchLayout(geometry: geometry, inChannels: inChannels, outChannels: outChannels,
+                                   bandRowLimit: bandRowLimit)
+        let (partition, bandRows) = (layout.partition, layout.partition.bandRows)
+        let (transformedStride, productStride) = (layout.transformedStride, layout.productStride)
+        let (transformedCount, productCount, paddedCount) = (layout.transformedCount, layout.productCount, layout.paddedCount)
+        let (grouped, workerCount) = (layout.grouped, layout.workerCount)
+        let transformedBase = scratch.buffer(Slot.transformedInput, count: layout.transformedFloats)
+        let productsBase = scratch.buffer(Slot.products, count: layout.productFloats)
+        let paddedBase = scratch.buffer(Slot.paddedInput, count: layout.paddedFloats)
         let plane = height * width
 
         /// V of the band's tiles for input channels `channels`, written at their place in `transformed`.
@@ -188,6 +181,40 @@ enum WinogradConvolution {
                 multiply(band: rows, channels: 0..<outChannels, transformed: transformed,
                          products: productsBase + worker * productCount)
             }
+        }
+    }
+
+    /// Floats of each `ScratchSpace` slot (indexed by slot) one `convolve` call of either direction takes.
+    static func scratchFloats(height: Int, width: Int, inChannels: Int, outChannels: Int) -> [Int] {
+        [(inChannels, outChannels, false), (outChannels, inChannels, true)].map { c, k, rotated in
+            let l = ScratchLayout(geometry: Geometry(height: height, width: width, rotated: rotated), inChannels: c,
+                                  outChannels: k, bandRowLimit: .max)
+            var slots = [0, 0, 0]
+            (slots[Slot.paddedInput], slots[Slot.transformedInput], slots[Slot.products]) = (l.paddedFloats, l.transformedFloats, l.productFloats)
+            return slots
+        }.reduce([0, 0, 0]) { zip($0, $1).map { max($0, $1) } }
+    }
+
+    /// The sizes of the scratch buffers of one `convolve` call (one source for it and `scratchFloats`).
+    private struct ScratchLayout {
+        let partition: Partition
+        let transformedStride: Int, productStride: Int, transformedCount: Int, productCount: Int, paddedCount: Int
+        /// Band mode: every worker has its own V. Group mode: the workers share one V per band.
+        let grouped: Bool, workerCount: Int
+        var transformedFloats: Int { (grouped ? 1 : workerCount) * transformedCount }
+        var productFloats: Int { max(workerCount, partition.groupCount) * productCount }
+        var paddedFloats: Int { workerCount * paddedCount }
+
+        init(geometry: Geometry, inChannels: Int, outChannels: Int, bandRowLimit: Int) {
+            let workers = max(1, Parallel.threadCount)
+            partition = Partition(geometry: geometry, channels: max(inChannels, outChannels), outChannels: outChannels,
+                                  workers: workers, bandRowLimit: bandRowLimit)
+            let bandTiles = partition.bandRows * geometry.tileColumns
+            transformedStride = inChannels * bandTiles + planePadding
+            productStride = partition.largestGroup * bandTiles + planePadding
+            (transformedCount, productCount) = (WinogradF4x4.coefficients * transformedStride, WinogradF4x4.coefficients * productStride)
+            paddedCount = geometry.paddedCount(tileRows: partition.bandRows)
+            (grouped, workerCount) = (partition.groupCount > 1, min(workers, partition.groupCount > 1 ? workers : partition.bandCount))
         }
     }
 
