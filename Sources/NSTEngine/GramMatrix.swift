@@ -63,7 +63,7 @@ public enum GramMatrix {
         var g = gradGram
         var scale = 2 * alpha
         if !symmetric {
-            let sum = scratch.buffer(0, count: channels * channels)
+            let sum = scratch.buffer(.gramGradientSum, count: channels * channels)
             for i in 0..<channels {
                 for j in 0..<channels { sum[i * channels + j] = gradGram[i * channels + j] + gradGram[j * channels + i] }
             }

@@ -87,10 +87,8 @@ public final class StyleTransferObjective {
     /// Whether the style term needs style images.
     var usesStyle: Bool { styleWeight > 0 && !styleLayers.isEmpty }
 
-    /// True once `setContent` succeeded.
-    public var hasContent: Bool { !contentLosses.isEmpty || contentLayers.isEmpty }
     /// Number of style images added since creation or the last `clearStyles`.
-    public var styleImageCount: Int { styleImages.count }
+    var styleImageCount: Int { styleImages.count }
 
     /// Sets the content target from `image` `[3, height, width]` (the objective's size).
     /// - Throws: `NSTError.shape`, `.invalidArgument` (NaN/Inf), `.outOfMemory`.
@@ -187,7 +185,7 @@ public final class StyleTransferObjective {
         }
 
         let imagePointer = image.baseAddress!
-        let tvGradient = scratch.buffer(2, count: image.count)
+        let tvGradient = scratch.buffer(.totalVariationGradient, count: image.count)
         losses.tv = TotalVariationLoss(weight: tvWeight).uncheckedEvaluate(
             image: imagePointer, channels: 3, height: height, width: width, gradient: tvGradient)
         guard losses.total.isFinite else {
@@ -204,18 +202,6 @@ public final class StyleTransferObjective {
             for i in 0..<image.count { g[i] += tvGradient[i] }
         }
         return losses
-    }
-
-    /// Convenience over `evaluate(image:gradient:)` for a `Tensor` `[3, height, width]`.
-    public func evaluate(image: Tensor) throws -> (losses: ObjectiveLosses, gradient: [Float]) {
-        guard image.channels == 3, image.height == height, image.width == width else {
-            throw NSTError.shape("image must be [3, \(height), \(width)], got [\(image.channels), \(image.height), \(image.width)]")
-        }
-        var gradient = [Float](repeating: 0, count: image.count)
-        let losses = try image.storage.withUnsafeBufferPointer { x in
-            try gradient.withUnsafeMutableBufferPointer { g in try evaluate(image: x, gradient: g) }
-        }
-        return (losses, gradient)
     }
 
     /// `NSTError.shape` unless both sides of `what` are in `1...maxImageSide`.

@@ -1,8 +1,8 @@
 /// A 3x3 convolution with stride 1, zero padding 1 and a bias, with its gradient with respect to
 /// the input (style transfer never needs weight gradients).
 ///
-/// Every implementation (im2col, naive reference, and faster ones later) conforms, so
-/// `FeatureNetwork` and the tests can swap them. Tensors are float32 CHW; callers guarantee
+/// Every implementation (Winograd for production, im2col for planes of at most 4 px, the tests' naive
+/// reference) conforms, so `FeatureNetwork` and the tests can swap them. Tensors are float32 CHW; callers guarantee
 /// the buffers hold `channels * height * width` elements and that `height, width >= 1`.
 public protocol Conv3x3Kernel: Sendable {
     var inChannels: Int { get }
@@ -21,20 +21,11 @@ public protocol Conv3x3Kernel: Sendable {
     func backwardInputThroughReLU(activation: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,
                                   gradInput: UnsafeMutablePointer<Float>,
                                   height: Int, width: Int, scratch: ScratchSpace)
-    /// Floats of each `ScratchSpace` slot (indexed by slot) a pass over a `height x width` plane takes.
-    func scratchFloats(height: Int, width: Int) -> [Int]
-    /// Floats the kernel builds and keeps on its first pass over planes `width` wide (e.g. transformed
-    /// weights); shared by every caller of the network.
-    func builtFloats(width: Int) -> Int
 }
 
 /// The unfused passes: the convolution, then the ReLU as a separate pass over memory. Kernels that can
-/// do the ReLU on the way (`WinogradConv3x3`) replace these. Kernels without scratch or built state
-/// (the test reference) keep the zero memory figures.
+/// do the ReLU on the way (`WinogradConv3x3`) replace these.
 extension Conv3x3Kernel {
-    public func scratchFloats(height: Int, width: Int) -> [Int] { [] }
-    public func builtFloats(width: Int) -> Int { 0 }
-
     public func forwardReLU(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                             height: Int, width: Int, scratch: ScratchSpace) {
         forward(input: input, output: output, height: height, width: width, scratch: scratch)

@@ -50,15 +50,17 @@ public final class WinogradConv3x3: Conv3x3Kernel {
         run(.forward, input: input, output: output, height: height, width: width, scratch: scratch)
     }
 
-    public func scratchFloats(height: Int, width: Int) -> [Int] {
+    /// Floats of each `ScratchSpace` slot a pass over a `height x width` plane takes.
+    func scratchFloats(height: Int, width: Int) -> [ScratchSlot: Int] {
         if width <= Self.narrowWidth {
-            return [Im2colConv3x3.scratchFloats(inChannels: max(inChannels, outChannels), height: height, width: width)]
+            return [.im2colColumns: Im2colConv3x3.scratchFloats(inChannels: max(inChannels, outChannels), height: height, width: width)]
         }
         return WinogradConvolution.scratchFloats(height: height, width: width, inChannels: inChannels, outChannels: outChannels)
     }
 
-    /// The transformed coefficients, or for narrow planes the im2col kernel's flipped weights.
-    public func builtFloats(width: Int) -> Int {
+    /// Floats built and kept on the first pass over planes `width` wide: the transformed coefficients, or
+    /// for narrow planes the im2col kernel's flipped weights (shared by every caller of the network).
+    func builtFloats(width: Int) -> Int {
         (width <= Self.narrowWidth ? 9 : WinogradF4x4.coefficients) * inChannels * outChannels
     }
 
@@ -102,7 +104,7 @@ public final class WinogradConv3x3: Conv3x3Kernel {
                      fusion: WinogradConvolution.Fusion = .init(), scratch: ScratchSpace) {
         let forward = direction == .forward
         let coefficients = coefficients()
-        WinogradProfile.measure(forward ? .forward : .backwardInput) {
+        LayerProfiler.measure(forward ? .forward : .backwardInput) {
             coefficients.withUnsafeBufferPointer { u in
                 parameters.bias.withUnsafeBufferPointer { b in
                     WinogradConvolution.convolve(

@@ -34,13 +34,6 @@ enum WinogradConvolution {
         case inputGradient
     }
 
-    /// ScratchSpace slots used during one call; a kernel call owns the scratch space while it runs.
-    private enum Slot {
-        static let paddedInput = 0
-        static let transformedInput = 1
-        static let products = 2
-    }
-
     /// Band size target in bytes for the larger of a band's V and M: half a core's L2 cache (2 MiB on the
     /// reference machine), so that V and M both stay in L2 while the products read the one and write the
     /// other, and the output transform reads M from there. Only the 64-channel layers of small images
@@ -110,16 +103,16 @@ enum WinogradConvolution {
         let (transformedStride, productStride) = (layout.transformedStride, layout.productStride)
         let (transformedCount, productCount, paddedCount) = (layout.transformedCount, layout.productCount, layout.paddedCount)
         let (grouped, workerCount) = (layout.grouped, layout.workerCount)
-        let transformedBase = scratch.buffer(Slot.transformedInput, count: layout.transformedFloats)
-        let productsBase = scratch.buffer(Slot.products, count: layout.productFloats)
-        let paddedBase = scratch.buffer(Slot.paddedInput, count: layout.paddedFloats)
+        let transformedBase = scratch.buffer(.winogradTransformedInput, count: layout.transformedFloats)
+        let productsBase = scratch.buffer(.winogradProducts, count: layout.productFloats)
+        let paddedBase = scratch.buffer(.winogradPaddedInput, count: layout.paddedFloats)
         let plane = height * width
 
         /// V of the band's tiles for input channels `channels`, written at their place in `transformed`.
         func transform(band rows: Range<Int>, channels: Range<Int>, into transformed: UnsafeMutablePointer<Float>,
                        padded: UnsafeMutablePointer<Float>) {
             let tiles = rows.count * geometry.tileColumns
-            WinogradProfile.measure(.inputTransform) {
+            LayerProfiler.measure(.inputTransform) {
                 for c in channels {
                     geometry.pad(input + c * plane, gate: fusion.reluActivation.map { $0 + c * plane },
                                  tileRows: rows, into: padded)
@@ -134,7 +127,7 @@ enum WinogradConvolution {
         func multiply(band rows: Range<Int>, channels: Range<Int>, transformed: UnsafePointer<Float>,
                       products: UnsafeMutablePointer<Float>) {
             let tiles = rows.count * geometry.tileColumns
-            WinogradProfile.measure(.products) {
+            LayerProfiler.measure(.products) {
                 // Rows `channels` of U[ξ] (forward), or of U[ξ]ᵀ, i.e. columns of U[ξ] (input gradient).
                 let firstRow = transposeCoefficients ? channels.lowerBound : channels.lowerBound * coefficientRowLength
                 for xi in 0..<WinogradF4x4.coefficients {
@@ -144,7 +137,7 @@ enum WinogradConvolution {
                                      c: products + xi * productStride, ldc: tiles)
                 }
             }
-            WinogradProfile.measure(.outputTransform) {
+            LayerProfiler.measure(.outputTransform) {
                 for k in channels {
                     geometry.transformOutput(
                         products + (k - channels.lowerBound) * tiles, coefficientStride: productStride,
@@ -184,15 +177,14 @@ enum WinogradConvolution {
         }
     }
 
-    /// Floats of each `ScratchSpace` slot (indexed by slot) one `convolve` call of either direction takes.
-    static func scratchFloats(height: Int, width: Int, inChannels: Int, outChannels: Int) -> [Int] {
+    /// Floats of each `ScratchSpace` slot one `convolve` call of either direction takes.
+    static func scratchFloats(height: Int, width: Int, inChannels: Int, outChannels: Int) -> [ScratchSlot: Int] {
         [(inChannels, outChannels, false), (outChannels, inChannels, true)].map { c, k, rotated in
             let l = ScratchLayout(geometry: Geometry(height: height, width: width, rotated: rotated), inChannels: c,
                                   outChannels: k, bandRowLimit: .max)
-            var slots = [0, 0, 0]
-            (slots[Slot.paddedInput], slots[Slot.transformedInput], slots[Slot.products]) = (l.paddedFloats, l.transformedFloats, l.productFloats)
-            return slots
-        }.reduce([0, 0, 0]) { zip($0, $1).map { max($0, $1) } }
+            return [.winogradPaddedInput: l.paddedFloats, .winogradTransformedInput: l.transformedFloats,
+                    .winogradProducts: l.productFloats]
+        }.reduce([:]) { $0.merging($1, uniquingKeysWith: max) }
     }
 
     /// The sizes of the scratch buffers of one `convolve` call (one source for it and `scratchFloats`).

@@ -51,34 +51,6 @@ public struct StyleLoss: Sendable {
         return result.map { Float($0) }
     }
 
-    /// Loss and gradient with respect to `features` (a `Tensor` whose channel count is `channels`).
-    /// - Throws: `NSTError.shape` when the channel counts differ.
-    public func evaluate(features: Tensor) throws -> (loss: Double, gradient: [Float]) {
-        guard features.channels == channels, features.count > 0 else {
-            throw NSTError.shape("style features have \(features.channels) channels, target \(channels)")
-        }
-        var gradient = [Float](repeating: 0, count: features.count)
-        let scratch = ScratchSpace()
-        let loss = features.storage.withUnsafeBufferPointer { f in
-            gradient.withUnsafeMutableBufferPointer { g in
-                uncheckedEvaluate(features: f.baseAddress!, positions: features.height * features.width,
-                                  gradient: g.baseAddress!, scratch: scratch)
-            }
-        }
-        return (loss, gradient)
-    }
-
-    /// Writes the gradient `[channels, positions]` (overwriting) and returns the loss.
-    /// Uses scratch slot 1 (slot 0 is `GramMatrix.backward`'s).
-    func uncheckedEvaluate(features: UnsafePointer<Float>, positions: Int,
-                           gradient: UnsafeMutablePointer<Float>, scratch: ScratchSpace) -> Double {
-        let gramGradient = scratch.buffer(1, count: channels * channels)
-        let loss = uncheckedLoss(features: features, positions: positions, gramGradient: gramGradient)
-        uncheckedGradient(features: features, positions: positions, gramGradient: gramGradient,
-                          accumulating: false, into: gradient, scratch: scratch)
-        return loss
-    }
-
     /// The loss; also writes its gradient with respect to the normalised Gram matrix into `gramGradient`
     /// `[channels, channels]`, all `uncheckedGradient` needs besides the features.
     func uncheckedLoss(features: UnsafePointer<Float>, positions: Int, gramGradient: UnsafeMutablePointer<Float>) -> Double {

@@ -16,7 +16,7 @@ struct EvaluationFootprint {
         let deepest = shapes.count - 1
         var outputs: [Int?] = Array(repeating: nil, count: network.layers.count)
         var largest = Self.inputCount(shapes: shapes, start: start, height: height, width: width)
-        var slots: [Int] = []
+        var slots: [ScratchSlot: Int] = [:]
         var built = 0
         for i in max(0, start)...deepest {
             let s = shapes[i]
@@ -27,16 +27,21 @@ struct EvaluationFootprint {
             }
             largest = max(largest, count)
             if !network.isFusedIntoReLU(i, requested: requested, deepest: deepest) { outputs[i] = count }
-            if let kernel = network.kernels[i] {
-                let needed = kernel.scratchFloats(height: s.height, width: s.width)
-                slots = (0..<max(slots.count, needed.count)).map { max($0 < slots.count ? slots[$0] : 0,
-                                                                       $0 < needed.count ? needed[$0] : 0) }
+            let needed: [ScratchSlot: Int]
+            switch network.kernels[i] {
+            case let kernel as WinogradConv3x3:
+                needed = kernel.scratchFloats(height: s.height, width: s.width)
                 built += kernel.builtFloats(width: s.width)
+            case let kernel as Im2colConv3x3:
+                needed = kernel.scratchFloats(height: s.height, width: s.width)
+            default:
+                needed = [:]  // no convolution, or a kernel without scratch (the tests' reference)
             }
+            slots.merge(needed, uniquingKeysWith: max)
         }
         self.outputs = outputs
         self.gradient = largest
-        self.scratch = slots.reduce(0, +)
+        self.scratch = slots.values.reduce(0, +)
         self.built = built
     }
 
