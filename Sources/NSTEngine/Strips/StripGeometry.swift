@@ -5,21 +5,21 @@
 /// halo on both sides (clipped at the image border, where the zero padding is then the true padding).
 /// Cropping changes values only near a cut edge of the window:
 /// - contamination: a 3×3 convolution spreads a wrong row by one layer row, a 2×2 pooling halves the wrong
-///   rows, rounding up (the window starts on a multiple of the pooling stride, so pooling windows coincide
-///   with the whole image's). After layer l the first `c_l` layer rows from a cut edge may be wrong.
+///   rows, rounding up (windows are aligned so that pooling windows coincide with the whole image's).
+///   After layer l the first `c_l` layer rows from a cut edge may be wrong.
 /// - reach: layer l's row p depends on image rows `[p·f_l − e_l, (p+1)·f_l − 1 + e_l]`, with `f_l` the
 ///   downsampling factor and `e_l` the sum of the factors of the convolutions up to l.
 /// The forward pass needs the interior's layer rows uncontaminated: halo >= `c_l·f_l`. The backward pass
 /// needs every position whose value depends on an interior image row to be inside the window and
 /// uncontaminated (then its value, the injected gradient there and its Jacobian are all exact, and the
 /// inexact positions only reach image rows outside the interior): halo >= `e_l + (c_l + 1)·f_l − 1`.
-/// Both halos are rounded up to the alignment `2^(pools in the stem)`.
+/// Both halos are rounded up to the alignment (see `stem(_:through:)`).
 public struct StripGeometry: Sendable, Equatable {
     /// Last layer evaluated on strips.
     public let stemEnd: Int
     /// Image rows per strip interior (the last strip may be shorter); a multiple of `alignment`.
     public let rows: Int
-    /// `2^(pooling layers in 0...stemEnd)`: every strip and window starts on a multiple of it.
+    /// Every strip and window starts on a multiple of it (see `stem(_:through:)`).
     public let alignment: Int
     /// Halo of the forward-only windows and of the windows recomputed for the backward pass.
     public let forwardHalo: Int
@@ -31,33 +31,47 @@ public struct StripGeometry: Sendable, Equatable {
     ///   - layers: the network's layers; `stemEnd` indexes them.
     ///   - rows: strip rows, > 0 and a multiple of the stem's alignment (checked by `EvaluationStrategy`).
     init(layers: [VGGArchitecture.Layer], stemEnd: Int, rows: Int, height: Int) {
+        let stem = Self.stem(layers, through: stemEnd)
+        func aligned(_ value: Int) -> Int { (value + stem.alignment - 1) / stem.alignment * stem.alignment }
+        self.stemEnd = stemEnd
+        self.rows = rows
+        self.alignment = stem.alignment
+        self.forwardHalo = aligned(stem.forwardHalo)
+        self.backwardHalo = aligned(stem.backwardHalo)
+        self.height = height
+    }
+
+    /// The alignment and the unrounded halos of the stem `layers[0...stemEnd]`.
+    ///
+    /// Alignment: windows start on multiples of every pooling stride so pooling windows coincide with the
+    /// whole image's, and of 4× the downsampling at every convolution so that Winograd's 4×4 output tiles
+    /// coincide too: then the kept values are not merely equal up to rounding but bitwise equal, and no
+    /// ReLU or max-pooling choice can flip between a window and the whole image.
+    static func stem(_ layers: [VGGArchitecture.Layer], through stemEnd: Int)
+        -> (alignment: Int, forwardHalo: Int, backwardHalo: Int) {
         var factor = 1, contamination = 0, reach = 0
-        var forwardHalo = 0, backwardHalo = 0
+        var alignment = 1, forwardHalo = 0, backwardHalo = 0
         for layer in layers[0...stemEnd] {
             switch layer.operation {
             case .convolution:
                 contamination += 1
                 reach += factor
+                alignment = max(alignment, 4 * factor)
             case .relu:
                 break
             case .pool:
                 contamination = (contamination + 1) / 2
                 factor *= 2
+                alignment = max(alignment, factor)
             }
             forwardHalo = max(forwardHalo, contamination * factor)
             backwardHalo = max(backwardHalo, reach + (contamination + 1) * factor - 1)
         }
-        func aligned(_ value: Int) -> Int { (value + factor - 1) / factor * factor }
-        self.stemEnd = stemEnd
-        self.rows = rows
-        self.alignment = factor
-        self.forwardHalo = aligned(forwardHalo)
-        self.backwardHalo = aligned(backwardHalo)
-        self.height = height
+        return (alignment, forwardHalo, backwardHalo)
     }
 
-    /// `2^(pooling layers in 0...layer)`.
-    static func alignment(of layers: [VGGArchitecture.Layer], through layer: Int) -> Int {
+    /// `2^(pooling layers in 0...layer)`: how much the layer is downsampled.
+    static func downsampling(of layers: [VGGArchitecture.Layer], through layer: Int) -> Int {
         layers[0...layer].reduce(1) { $1.operation == .pool ? $0 * 2 : $0 }
     }
 
