@@ -25,7 +25,7 @@ public final class ScratchSpace {
     }
 
     /// Total floats currently held, for memory diagnostics.
-    public var capacity: Int { slots.reduce(0) { $0 + $1.capacity } }
+    var capacity: Int { slots.reduce(0) { $0 + $1.capacity } }
 }
 
 /// What a `ScratchSpace` buffer is for. One slot per purpose, so a function holding one buffer can call

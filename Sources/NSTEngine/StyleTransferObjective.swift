@@ -42,7 +42,8 @@ public final class StyleTransferObjective {
     /// the loss to the backward pass of one evaluation.
     private var gramGradients: [FloatBuffer] = []
 
-    /// Largest accepted image side, as `NST_MAX_IMAGE_SIDE` in swiftnst.h.
+    /// Largest accepted image side. The engine's copy of `NST_MAX_IMAGE_SIDE` in swiftnst.h (the engine
+    /// cannot import the header); Tests/CBridgeTests checks that the two agree.
     public static let maxImageSide = 8192
 
     /// - Parameters:
@@ -94,7 +95,7 @@ public final class StyleTransferObjective {
     var styleImageCount: Int { styleImages.count }
 
     /// Sets the content target from `image` `[3, height, width]` (the objective's size).
-    /// - Throws: `NSTError.shape`, `.invalidArgument` (NaN/Inf), `.outOfMemory`.
+    /// - Throws: `NSTError.shape`, `.numeric` (NaN/Inf), `.outOfMemory`.
     public func setContent(image: UnsafeBufferPointer<Float>) throws {
         try Self.checkImage(image, height: height, width: width)
         guard !contentLayers.isEmpty else { return }
@@ -104,7 +105,9 @@ public final class StyleTransferObjective {
 
     /// Adds a style image `[3, imageHeight, imageWidth]` (any size that reaches the deepest style
     /// layer) with blend weight `weight`; the targets are the weight-normalised blend of all images.
-    /// - Throws: `NSTError.shape`, `.invalidArgument` (NaN/Inf, weight not finite or <= 0), `.outOfMemory`.
+    /// - Throws: `NSTError.invalidArgument` (weight not finite or <= 0), `.shape` (size outside
+    ///   `1...maxImageSide` on a side, too small for the deepest style layer, or a wrong count), `.numeric`
+    ///   (NaN/Inf), `.outOfMemory`.
     public func addStyle(image: UnsafeBufferPointer<Float>, height imageHeight: Int, width imageWidth: Int,
                          weight: Double) throws {
         guard weight.isFinite, weight > 0 else {
@@ -151,8 +154,8 @@ public final class StyleTransferObjective {
 
     /// Losses at `image` `[3, height, width]` and, when `gradient` is given (same size), their
     /// gradient with respect to the image (overwritten).
-    /// - Throws: `NSTError.shape`, `.invalidArgument` (NaN/Inf input), `.state` (content or style
-    ///   image missing for an active term), `.numeric` (non-finite loss), `.outOfMemory`.
+    /// - Throws: `NSTError.shape`, `.numeric` (NaN/Inf input, or a non-finite loss), `.state` (content or
+    ///   style image missing for an active term), `.outOfMemory`.
     public func evaluate(image: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>?) throws -> ObjectiveLosses {
         try Self.checkImage(image, height: height, width: width)
         if let gradient, gradient.count != image.count || gradient.baseAddress == nil {
@@ -233,10 +236,10 @@ public final class StyleTransferObjective {
         return result
     }
 
-    /// `NSTError.shape` unless both sides of `what` are in `1...maxImageSide`.
+    /// `NSTError.shape` naming the side of `what` that is outside `1...maxImageSide`.
     private static func checkSize(height: Int, width: Int, _ what: String) throws {
-        guard (1...maxImageSide).contains(height), (1...maxImageSide).contains(width) else {
-            throw NSTError.shape("\(what) size must be 1...\(maxImageSide) on each side, got \(height)x\(width)")
+        for (side, value) in [("height", height), ("width", width)] where !(1...maxImageSide).contains(value) {
+            throw NSTError.shape("\(what) \(side) must be 1...\(maxImageSide), got \(value)")
         }
     }
 
@@ -244,6 +247,6 @@ public final class StyleTransferObjective {
         guard image.count == 3 * height * width, image.baseAddress != nil else {
             throw NSTError.shape("image must hold 3x\(height)x\(width) = \(3 * height * width) values, got \(image.count)")
         }
-        guard image.allSatisfy(\.isFinite) else { throw NSTError.invalidArgument("image holds NaN or infinity") }
+        guard image.allSatisfy(\.isFinite) else { throw NSTError.numeric("image holds NaN or infinity") }
     }
 }

@@ -23,8 +23,8 @@ public final class WinogradConv3x3: Conv3x3Kernel {
     private let built = Mutex(Built())
 
     /// Planes at most this wide go to `Im2colConv3x3`: a 4-px plane has one tile per row, so each 8-tile
-    /// SIMD group transforms one tile (measured 1.3× slower than im2col at 512 channels). From 8 px on,
-    /// Winograd is faster: 0.56× im2col's time at 8 px and 0.58× at 16 px (512 channels, both passes).
+    /// SIMD group transforms one tile and Winograd loses to im2col; from 8 px on it wins (measured:
+    /// bench/RESULTS.md, "Narrow planes").
     static let narrowWidth = 4
 
     public init(_ parameters: Conv3x3Parameters) {

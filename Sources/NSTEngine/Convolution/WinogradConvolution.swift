@@ -12,8 +12,8 @@
 // Why this shape: a band's V and M stay in the worker's cache between the transform that writes them and
 // the product that reads them, there is no full-size transformed (let alone im2col) buffer, and the two
 // cores never wait for each other inside a layer. Threading inside OpenBLAS instead (one band at a time,
-// every product split across cores) measured 1.3–2× slower on the 2-core reference machine: its worker
-// threads spin between the 36 short products and the band buffers bounce between the cores' caches.
+// every product split across cores) is slower: its worker threads spin between the 36 short products and
+// the band buffers bounce between the cores' caches (measured: bench/RESULTS.md, "Threads inside OpenBLAS").
 
 import Synchronization
 
@@ -38,22 +38,19 @@ enum WinogradConvolution {
     /// reference machine), so that V and M both stay in L2 while the products read the one and write the
     /// other, and the output transform reads M from there. Only the 64-channel layers of small images
     /// have rows narrow enough for this to matter (wider ones get `minimumBandTiles`): at 256 px their
-    /// bands become 128 tiles instead of 192, and conv1_1's forward pass ran 7–15% faster, conv1_2's 0–10%
-    /// (the AVX-512 Xeon, LayerBench with the two sizes alternated call by call, three runs).
+    /// bands become 128 tiles instead of 192 (measured: bench/RESULTS.md, "Winograd bands").
     static let bandBytes = 1 << 20
 
     /// Fewest tiles per band, overriding `bandBytes` for wide layers: every band streams all of U
     /// (36·K·C floats, 37 MB at 512 channels) through the cache, and single-threaded sgemm needs ≥ ~100
-    /// columns to reach 80–90% of its peak. Measured at 512 px on an AMD EPYC: the 256- and 512-channel
-    /// layers run 1.2–1.5× faster with 128..256-tile bands than with L2-sized ones, while the 64-channel
-    /// layers run 1.3× slower with last-level-cache-sized bands than with L2-sized ones. On an AVX-512
-    /// Xeon, 128 rather than 256 made whole evaluations ~5% faster at 256 px (the 64×64 planes of conv3_x
-    /// then make two bands instead of one band split by channels) and left 512 px unchanged.
+    /// columns to reach 80–90% of its peak. Larger bands help the wide layers and hurt the 64-channel
+    /// ones; 128 rather than 256 lets the 64×64 planes of conv3_x at 256 px make two bands instead of one
+    /// band split by channels (measured: bench/RESULTS.md, "Winograd bands").
     static let minimumBandTiles = 128
 
     /// Extra floats between the 36 coefficient planes of V and M. Without it the planes sit a multiple of
-    /// 4 KiB apart and the 36 loads or stores of one tile all map to the same L1 set (measured 20–40%
-    /// slower transforms).
+    /// 4 KiB apart and the 36 loads or stores of one tile all map to the same L1 set (measured:
+    /// bench/RESULTS.md, "Plane padding").
     private static let planePadding = 16
 
     /// Element-wise work done on the fly while the driver reads its input or writes its output, saving a
