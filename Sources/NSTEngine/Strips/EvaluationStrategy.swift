@@ -10,7 +10,7 @@ public enum EvaluationStrategy: Sendable, Equatable {
     /// The split layer's index and the strip rows, checked against `network`.
     /// - Throws: `NSTError.unknownLayer`; `.invalidArgument` when the split layer is not a pooling layer
     ///   or `rows` is not a positive multiple of the stem's alignment (`StripGeometry.stem`: 2^(pooling
-    ///   layers up to the split + 1), e.g. 16 for pool3).
+    ///   layers up to the split + 1), e.g. 16 for pool3) up to `StyleTransferObjective.maxImageSide`.
     func resolved(in network: FeatureNetwork) throws -> (split: Int, rows: Int)? {
         guard case .strips(let name, let rows) = self else { return nil }
         guard let split = network.layerIndex(name) else { throw NSTError.unknownLayer(name) }
@@ -19,8 +19,8 @@ public enum EvaluationStrategy: Sendable, Equatable {
             throw NSTError.invalidArgument("split layer must be a pooling layer (\(pools)), got '\(name)'")
         }
         let alignment = StripGeometry.stem(network.layers, through: split).alignment
-        guard rows > 0, rows % alignment == 0 else {
-            throw NSTError.invalidArgument("strip rows for a split after '\(name)' must be a positive multiple of \(alignment), got \(rows)")
+        guard rows > 0, rows % alignment == 0, rows <= StyleTransferObjective.maxImageSide else {
+            throw NSTError.invalidArgument("strip rows for a split after '\(name)' must be a positive multiple of \(alignment) up to \(StyleTransferObjective.maxImageSide), got \(rows)")
         }
         return (split, rows)
     }
