@@ -219,8 +219,8 @@ NST_API void nst_session_free(nst_session * session);
 // Replaces the content layers. names: n NUL-terminated layer names; weights: n finite values >= 0.
 // n == 0 removes the content term. Clears the content target (set the content image again).
 // Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_INVALID_ARGUMENT,
-// NST_ERR_UNKNOWN_LAYER, NST_ERR_SHAPE (the session's size is too small for a layer) or
-// NST_ERR_OUT_OF_MEMORY (recomputing the targets of the images kept); on error the session is unchanged.
+// NST_ERR_UNKNOWN_LAYER or NST_ERR_SHAPE (the session's size is too small for a layer); on error the
+// session is unchanged. The other target is kept as computed (no image is kept or re-evaluated).
 NST_API nst_status nst_session_set_content_layers(nst_session * session, const char * const * names,
                                                   const float * weights, int32_t n);
 
@@ -352,6 +352,37 @@ NST_API nst_status nst_op_pool2x2_backward(int32_t pooling, const float * input,
 NST_API nst_status nst_op_gram_backward(const float * features, int64_t channels, int64_t n_positions,
                                         const float * grad_gram, float * grad_features,
                                         int64_t grad_features_count);
+
+// MARK: - Large renders: strip evaluation and memory prediction
+
+// Chooses how the session evaluates the network. split_layer NULL = the whole image at once (the
+// default; fastest; strip_rows is then ignored). Otherwise the layers up to and including split_layer, a pooling layer
+// of the model ("pool1".."pool5"), run on horizontal strips of strip_rows image rows, each extended by
+// the halo the layers need, and the deeper layers on the whole image: losses and gradient equal the
+// whole-image ones to float rounding (about 1e-5 of the gradient's largest value), while memory is
+// bounded by one strip's window of the shallow layers. strip_rows must be > 0 and a multiple of the
+// split's alignment, 2^(pooling layers up to split_layer + 1), i.e. 4, 8, 16, 32, 64 for pool1..pool5,
+// and at most NST_MAX_IMAGE_SIDE (rows >= the image height make one strip).
+// Targets, image and optimiser state are kept (the values do not change).
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_INVALID_ARGUMENT (split_layer not a pooling layer,
+// longer than NST_MAX_LAYER_NAME - 1 bytes or not UTF-8; strip_rows negative, or with a split layer
+// 0, above NST_MAX_IMAGE_SIDE or not a multiple of the alignment) or NST_ERR_UNKNOWN_LAYER; on error
+// the session is unchanged.
+NST_API nst_status nst_session_set_strips(nst_session * session, const char * split_layer, int64_t strip_rows);
+
+// Predicts the bytes one nst_session_step holds at its peak for the session's size, layers, weights,
+// optimiser and style images (at least one assumed), evaluated as split_layer/strip_rows would choose
+// (same meaning and checks as nst_session_set_strips; it does not change the session), with
+// lbfgs_history full L-BFGS correction pairs (0 = the session's history; ignored for Adam). Counted:
+// the network evaluation's buffers, the transformed convolution kernels the model builds on first use
+// (shared by its sessions), targets, image-sized arrays and the optimiser's arrays. Not counted: the
+// process baseline, the model's weights and allocator overhead.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER (bytes_out), NST_ERR_INVALID_ARGUMENT
+// (as nst_session_set_strips; lbfgs_history < 0, or so large the total overflows) or
+// NST_ERR_UNKNOWN_LAYER.
+NST_API nst_status nst_session_predict_peak_bytes(const nst_session * session, const char * split_layer,
+                                                  int64_t strip_rows, int64_t lbfgs_history,
+                                                  int64_t * bytes_out);
 
 #ifdef __cplusplus
 }
