@@ -19,7 +19,7 @@ public func nst_session_set_strips(_ session: OpaquePointer?, _ splitLayer: Unsa
     bridge("nst_session_set_strips") {
         let handle = try SessionHandle.from(session)
         let strategy = try evaluationStrategy(splitLayer, stripRows)
-        try handle.withLock { try $0.setStrategy(strategy) }
+        try handle.changing { try $0.setStrategy(strategy) }
     }
 }
 
@@ -32,7 +32,7 @@ public func nst_session_predict_peak_bytes(_ session: OpaquePointer?, _ splitLay
         let out = try required(bytesOut, "bytes_out")
         let strategy = try evaluationStrategy(splitLayer, stripRows)
         guard lbfgsHistory >= 0 else { throw BridgeError.invalidArgument("lbfgs_history must be >= 0, got \(lbfgsHistory)") }
-        let prediction = try handle.withLock {
+        let prediction = try handle.reading {
             try $0.predictPeakMemory(strategy: strategy, lbfgsHistory: lbfgsHistory == 0 ? nil : Int(lbfgsHistory))
         }
         out.pointee = Int64(prediction.total)
