@@ -59,11 +59,11 @@ final class ABIOverflowTests: XCTestCase {
         buffer.withUnsafeMutableBufferPointer { b in
             let p = b.baseAddress!
             sweep("nst_gram_matrix", arity: 2, companions: [1, Self.huge]) { nst_gram_matrix(p, $0[0], $0[1], p, n) }
-            sweep("nst_gram_matrix(gram_count)", arity: 1, companions: []) { nst_gram_matrix(p, 2, 2, p, $0[0]) }
+            sweep("nst_gram_matrix(gram_count)", arity: 1) { nst_gram_matrix(p, 2, 2, p, $0[0]) }
             sweep("nst_content_cost", arity: 3) { nst_content_cost(p, p, $0[0], $0[1], $0[2], &cost) }
             sweep("nst_layer_style_cost", arity: 3) { nst_layer_style_cost(p, p, $0[0], $0[1], $0[2], &cost) }
             // channels alone: the two Gram matrices (channels^2 each) are refused before a_s is read
-            sweep("nst_layer_style_cost(channels)", arity: 1, companions: []) { nst_layer_style_cost(p, p, $0[0], 1, 1, &cost) }
+            sweep("nst_layer_style_cost(channels)", arity: 1) { nst_layer_style_cost(p, p, $0[0], 1, 1, &cost) }
             sweep("nst_op_conv3x3_forward", arity: 5, companions: [1, Self.huge]) {
                 nst_op_conv3x3_forward(p, $0[0], $0[1], $0[2], p, p, $0[3], p, $0[4])
             }
@@ -71,8 +71,8 @@ final class ABIOverflowTests: XCTestCase {
                 nst_op_conv3x3_backward_input(p, $0[0], $0[1], $0[2], p, $0[3], p, $0[4])
             }
             // the count is the buffers' length: NULL buffers, so a count the library accepts reads nothing
-            sweep("nst_op_relu_forward", arity: 1, companions: [], mayAccept: { $0[0] == 0 }) { nst_op_relu_forward(nil, nil, $0[0]) }
-            sweep("nst_op_relu_backward", arity: 1, companions: [], mayAccept: { $0[0] == 0 }) {
+            sweep("nst_op_relu_forward", arity: 1, mayAccept: { $0[0] == 0 }) { nst_op_relu_forward(nil, nil, $0[0]) }
+            sweep("nst_op_relu_backward", arity: 1, mayAccept: { $0[0] == 0 }) {
                 nst_op_relu_backward(nil, nil, nil, $0[0])
             }
             // a 1x1 input pools to nothing: an empty output (count 0) is right
@@ -99,7 +99,7 @@ final class ABIOverflowTests: XCTestCase {
                 var counts = [sizes[3]]
                 return withCStrings(["relu1_1"]) { nst_model_forward(model, p, sizes[0], sizes[1], sizes[2], NST_POOLING_MAX, $0, 1, &outputs, &counts) }
             }
-            sweep("nst_model_forward(output_counts[0])", arity: 1, companions: []) { sizes in
+            sweep("nst_model_forward(output_counts[0])", arity: 1) { sizes in
                 var counts = [sizes[0]]
                 return withCStrings(["relu1_1"]) { nst_model_forward(model, p, 768, 16, 16, NST_POOLING_MAX, $0, 1, &outputs, &counts) }
             }
@@ -116,16 +116,16 @@ final class ABIOverflowTests: XCTestCase {
         var bytes: Int64 = 0
         buffer.withUnsafeMutableBufferPointer { b in
             let p = b.baseAddress!
-            sweep("nst_session_set_content_image", arity: 1, companions: []) { nst_session_set_content_image(session, p, $0[0]) }
-            sweep("nst_session_set_image", arity: 1, companions: []) { nst_session_set_image(session, p, $0[0]) }
+            sweep("nst_session_set_content_image", arity: 1) { nst_session_set_content_image(session, p, $0[0]) }
+            sweep("nst_session_set_image", arity: 1) { nst_session_set_image(session, p, $0[0]) }
             sweep("nst_session_add_style_image", arity: 3, companions: [16, Self.huge]) {
                 nst_session_add_style_image(session, p, $0[0], $0[1], $0[2], 1)
             }
             sweep("nst_session_evaluate", arity: 2, companions: [768]) { nst_session_evaluate(session, p, $0[0], p, $0[1], &losses) }
-            sweep("nst_session_get_image", arity: 1, companions: []) { nst_session_get_image(session, p, $0[0]) }
-            sweep("nst_session_get_best_image", arity: 1, companions: []) { nst_session_get_best_image(session, p, $0[0], &losses) }
+            sweep("nst_session_get_image", arity: 1) { nst_session_get_image(session, p, $0[0]) }
+            sweep("nst_session_get_best_image", arity: 1) { nst_session_get_best_image(session, p, $0[0], &losses) }
         }
-        sweep("nst_session_set_strips", arity: 1, companions: []) { nst_session_set_strips(session, "pool1", $0[0]) }
+        sweep("nst_session_set_strips", arity: 1) { nst_session_set_strips(session, "pool1", $0[0]) }
         // a large history is a valid question with a large answer
         sweep("nst_session_predict_peak_bytes", arity: 2, companions: [0, 8], mayAccept: { $0[0] >= 0 && $0[1] >= 0 }) {
             nst_session_predict_peak_bytes(session, $0[0] == 0 ? nil : "pool1", $0[0], $0[1], &bytes)
