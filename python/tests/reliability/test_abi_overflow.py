@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from . import raw_abi as raw
-from .conftest import PYTHON_DIR, assert_clean_exit, run_python
+from .conftest import run_group_in_child
 
 EXTREMES = (2**63 - 1, (2**63 - 1) // 2, 2**32, 2**31, -1, -(2**63), 0)
 EXTREMES_32 = (2**31 - 1, (2**31 - 1) // 2, 2**16, -1, -(2**31))
@@ -131,17 +131,6 @@ def session(f: raw.RawABI) -> None:
 GROUPS = [costs_and_ops, model, session]
 
 
-def _run_group(name: str, weights: str) -> None:
-    print(f"running {name}", flush=True)
-    globals()[name](raw.RawABI(weights))
-    print(f"passed {name}", flush=True)
-
-
 @pytest.mark.parametrize("group", [g.__name__ for g in GROUPS])
 def test_extreme_sizes_give_a_status(swiftnst_engine, vgg16_random_path, group):
-    result = run_python(f"""
-        from reliability.test_abi_overflow import _run_group
-        _run_group({group!r}, {str(vgg16_random_path)!r})
-    """, env={"PYTHONPATH": f"{PYTHON_DIR}:{PYTHON_DIR / 'tests'}"}, timeout=300)
-    assert_clean_exit(result)
-    assert f"passed {group}" in result.stdout
+    run_group_in_child("test_abi_overflow", group, vgg16_random_path, timeout=300)

@@ -8,14 +8,13 @@ with a deadline, since the failure this guards against is a deadlock.
 from __future__ import annotations
 
 import ctypes
-import subprocess
 import threading
 
 import numpy as np
 import pytest
 
 from . import raw_abi as raw
-from .conftest import PYTHON_DIR, assert_clean_exit, run_python, small_image
+from .conftest import run_group_in_child, small_image
 
 REFUSED = "not allowed inside this session's progress callback"
 
@@ -107,8 +106,7 @@ def python_other_thread_waits(weights: str) -> None:
     assert done.wait(60), "the other thread never got the session"
 
 
-def c_callbacks(weights: str) -> None:
-    f = raw.RawABI(weights)
+def c_callbacks(f: raw.RawABI) -> None:
     n = 3 * 16 * 16
     session = f.ready_session()
     image, losses, statuses = raw.buffer(n), f.Losses(), []
@@ -144,20 +142,6 @@ def c_callbacks(weights: str) -> None:
 SCENARIOS = [python_reads, python_changes_refused, python_close_inside, python_other_thread_waits, c_callbacks]
 
 
-def _run(name: str, weights: str) -> None:
-    print(f"running {name}", flush=True)
-    globals()[name](weights)
-    print(f"passed {name}", flush=True)
-
-
 @pytest.mark.parametrize("scenario", [s.__name__ for s in SCENARIOS])
 def test_calls_from_inside_the_progress_callback(swiftnst_engine, vgg16_random_path, scenario):
-    try:
-        result = run_python(f"""
-            from reliability.test_callback_reentrancy import _run
-            _run({scenario!r}, {str(vgg16_random_path)!r})
-        """, env={"PYTHONPATH": f"{PYTHON_DIR}:{PYTHON_DIR / 'tests'}"}, timeout=120)
-    except subprocess.TimeoutExpired as timeout:
-        pytest.fail(f"{scenario}: no answer in {timeout.timeout} s (deadlock)\n{timeout.stdout}")
-    assert_clean_exit(result)
-    assert f"passed {scenario}" in result.stdout
+    run_group_in_child("test_callback_reentrancy", scenario, vgg16_random_path, raw_abi=scenario.startswith("c_"))

@@ -13,7 +13,7 @@ import random
 import pytest
 
 from . import raw_abi as raw
-from .conftest import PYTHON_DIR, assert_clean_exit, run_python
+from .conftest import run_group_in_child
 
 N = 3 * 16 * 16
 
@@ -82,17 +82,6 @@ def kinds_and_forgeries(f: raw.RawABI) -> None:
 GROUPS = [sessions, models, kinds_and_forgeries]
 
 
-def _run_group(name: str, weights: str) -> None:
-    print(f"running {name}", flush=True)
-    globals()[name](raw.RawABI(weights))
-    print(f"passed {name}", flush=True)
-
-
 @pytest.mark.parametrize("group", [g.__name__ for g in GROUPS])
 def test_stale_and_forged_handles(swiftnst_engine, vgg16_random_path, group):
-    result = run_python(f"""
-        from reliability.test_stale_handles import _run_group
-        _run_group({group!r}, {str(vgg16_random_path)!r})
-    """, env={"PYTHONPATH": f"{PYTHON_DIR}:{PYTHON_DIR / 'tests'}"})
-    assert_clean_exit(result)
-    assert f"passed {group}" in result.stdout
+    run_group_in_child("test_stale_handles", group, vgg16_random_path)
