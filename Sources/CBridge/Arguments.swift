@@ -14,9 +14,11 @@ func required<T>(_ pointer: T?, _ name: String) throws -> T {
     return pointer
 }
 
-/// The product of `sizes` (each >= 1) as an `Int`, or `NST_ERR_SHAPE` on a size < 1 or overflow.
+/// The product of `sizes` (each >= 1) as an `Int`, or `NST_ERR_SHAPE` on a size < 1 or when the
+/// product, or its size in bytes as float32, overflows. The one place the bridge multiplies sizes
+/// a caller gave: a buffer of the returned count has a byte size that fits in an `Int`.
 func elementCount(_ sizes: [Int64], _ what: String) throws -> Int {
-    var product = 1
+    var product = MemoryLayout<Float>.stride  // counted in bytes, so the last step checks the byte size too
     for size in sizes {
         guard size >= 1, let n = Int(exactly: size) else {
             throw BridgeError.shape("\(what) sizes must be >= 1, got \(sizes)")
@@ -25,7 +27,7 @@ func elementCount(_ sizes: [Int64], _ what: String) throws -> Int {
         guard !overflow else { throw BridgeError.shape("\(what) sizes \(sizes) overflow") }
         product = next
     }
-    return product
+    return product / MemoryLayout<Float>.stride
 }
 
 /// A side length in `1...NST_MAX_IMAGE_SIDE`, or `NST_ERR_SHAPE`.

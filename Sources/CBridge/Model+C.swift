@@ -50,7 +50,7 @@ public func nst_model_load_from_file(_ path: UnsafePointer<CChar>?,
         let out = try required(modelOut, "model_out")
         guard let text = String(validatingCString: path) else { throw NSTError.io("path is not valid UTF-8") }
         let model = try ModelHandle(weights: ModelWeights(contentsOf: text))
-        out.pointee = HandleRegistry.shared.register(model)
+        out.pointee = try HandleRegistry.shared.register(model)
     }
 }
 

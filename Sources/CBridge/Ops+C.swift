@@ -8,7 +8,7 @@ import NSTEngine
 /// Builds the production 3x3 kernel for caller-provided OIHW weights; the backward pass needs no bias, so it gets zeros.
 private func conv3x3Kernel(weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, biasRequired: Bool,
                            inChannels: Int64, outChannels: Int64) throws -> any Conv3x3Kernel {
-    let weightCount = try elementCount([outChannels, inChannels, 3, 3], "weight")
+    let weightCount = try elementCount([outChannels, inChannels, 3, 3], "weight")  // <= Int.max / 4, so doubling fits
     try MemoryBudget.check(floats: 2 * weightCount, for: "conv3x3 weights")
     let w = Array(try floats(weight, count: weightCount, "weight"))
     let o = Int(outChannels)
@@ -59,10 +59,10 @@ public func nst_op_conv3x3_backward_input(_ gradOutput: UnsafePointer<Float>?, _
     }
 }
 
-/// A count >= 0 for the elementwise ops.
+/// A count >= 0 for the elementwise ops (whose buffers' byte sizes must fit, like every other count).
 private func elementwiseCount(_ count: Int64) throws -> Int {
-    guard count >= 0, let n = Int(exactly: count) else { throw BridgeError.shape("count must be >= 0, got \(count)") }
-    return n
+    guard count != 0 else { return 0 }
+    return try elementCount([count], "count")
 }
 
 @_cdecl("nst_op_relu_forward")

@@ -5,37 +5,6 @@ import CSwiftNST
 import Foundation
 import NSTEngine
 
-/// What an `nst_session` handle names. It retains its model, so the model may be freed first, and
-/// serialises calls with a lock so a caller that breaks the one-thread-at-a-time rule gets
-/// waiting, not memory corruption.
-final class SessionHandle {
-    let model: ModelHandle
-    let session: StyleTransferSession
-    private let lock = NSLock()
-
-    init(model: ModelHandle, session: StyleTransferSession) {
-        self.model = model
-        self.session = session
-    }
-
-    static func from(_ handle: OpaquePointer?) throws -> SessionHandle {
-        guard let session = HandleRegistry.shared.lookup(handle, as: SessionHandle.self) else {
-            throw BridgeError.invalidHandle("session")
-        }
-        return session
-    }
-
-    func withLock<R>(_ body: (StyleTransferSession) throws -> R) rethrows -> R {
-        try lock.withLock { try body(session) }
-    }
-
-    /// An image of the session's size from a caller's buffer.
-    func image(_ pointer: UnsafePointer<Float>?, count: Int64, _ name: String = "image") throws -> UnsafeBufferPointer<Float> {
-        try checkCount(count, session.imageCount, name)
-        return try floats(pointer, count: session.imageCount, name)
-    }
-}
-
 extension nst_losses {
     init(_ losses: ObjectiveLosses, iteration: Int, evaluations: Int) {
         self.init(total: losses.total, content: losses.content, style: losses.style, tv: losses.tv,
@@ -109,12 +78,15 @@ public func nst_session_init(_ model: OpaquePointer?, _ params: UnsafePointer<ns
         let out = try required(sessionOut, "session_out")
         let session = try StyleTransferSession(network: model.network,
                                                configuration: StyleTransferSession.Configuration(p))
-        out.pointee = HandleRegistry.shared.register(SessionHandle(model: model, session: session))
+        out.pointee = try HandleRegistry.shared.register(SessionHandle(model: model, session: session))
     }
 }
 
 @_cdecl("nst_session_free")
 public func nst_session_free(_ session: OpaquePointer?) {
+    // A step running on the session (from whose callback this may be called) holds its own reference:
+    // it stops after the current step, and the session is released when it returns.
+    HandleRegistry.shared.lookup(session, as: SessionHandle.self)?.markFreed()
     HandleRegistry.shared.remove(session, as: SessionHandle.self)
 }
 
@@ -126,7 +98,7 @@ private func setLayers(_ function: StaticString, _ handle: OpaquePointer?, _ nam
         let handle = try SessionHandle.from(handle)
         let list = try layerNames(names, count: n, minimum: 0, maximum: Int(handle.model.info.n_layers), "names")
         let values = n > 0 ? Array(try floats(weights, count: Int(n), "weights")) : []
-        try handle.withLock { try apply($0, Array(zip(list, values))) }
+        try handle.changing { try apply($0, Array(zip(list, values))) }
     }
 }
 
@@ -148,7 +120,7 @@ public func nst_session_set_content_image(_ session: OpaquePointer?, _ image: Un
     bridge("nst_session_set_content_image") {
         let handle = try SessionHandle.from(session)
         let pixels = try handle.image(image, count: imageCount)
-        try handle.withLock { try $0.setContent(image: pixels) }
+        try handle.changing { try $0.setContent(image: pixels) }
     }
 }
 
@@ -161,7 +133,7 @@ public func nst_session_add_style_image(_ session: OpaquePointer?, _ image: Unsa
         let count = try elementCount([3, height, width], "image")
         try checkCount(imageCount, count, "image")
         let pixels = try floats(image, count: count, "image")
-        try handle.withLock {
+        try handle.changing {
             try $0.addStyle(image: pixels, height: Int(height), width: Int(width), weight: Double(blendWeight))
         }
     }
@@ -170,7 +142,7 @@ public func nst_session_add_style_image(_ session: OpaquePointer?, _ image: Unsa
 @_cdecl("nst_session_clear_style_images")
 public func nst_session_clear_style_images(_ session: OpaquePointer?) -> nst_status {
     bridge("nst_session_clear_style_images") {
-        try SessionHandle.from(session).withLock { $0.clearStyles() }
+        try SessionHandle.from(session).changing { $0.clearStyles() }
     }
 }
 
@@ -188,7 +160,7 @@ public func nst_session_evaluate(_ session: OpaquePointer?, _ image: UnsafePoint
         }
         // Evaluate into a private buffer so the caller's gradient is untouched on error.
         var scratch = [Float](repeating: 0, count: gradient == nil ? 0 : pixels.count)
-        let (losses, iteration, evaluations) = try handle.withLock { s in
+        let (losses, iteration, evaluations) = try handle.changing { s in
             let losses = try scratch.withUnsafeMutableBufferPointer { g in
                 try s.evaluate(image: pixels, gradient: gradient == nil ? nil : g)
             }
@@ -204,7 +176,7 @@ public func nst_session_set_image(_ session: OpaquePointer?, _ image: UnsafePoin
     bridge("nst_session_set_image") {
         let handle = try SessionHandle.from(session)
         let pixels = try handle.image(image, count: imageCount)
-        try handle.withLock { try $0.setImage(pixels) }
+        try handle.changing { try $0.setImage(pixels) }
     }
 }
 
@@ -213,13 +185,16 @@ public func nst_session_step(_ session: OpaquePointer?, _ nSteps: Int32, _ callb
                              _ userData: UnsafeMutableRawPointer?, _ lossesOut: UnsafeMutablePointer<nst_losses>?) -> nst_status {
     bridge("nst_session_step") {
         let handle = try SessionHandle.from(session)
-        let progress: ((StyleTransferSession.Progress) -> Bool)? = callback.map { callback in
-            { progress in
+        // Always a progress closure: a session freed during the step (from its callback or, against
+        // the one-thread rule, from another thread) stops it after the current step.
+        let progress: (StyleTransferSession.Progress) -> Bool = { progress in
+            guard let callback else { return !handle.isFreed }
+            return handle.runProgressCallback {
                 var losses = nst_losses(progress)
                 return callback(&losses, userData) == 0
             }
         }
-        try handle.withLock { s in
+        try handle.changing { s in
             do {
                 if let last = try s.step(count: Int(nSteps), progress: progress) {
                     lossesOut?.pointee = nst_losses(last)
@@ -227,6 +202,7 @@ public func nst_session_step(_ session: OpaquePointer?, _ nSteps: Int32, _ callb
             } catch NSTError.cancelled {
                 // The header promises the losses of the last step even when the callback stopped it.
                 if let last = s.lastProgress { lossesOut?.pointee = nst_losses(last) }
+                if handle.isFreed { throw BridgeError(status: NST_ERR_CANCELLED, message: "the session was freed during the step") }
                 throw NSTError.cancelled
             }
         }
@@ -240,7 +216,7 @@ public func nst_session_get_image(_ session: OpaquePointer?, _ imageOut: UnsafeM
         let handle = try SessionHandle.from(session)
         try checkCount(imageCount, handle.session.imageCount, "image_out")
         let out = try mutableFloats(imageOut, count: handle.session.imageCount, "image_out")
-        handle.withLock { _ = out.update(fromContentsOf: $0.image) }
+        handle.reading { _ = out.update(fromContentsOf: $0.image) }
     }
 }
 
@@ -251,7 +227,7 @@ public func nst_session_get_best_image(_ session: OpaquePointer?, _ imageOut: Un
         let handle = try SessionHandle.from(session)
         try checkCount(imageCount, handle.session.imageCount, "image_out")
         let out = try mutableFloats(imageOut, count: handle.session.imageCount, "image_out")
-        handle.withLock { s in
+        handle.reading { s in
             _ = out.update(fromContentsOf: s.bestImage)
             // Before any evaluation the best image has no losses: report NaN rather than a fake value.
             lossesOut?.pointee = s.bestProgress.map(nst_losses.init)

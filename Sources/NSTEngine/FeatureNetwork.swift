@@ -95,20 +95,39 @@ public final class FeatureNetwork: Sendable {
     ///   `.shape` (image size), `.outOfMemory`.
     public func forward(image: UnsafeBufferPointer<Float>, height: Int, width: Int, requested: Set<Int>,
                         pooling: Pooling, evaluation: NetworkEvaluation) throws {
-        guard evaluation.network === self else {
-            throw NSTError.invalidArgument("the evaluation belongs to another network")
-        }
-        guard let deepest = requested.max(), requested.allSatisfy({ $0 >= 0 && $0 < layers.count }) else {
-            throw NSTError.invalidArgument("forward needs at least one valid layer")
-        }
-        let shapes = try shapes(upTo: deepest, height: height, width: width)
         guard image.count == 3 * height * width, let imagePointer = image.baseAddress else {
             throw NSTError.shape("image must hold 3x\(height)x\(width) = \(3 * height * width) values, got \(image.count)")
         }
-        try evaluation.prepare(shapes: shapes, requested: requested, height: height, width: width, pooling: pooling)
+        try prepareForward(after: -1, height: height, width: width, requested: requested, pooling: pooling,
+                           evaluation: evaluation)
+        forwardPrepared(input: imagePointer, evaluation: evaluation)
+    }
 
-        var input = UnsafePointer(imagePointer)
-        var i = 0
+    /// Sizes `evaluation` to run the layers after `start` (-1: from the image) up to the deepest requested
+    /// one, for an image of `height x width`. From a layer, its output is kept in the evaluation
+    /// (`NetworkEvaluation.startOutput`), to be filled by the caller before `forwardPrepared`.
+    /// - Throws: as `forward(image:...)`; `.invalidArgument` when a requested layer is not after `start`.
+    func prepareForward(after start: Int, height: Int, width: Int, requested: Set<Int>, pooling: Pooling,
+                        evaluation: NetworkEvaluation) throws {
+        guard evaluation.network === self else {
+            throw NSTError.invalidArgument("the evaluation belongs to another network")
+        }
+        guard let deepest = requested.max(), requested.allSatisfy({ $0 > start && $0 < layers.count }) else {
+            throw NSTError.invalidArgument("forward needs at least one valid layer after layer \(start)")
+        }
+        let shapes = try shapes(upTo: deepest, height: height, width: width)
+        try evaluation.prepare(shapes: shapes, requested: requested, start: start, height: height, width: width,
+                               pooling: pooling)
+    }
+
+    /// Runs the layers `prepareForward` sized `evaluation` for on `input`: the image, or the evaluation's
+    /// own `startOutput`.
+    func forwardPrepared(input start: UnsafePointer<Float>, evaluation: NetworkEvaluation) {
+        guard let shapes = evaluation.shapes else { return }
+        let requested = evaluation.requested
+        let deepest = shapes.count - 1
+        var input = start
+        var i = evaluation.start + 1
         while i <= deepest {
             let shape = shapes[i]
             switch layers[i].operation {
@@ -135,7 +154,7 @@ public final class FeatureNetwork: Sendable {
                 let inputShape = shapes[i - 1]
                 let output = evaluation.outputs[i]!.pointer
                 LayerProfiler.measure(.poolForward) {
-                    pooling.forward(input: input, output: output, channels: inputShape.channels,
+                    evaluation.pooling.forward(input: input, output: output, channels: inputShape.channels,
                                     height: inputShape.height, width: inputShape.width)
                 }
                 input = UnsafePointer(output)
@@ -174,7 +193,8 @@ public final class FeatureNetwork: Sendable {
     public typealias GradientInjection = (_ gradient: UnsafeMutablePointer<Float>) -> Void
 
     /// As `backward(injected:evaluation:gradImage:)`, with each injected gradient added by a function
-    /// when the backward pass reaches its layer.
+    /// when the backward pass reaches its layer. After a forward from a layer (`prepareForward(after:)`),
+    /// `gradImage` receives the gradient with respect to that layer's output instead of the image.
     /// - Throws: `NSTError.state` (no forward, or a layer not requested), `.shape` (wrong sizes).
     public func backward(adding injected: [(layer: Int, add: GradientInjection)],
                          evaluation: NetworkEvaluation, gradImage: UnsafeMutableBufferPointer<Float>) throws {
@@ -182,7 +202,7 @@ public final class FeatureNetwork: Sendable {
             throw NSTError.invalidArgument("the evaluation belongs to another network")
         }
         guard let shapes = evaluation.shapes else { throw NSTError.state("backward needs a forward pass first") }
-        let imageCount = 3 * evaluation.height * evaluation.width
+        let imageCount = evaluation.inputCount
         guard gradImage.count == imageCount, let gradImagePointer = gradImage.baseAddress else {
             throw NSTError.shape("image gradient must hold \(imageCount) values, got \(gradImage.count)")
         }
@@ -202,14 +222,14 @@ public final class FeatureNetwork: Sendable {
         // ReLU fed by a conv with no gradient injected at the conv inside the conv's backward.
         var reluDoneByPool = -1
         var reluForConv: UnsafePointer<Float>?
-        for i in stride(from: top, through: 0, by: -1) {
+        for i in stride(from: top, to: evaluation.start, by: -1) {
             let shape = shapes[i]
             for (layer, add) in injected where layer == i { add(current) }
             switch layers[i].operation {
             case .relu:
                 if i == reluDoneByPool { break }
                 let activation = UnsafePointer(evaluation.outputs[i]!.pointer)
-                if i > 0, case .convolution = layers[i - 1].operation, !injected.contains(where: { $0.layer == i - 1 }) {
+                if i - 1 > evaluation.start, case .convolution = layers[i - 1].operation, !injected.contains(where: { $0.layer == i - 1 }) {
                     reluForConv = activation
                     break
                 }
@@ -230,7 +250,8 @@ public final class FeatureNetwork: Sendable {
                 swap(&current, &spare)
             case .pool:
                 let inputShape = shapes[i - 1]
-                let fuseReLU = layers[i - 1].operation == .relu && !injected.contains { $0.layer == i - 1 }
+                let fuseReLU = i - 1 > evaluation.start && layers[i - 1].operation == .relu
+                    && !injected.contains { $0.layer == i - 1 }
                 if fuseReLU { reluDoneByPool = i - 1 }
                 LayerProfiler.measure(.poolBackward) {
                     evaluation.pooling.backward(input: evaluation.outputs[i - 1]!.pointer, gradOutput: current,

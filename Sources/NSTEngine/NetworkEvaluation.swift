@@ -19,28 +19,27 @@ public final class NetworkEvaluation {
         self.outputs = Array(repeating: nil, count: network.layers.count)
     }
 
-    /// Sizes the buffers for a forward pass, refusing with `NSTError.outOfMemory` when the
-    /// growth would not fit in available memory.
-    func prepare(shapes: [(channels: Int, height: Int, width: Int)], requested: Set<Int>,
+    /// Layer whose output the last forward started from; -1 for the image.
+    private(set) var start = -1
+    /// Values of the input the last forward started from: the image or layer `start`'s output.
+    var inputCount: Int { EvaluationFootprint.inputCount(shapes: shapes ?? [], start: start, height: height, width: width) }
+    /// Layer `start`'s output, which the caller of `prepareForward(after:)` fills.
+    var startOutput: UnsafeMutablePointer<Float>? { start >= 0 ? outputs[start]?.pointer : nil }
+
+    /// Sizes the buffers (see `EvaluationFootprint`) for a forward pass after layer `start`, refusing
+    /// with `NSTError.outOfMemory` when the growth would not fit in available memory.
+    func prepare(shapes: [(channels: Int, height: Int, width: Int)], requested: Set<Int>, start: Int,
                  height: Int, width: Int, pooling: Pooling) throws {
-        let layers = network.layers
-        let deepest = shapes.count - 1
-        var needed: [Int?] = Array(repeating: nil, count: layers.count)
-        var largest = 3 * height * width
-        for i in 0...deepest {
-            let s = shapes[i]
-            let count = s.channels * s.height * s.width
-            largest = max(largest, count)
-            if !network.isFusedIntoReLU(i, requested: requested, deepest: deepest) { needed[i] = count }
-        }
-        let growth = zip(needed, outputs).reduce(0) { sum, pair in
+        let footprint = EvaluationFootprint(network: network, shapes: shapes, requested: requested, start: start,
+                                            height: height, width: width)
+        let growth = zip(footprint.outputs, outputs).reduce(0) { sum, pair in
             sum + max(0, (pair.0 ?? 0) - (pair.1?.capacity ?? 0))
-        } + 2 * max(0, largest - gradientBuffers.0.capacity) + Im2colConv3x3.bandFloats
+        } + 2 * max(0, footprint.gradient - gradientBuffers.0.capacity) + footprint.scratch
         try MemoryBudget.check(floats: growth, for: "a \(height)x\(width) network evaluation")
 
         self.shapes = nil  // invalid until every buffer is in place
-        for i in 0..<layers.count {
-            if let count = needed[i] {
+        for i in 0..<network.layers.count {
+            if let count = footprint.outputs[i] {
                 let buffer = outputs[i] ?? FloatBuffer()
                 buffer.reserve(count)
                 outputs[i] = buffer
@@ -48,10 +47,11 @@ public final class NetworkEvaluation {
                 outputs[i] = nil
             }
         }
-        gradientBuffers.0.reserve(largest)
-        gradientBuffers.1.reserve(largest)
+        gradientBuffers.0.reserve(footprint.gradient)
+        gradientBuffers.1.reserve(footprint.gradient)
         self.shapes = shapes
         self.requested = requested
+        self.start = start
         self.height = height
         self.width = width
         self.pooling = pooling
@@ -78,21 +78,4 @@ public final class NetworkEvaluation {
     func activationPointer(layer index: Int) throws -> UnsafePointer<Float> {
         try withActivation(layer: index) { UnsafePointer($0.baseAddress!) }
     }
-}
-
-/// A growable float buffer with reference identity, so several can be lent at once without
-/// Swift's exclusive-access rules on an array of arrays getting in the way.
-final class FloatBuffer {
-    private(set) var pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private(set) var capacity = 0
-
-    /// Ensures room for `count` floats; contents are not preserved when it grows.
-    func reserve(_ count: Int) {
-        guard count > capacity else { return }
-        pointer.deallocate()
-        pointer = .allocate(capacity: count)
-        capacity = count
-    }
-
-    deinit { pointer.deallocate() }
 }

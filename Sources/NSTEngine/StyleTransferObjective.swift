@@ -29,8 +29,11 @@ public final class StyleTransferObjective {
     let contentLayers: [(index: Int, weight: Float)]
     let styleLayers: [(index: Int, weight: Float)]
 
-    private let evaluation: NetworkEvaluation
-    private let scratch = ScratchSpace()
+    /// How the network is evaluated (`setStrategy`); the whole-image evaluation or the strip evaluator.
+    public internal(set) var strategy = EvaluationStrategy.whole
+    var evaluation: NetworkEvaluation
+    var strips: StripEvaluator?
+    let scratch = ScratchSpace()
     private var contentLosses: [ContentLoss] = []
     /// One entry per style image: its normalised Gram matrices (one per style layer) and blend weight.
     private var styleImages: [(grams: [[Float]], weight: Double)] = []
@@ -96,13 +99,8 @@ public final class StyleTransferObjective {
     public func setContent(image: UnsafeBufferPointer<Float>) throws {
         try Self.checkImage(image, height: height, width: width)
         guard !contentLayers.isEmpty else { return }
-        try network.forward(image: image, height: height, width: width, requested: Set(contentLayers.map(\.index)),
-                            pooling: pooling, evaluation: evaluation)
-        contentLosses = try contentLayers.map { layer in
-            try evaluation.withActivation(layer: layer.index) { f in
-                ContentLoss(weight: contentWeight * layer.weight, target: Array(f))
-            }
-        }
+        let targets = try activations(of: image.baseAddress!, height: height, width: width, layers: contentLayers.map(\.index))
+        contentLosses = zip(contentLayers, targets).map { ContentLoss(weight: contentWeight * $0.weight, target: $1) }
     }
 
     /// Adds a style image `[3, imageHeight, imageWidth]` (any size that reaches the deepest style
@@ -118,16 +116,26 @@ public final class StyleTransferObjective {
         try Self.checkSize(height: imageHeight, width: imageWidth, "style image")
         try Self.checkImage(image, height: imageHeight, width: imageWidth)
         guard !styleLayers.isEmpty else { return }
-        try network.forward(image: image, height: imageHeight, width: imageWidth,
-                            requested: Set(styleLayers.map(\.index)), pooling: pooling, evaluation: evaluation)
-        let grams = try styleLayers.map { layer in
-            try evaluation.withActivation(layer: layer.index) { f in
-                let s = evaluation.shape(ofLayer: layer.index)!
-                return StyleLoss.normalizedGram(features: f.baseAddress!, channels: s.channels, positions: s.height * s.width)
-            }
-        }
+        let grams = try normalizedGrams(of: image.baseAddress!, height: imageHeight, width: imageWidth,
+                                        layers: styleLayers.map(\.index))
         styleImages.append((grams, weight))
         try rebuildStyleLosses()
+    }
+
+    /// Takes `other`'s content target (same content layers) or style images (same style layers): targets
+    /// depend only on the layers, the network and the pooling, so a session that replaces one set of
+    /// layers keeps the other target without keeping the images it came from.
+    func adoptTargets(from other: StyleTransferObjective, content: Bool, style: Bool) throws {
+        func same(_ a: [(index: Int, weight: Float)], _ b: [(index: Int, weight: Float)]) -> Bool {
+            a.elementsEqual(b) { $0 == $1 } && other.network === network && other.pooling == pooling
+        }
+        if content && same(other.contentLayers, contentLayers) && other.contentWeight == contentWeight {
+            contentLosses = other.contentLosses
+        }
+        if style && same(other.styleLayers, styleLayers) && !other.styleImages.isEmpty {
+            styleImages = other.styleImages
+            try rebuildStyleLosses()
+        }
     }
 
     /// Removes every style image.
@@ -157,33 +165,24 @@ public final class StyleTransferObjective {
         if usesStyle && styleLosses.isEmpty { throw NSTError.state("no style image added") }
 
         // Terms with zero weight are skipped entirely: no forward pass to their layers.
-        let content = usesContent ? Array(zip(contentLayers, contentLosses).enumerated()) : []
-        let style = usesStyle ? Array(zip(styleLayers, styleLosses).enumerated()) : []
+        let content: [ContentTerm] = usesContent ? zip(contentLayers, contentLosses).map { ($0.index, $1) } : []
+        let style: [StyleTerm] = usesStyle
+            ? zip(styleLayers, styleLosses).enumerated().map { ($1.0.index, $1.1, gramGradients[$0]) } : []
         var losses = ObjectiveLosses(content: 0, style: 0, tv: 0)
-        // Each loss adds its gradient into the network's running gradient when backward reaches its
-        // layer: no buffer the size of a layer per loss (136 MB at 512 px for the default layers).
-        var injected: [(layer: Int, add: FeatureNetwork.GradientInjection)] = []
-
-        let requested = Set(content.map(\.element.0.index) + style.map(\.element.0.index))
-        if !requested.isEmpty {
-            try network.forward(image: image, height: height, width: width, requested: requested,
-                                pooling: pooling, evaluation: evaluation)
-            for (_, (layer, loss)) in content {
-                let features = try evaluation.activationPointer(layer: layer.index)
-                losses.content += loss.uncheckedLoss(features: features)
-                injected.append((layer.index, { loss.uncheckedAddGradient(features: features, to: $0) }))
-            }
-            for (k, (layer, loss)) in style {
-                let features = try evaluation.activationPointer(layer: layer.index)
-                let shape = evaluation.shape(ofLayer: layer.index)!
-                let positions = shape.height * shape.width
-                let gramGradient = gramGradients[k]
-                gramGradient.reserve(loss.channels * loss.channels)
-                losses.style += loss.uncheckedLoss(features: features, positions: positions, gramGradient: gramGradient.pointer)
-                injected.append((layer.index, { [scratch] in
-                    loss.uncheckedGradient(features: features, positions: positions, gramGradient: gramGradient.pointer,
-                                           accumulating: true, into: $0, scratch: scratch)
-                }))
+        var backward: ((UnsafeMutableBufferPointer<Float>) throws -> Void)?
+        if !content.isEmpty || !style.isEmpty {
+            if let strips {
+                (losses.content, losses.style, backward) = try networkTermsByStrips(
+                    image: image.baseAddress!, strips: strips, content: content, style: style)
+            } else {
+                try network.forward(image: image, height: height, width: width,
+                                    requested: Set(content.map(\.index) + style.map(\.index)),
+                                    pooling: pooling, evaluation: evaluation)
+                let terms = try layerTerms(evaluation: evaluation, content: content, style: style)
+                (losses.content, losses.style) = (terms.content, terms.style)
+                backward = { [network, evaluation] in
+                    try network.backward(adding: terms.injections, evaluation: evaluation, gradImage: $0)
+                }
             }
         }
 
@@ -197,14 +196,44 @@ public final class StyleTransferObjective {
 
         if let gradient {
             let g = gradient.baseAddress!
-            if injected.isEmpty {
-                g.update(repeating: 0, count: image.count)
+            if let backward {
+                try backward(gradient)
             } else {
-                try network.backward(adding: injected, evaluation: evaluation, gradImage: gradient)
+                g.update(repeating: 0, count: image.count)
             }
             for i in 0..<image.count { g[i] += tvGradient[i] }
         }
         return losses
+    }
+
+    /// A content term (layer index, loss) and a style term (layer index, loss, its Gram gradient buffer).
+    typealias ContentTerm = (index: Int, loss: ContentLoss)
+    typealias StyleTerm = (index: Int, loss: StyleLoss, gramGradient: FloatBuffer)
+
+    /// The content and style losses of `content` and `style` from the activations the last forward left in
+    /// `evaluation`, and their gradient injections for the backward pass. Each loss adds its gradient into
+    /// the network's running gradient when backward reaches its layer: no buffer the size of a layer per
+    /// loss (136 MB at 512 px for the default layers).
+    func layerTerms(evaluation: NetworkEvaluation, content: [ContentTerm], style: [StyleTerm]) throws
+        -> (content: Double, style: Double, injections: [(layer: Int, add: FeatureNetwork.GradientInjection)]) {
+        var result = (content: 0.0, style: 0.0, injections: [(layer: Int, add: FeatureNetwork.GradientInjection)]())
+        for (index, loss) in content {
+            let features = try evaluation.activationPointer(layer: index)
+            result.content += loss.uncheckedLoss(features: features)
+            result.injections.append((index, { loss.uncheckedAddGradient(features: features, to: $0) }))
+        }
+        for (index, loss, gramGradient) in style {
+            let features = try evaluation.activationPointer(layer: index)
+            let shape = evaluation.shape(ofLayer: index)!
+            let positions = shape.height * shape.width
+            gramGradient.reserve(loss.channels * loss.channels)
+            result.style += loss.uncheckedLoss(features: features, positions: positions, gramGradient: gramGradient.pointer)
+            result.injections.append((index, { [scratch] in
+                loss.uncheckedGradient(features: features, positions: positions, gramGradient: gramGradient.pointer,
+                                       accumulating: true, into: $0, scratch: scratch)
+            }))
+        }
+        return result
     }
 
     /// `NSTError.shape` naming the side of `what` that is outside `1...maxImageSide`.

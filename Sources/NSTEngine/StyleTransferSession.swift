@@ -60,9 +60,6 @@ public final class StyleTransferSession {
     public private(set) var evaluations = 0
 
     private let optimizer: any ImageOptimizer
-    // Kept so that replacing one set of layers can rebuild the objective without losing the other target.
-    private var contentImage: [Float]?
-    private var styleImages: [(image: [Float], height: Int, width: Int, weight: Double)] = []
 
     /// Number of values in an image of the session's size.
     public var imageCount: Int { 3 * configuration.height * configuration.width }
@@ -111,22 +108,16 @@ public final class StyleTransferSession {
 
     // MARK: - Inputs
 
-    /// Replaces the content layers and clears the content target; style images are kept.
+    /// Replaces the content layers and clears the content target; the style targets are kept (their Gram
+    /// matrices depend only on the style layers, so the session keeps no copy of the style images).
     /// - Throws: `NSTError.unknownLayer`, `.invalidArgument` (weights, repeats), `.shape` (the session's
-    ///   size is too small for a layer), `.outOfMemory` (re-adding the style images); the session is
-    ///   unchanged on error.
+    ///   size is too small for a layer); the session is unchanged on error.
     public func setContentLayers(_ layers: [(name: String, weight: Float)]) throws {
         let rebuilt = try Self.makeObjective(network, configuration, layers, styleLayers)
-        try withWorkers {
-            for style in styleImages {
-                try style.image.withUnsafeBufferPointer {
-                    try rebuilt.addStyle(image: $0, height: style.height, width: style.width, weight: style.weight)
-                }
-            }
-        }
+        try rebuilt.setStrategy(objective.strategy)
+        try rebuilt.adoptTargets(from: objective, content: false, style: true)
         objective = rebuilt
         contentLayers = layers
-        contentImage = nil
         objectiveChanged()
     }
 
@@ -134,20 +125,24 @@ public final class StyleTransferSession {
     /// - Throws: as `setContentLayers`.
     public func setStyleLayers(_ layers: [(name: String, weight: Float)]) throws {
         let rebuilt = try Self.makeObjective(network, configuration, contentLayers, layers)
-        if let contentImage {
-            try withWorkers { try contentImage.withUnsafeBufferPointer { try rebuilt.setContent(image: $0) } }
-        }
+        try rebuilt.setStrategy(objective.strategy)
+        try rebuilt.adoptTargets(from: objective, content: true, style: false)
         objective = rebuilt
         styleLayers = layers
-        styleImages = []
         objectiveChanged()
+    }
+
+    /// Chooses how the network is evaluated (`EvaluationStrategy`; default `.whole`). Targets, image and
+    /// optimiser state are kept: both strategies give the same values.
+    /// - Throws: as `StyleTransferObjective.setStrategy`; the session is unchanged on error.
+    public func setStrategy(_ strategy: EvaluationStrategy) throws {
+        try objective.setStrategy(strategy)
     }
 
     /// Sets the content target from `image` `[3, height, width]`.
     /// - Throws: `NSTError.shape`, `.numeric` (NaN/Inf), `.outOfMemory`.
     public func setContent(image: UnsafeBufferPointer<Float>) throws {
         try withWorkers { try objective.setContent(image: image) }
-        contentImage = Array(image)
         objectiveChanged()
     }
 
@@ -155,14 +150,12 @@ public final class StyleTransferSession {
     /// - Throws: as `StyleTransferObjective.addStyle`.
     public func addStyle(image: UnsafeBufferPointer<Float>, height: Int, width: Int, weight: Double) throws {
         try withWorkers { try objective.addStyle(image: image, height: height, width: width, weight: weight) }
-        styleImages.append((Array(image), height, width, weight))
         objectiveChanged()
     }
 
     /// Removes every style image.
     public func clearStyles() {
         objective.clearStyles()
-        styleImages = []
         objectiveChanged()
     }
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -50,8 +51,12 @@ class Session(NativeHandle):
     Objective, defaults and units are those of docs/ARCHITECTURE.md ("Objective"); images are
     float32 ``[3, H, W]`` in the model's input space (``Model.preprocess``). The session keeps a
     reference to its model. It is safe to share between threads (a lock serialises the calls), but
-    calls on one session never run in parallel; use one session per thread for that.
+    calls on one session never run in parallel; use one session per thread for that. What a ``step``
+    callback may do with its own session is described at ``step``.
     """
+
+    #: The thread running this session's step callback, while it runs (None otherwise).
+    _callback_thread: int | None = None
 
     def __init__(self, model: Model, height: int, width: int, *,
                  content_layers: Mapping[str, float] | Sequence[str] | None = None,
@@ -100,11 +105,21 @@ class Session(NativeHandle):
 
     def close(self) -> None:
         """Free the native session; calling it again does nothing."""
-        lock = getattr(self, "_lock", None)
-        if lock is None:  # __init__ failed before anything was allocated
+        if getattr(self, "_lock", None) is None:  # __init__ failed before anything was allocated
             return
-        with lock:  # not while another thread is inside a call on the handle
+        with self._exclusive():  # not while another thread is inside a call on the handle
             super().close()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """The session's lock for one call, except inside this session's own step callback on this
+        thread: the step there holds the lock already, and the engine decides what the callback may do
+        (read: yes; change: ``NSTStateError``; close: deferred to the end of the step)."""
+        if self._callback_thread == threading.get_ident():
+            yield
+        else:
+            with self._lock:
+                yield
 
     def __repr__(self) -> str:
         return f"Session({self.height}x{self.width}, {'closed' if self.closed else 'open'})"
@@ -119,27 +134,54 @@ class Session(NativeHandle):
     def set_content(self, x: np.ndarray) -> None:
         """Set the content target: float32 ``[3, height, width]`` in model space."""
         image = check_image(x, "content image")
-        with self._lock:
+        with self._exclusive():
             check(C.nst_session_set_content_image(self.handle, image, image.size), "nst_session_set_content_image")
 
     def add_style(self, x: np.ndarray, weight: float = 1.0) -> None:
         """Add a style image (float32 ``[3, h, w]`` in model space, any size) with blend ``weight`` > 0."""
         image = check_image(x, "style image")
-        with self._lock:
+        with self._exclusive():
             check(C.nst_session_add_style_image(self.handle, image, image.size, image.shape[1], image.shape[2],
                                                 weight), "nst_session_add_style_image")
 
     def clear_styles(self) -> None:
         """Remove every style image."""
-        with self._lock:
+        with self._exclusive():
             check(C.nst_session_clear_style_images(self.handle), "nst_session_clear_style_images")
 
     def set_image(self, x: np.ndarray) -> None:
         """Set the image to optimise; resets the optimiser state and the best image."""
         image = check_image(x, "image")
-        with self._lock:
+        with self._exclusive():
             check(C.nst_session_set_image(self.handle, image, image.size), "nst_session_set_image")
             self._stepped = False
+
+    # MARK: - Large renders
+
+    def set_strips(self, split_layer: str | None, rows: int = 0) -> None:
+        """Evaluate the layers up to ``split_layer`` (a pooling layer) on strips of ``rows`` image rows.
+
+        ``None`` evaluates the whole image at once (the default, fastest). Strips give the same losses
+        and gradient to float rounding with far less memory; ``rows`` must be a positive multiple of
+        4, 8, 16, 32 or 64 for pool1..pool5 (see ``nst_session_set_strips``).
+        """
+        name = split_layer.encode("utf-8") if split_layer is not None else None
+        with self._exclusive():
+            check(C.nst_session_set_strips(self.handle, name, rows), "nst_session_set_strips")
+
+    def predict_peak_bytes(self, split_layer: str | None = None, rows: int = 0, lbfgs_history: int = 0) -> int:
+        """Bytes one ``step`` would hold at its peak with that strip setting (as ``set_strips``) and
+        ``lbfgs_history`` full L-BFGS pairs (0: the session's), without changing the session.
+
+        Counts the engine's buffers, including the model's transformed kernels (built on first use);
+        not the process baseline or the weights (see ``nst_session_predict_peak_bytes``).
+        """
+        name = split_layer.encode("utf-8") if split_layer is not None else None
+        out = np.zeros(1, dtype=np.int64)
+        with self._exclusive():
+            check(C.nst_session_predict_peak_bytes(self.handle, name, rows, lbfgs_history, out),
+                  "nst_session_predict_peak_bytes")
+        return int(out[0])
 
     # MARK: - Optimisation
 
@@ -151,7 +193,7 @@ class Session(NativeHandle):
         image = check_image(x, "image")
         grad = np.empty_like(image) if gradient else None
         losses = C.nst_losses()
-        with self._lock:
+        with self._exclusive():
             check(C.nst_session_evaluate(self.handle, image, image.size, grad, image.size if gradient else 0,
                                          ctypes.byref(losses)), "nst_session_evaluate")
         return Losses.from_c(losses), grad
@@ -159,23 +201,40 @@ class Session(NativeHandle):
     def step(self, n: int = 1, callback: StepCallback | None = None) -> Losses:
         """Take ``n`` optimiser steps and return the losses of the last one.
 
-        ``callback(losses)`` runs after every step; when it returns True the steps stop early and
-        the losses of the last step taken are returned (the session keeps that image and the best
-        one). An exception raised by the callback stops the steps and propagates.
+        ``callback(losses)`` runs after every step, on the calling thread; when it returns True the
+        steps stop early and the losses of the last step taken are returned (the session keeps that
+        image and the best one). An exception raised by the callback stops the steps and propagates.
+
+        Inside the callback, this session (see ``nst_progress_callback`` in swiftnst.h):
+
+        - can be read: ``image``, ``best_image``, ``best_losses`` and ``predict_peak_bytes`` return the
+          state after the step just taken (and the model can be used as anywhere else);
+        - cannot be changed: ``set_content``, ``add_style``, ``clear_styles``, ``set_image``,
+          ``set_strips``, ``evaluate`` and ``step`` raise ``NSTStateError`` ("not allowed inside this
+          session's progress callback") and change nothing;
+        - may be closed: ``close()`` stops the steps after the current one, ``step`` returns its
+          losses, and the native session is freed before ``step`` returns.
+
+        Other sessions may be used freely. Another thread calling into this session waits until
+        ``step`` returns, so the callback must not wait for such a thread (that would deadlock).
         """
         n = checked_int(n, "step(): n", bits=32, minimum=0)
         last = C.nst_losses()
         failure: list[BaseException] = []
 
         def on_step(losses_p: ctypes._Pointer, _user_data: int | None) -> int:
+            outer, self._callback_thread = self._callback_thread, threading.get_ident()
+            self._stepped = True  # a step was taken: best_losses inside the callback are its
             try:
                 return 1 if callback(Losses.from_c(losses_p.contents)) else 0
             except BaseException as exc:  # ctypes would swallow it: keep it and stop the engine
                 failure.append(exc)
                 return 1
+            finally:
+                self._callback_thread = outer
 
         c_callback = C.nst_progress_callback(on_step) if callback is not None else C.nst_progress_callback()
-        with self._lock:
+        with self._exclusive():
             status = C.nst_session_step(self.handle, n, c_callback, None, ctypes.byref(last))
             self._stepped = self._stepped or n > 0
         if failure:
@@ -191,7 +250,7 @@ class Session(NativeHandle):
     def image(self) -> np.ndarray:
         """A copy of the current image, float32 ``[3, height, width]``."""
         out = np.empty((3, self.height, self.width), dtype=np.float32)
-        with self._lock:
+        with self._exclusive():
             check(C.nst_session_get_image(self.handle, out, out.size), "nst_session_get_image")
         return out
 
@@ -208,7 +267,7 @@ class Session(NativeHandle):
     def _best(self) -> tuple[np.ndarray, Losses | None]:
         out = np.empty((3, self.height, self.width), dtype=np.float32)
         losses = C.nst_losses()
-        with self._lock:
+        with self._exclusive():
             check(C.nst_session_get_best_image(self.handle, out, out.size, ctypes.byref(losses)),
                   "nst_session_get_best_image")
             stepped = self._stepped

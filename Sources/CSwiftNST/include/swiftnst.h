@@ -16,9 +16,16 @@
 // - Buffers belong to the caller: the engine reads or writes them during the call only.
 //   Opaque handles belong to the engine and are released with their *_free function.
 // - Handles are checked against a registry of live handles: a NULL, freed or foreign handle gives
-//   NST_ERR_INVALID_HANDLE, never a crash.
+//   NST_ERR_INVALID_HANDLE, never a crash. A handle is an opaque token, not an address (never
+//   dereference it): a freed handle stays invalid for good, also after new models or sessions are
+//   created, so using or freeing it again never reaches another object.
+// - Sizes and counts are checked before any arithmetic that could overflow: sizes whose product, or
+//   whose byte size as float32, does not fit in int64_t give NST_ERR_SHAPE (NST_ERR_OUT_OF_MEMORY where
+//   stated), never a crash.
 // - A model is immutable after loading and may be shared by sessions on several threads.
 //   A session must be used by one thread at a time; distinct sessions may run concurrently.
+//   A second thread calling into a busy session waits until the first thread's call returns (see
+//   nst_progress_callback for calls made from inside a step).
 
 #ifndef SWIFTNST_H
 #define SWIFTNST_H
@@ -126,9 +133,22 @@ typedef struct nst_session_params {
                             // (nst_model_forward, tutorial costs, layer operations) use one per core.
 } nst_session_params;
 
-// Called after every optimiser step with the losses of that step.
-// Return 0 to continue, non-zero to stop: nst_session_step then returns NST_ERR_CANCELLED and the
-// session keeps the image and best image reached so far.
+// Called after every optimiser step with the losses of that step, on the thread that called
+// nst_session_step. Return 0 to continue, non-zero to stop: nst_session_step then returns
+// NST_ERR_CANCELLED and the session keeps the image and best image reached so far.
+// Re-entrancy: the callback may call any nst_ function. On the session being stepped:
+// - reads work and see the state after this step: nst_session_get_image, nst_session_get_best_image,
+//   nst_session_predict_peak_bytes (and every nst_model_* function, on any model);
+// - calls that change the session (nst_session_set_content_layers, nst_session_set_style_layers,
+//   nst_session_set_content_image, nst_session_add_style_image, nst_session_clear_style_images,
+//   nst_session_evaluate, nst_session_set_image, nst_session_step, nst_session_set_strips) return
+//   NST_ERR_STATE ("not allowed inside this session's progress callback") and change nothing;
+// - nst_session_free is deferred: the handle is invalid at once (later calls with it, also in this
+//   callback, give NST_ERR_INVALID_HANDLE), the step stops after the current step and returns
+//   NST_ERR_CANCELLED, and the session's memory is released before nst_session_step returns.
+// Other sessions may be used freely (each has its own lock). Another thread calling into the session
+// being stepped waits until nst_session_step returns (one thread at a time), so a callback must not
+// wait for such a thread: that would deadlock.
 typedef int32_t (*nst_progress_callback)(const nst_losses * losses, void * user_data);
 
 // MARK: - Version
@@ -211,16 +231,21 @@ NST_API nst_session_params nst_session_default_params(void);
 NST_API nst_status nst_session_init(const nst_model * model, const nst_session_params * params,
                                     nst_session ** session_out);
 
-// Frees a session. NULL, or a handle already freed, is ignored.
+// Frees a session. NULL, or a handle already freed, is ignored. Called from the session's own progress
+// callback (or, against the one-thread rule, from another thread during nst_session_step), the handle
+// is invalid at once and the running step stops after its current step (NST_ERR_CANCELLED) and then
+// releases the session; see nst_progress_callback.
 NST_API void nst_session_free(nst_session * session);
 
 // MARK: - Inputs
+// Every function below that changes a session also returns NST_ERR_STATE when called from inside that
+// session's progress callback (see nst_progress_callback); the session is then unchanged.
 
 // Replaces the content layers. names: n NUL-terminated layer names; weights: n finite values >= 0.
 // n == 0 removes the content term. Clears the content target (set the content image again).
 // Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_INVALID_ARGUMENT,
-// NST_ERR_UNKNOWN_LAYER, NST_ERR_SHAPE (the session's size is too small for a layer) or
-// NST_ERR_OUT_OF_MEMORY (recomputing the targets of the images kept); on error the session is unchanged.
+// NST_ERR_UNKNOWN_LAYER or NST_ERR_SHAPE (the session's size is too small for a layer); on error the
+// session is unchanged. The other target is kept as computed (no image is kept or re-evaluated).
 NST_API nst_status nst_session_set_content_layers(nst_session * session, const char * const * names,
                                                   const float * weights, int32_t n);
 
@@ -271,8 +296,9 @@ NST_API nst_status nst_session_set_image(nst_session * session, const float * im
 // losses_out may be NULL; otherwise it receives the losses of the last step taken.
 // The best image (lowest total loss seen) is tracked across steps.
 // Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_INVALID_ARGUMENT (n_steps < 0), NST_ERR_STATE,
-// NST_ERR_CANCELLED, NST_ERR_NUMERIC or NST_ERR_OUT_OF_MEMORY. After NST_ERR_CANCELLED or
-// NST_ERR_NUMERIC the session still holds the last finite image and the best image.
+// NST_ERR_CANCELLED (the callback asked to stop, or the session was freed during the step),
+// NST_ERR_NUMERIC or NST_ERR_OUT_OF_MEMORY. After NST_ERR_CANCELLED or NST_ERR_NUMERIC the session
+// still holds the last finite image and the best image.
 NST_API nst_status nst_session_step(nst_session * session, int32_t n_steps,
                                     nst_progress_callback callback, void * user_data,
                                     nst_losses * losses_out);
@@ -306,7 +332,8 @@ NST_API nst_status nst_content_cost(const float * a_c, const float * a_g, int64_
                                     int64_t height, int64_t width, double * cost_out);
 
 // *cost_out = sum((Gram(a_s) - Gram(a_g))^2) / (4 * n_C^2 * (n_H * n_W)^2), accumulated in double.
-// Returns NST_OK, NST_ERR_NULL_POINTER, NST_ERR_SHAPE or NST_ERR_OUT_OF_MEMORY.
+// Returns NST_OK, NST_ERR_NULL_POINTER, NST_ERR_SHAPE or NST_ERR_OUT_OF_MEMORY (the two channels x
+// channels Gram matrices do not fit in memory, or their size overflows).
 NST_API nst_status nst_layer_style_cost(const float * a_s, const float * a_g, int64_t channels,
                                         int64_t height, int64_t width, double * cost_out);
 
@@ -314,9 +341,9 @@ NST_API nst_status nst_layer_style_cost(const float * a_s, const float * a_g, in
 // Single layers with their backward passes, for verification against independent references.
 // Tensors are float32 C-contiguous; every count is checked against the shapes.
 // Each returns NST_OK, NST_ERR_NULL_POINTER or NST_ERR_SHAPE (a size < 1, a side above
-// NST_MAX_IMAGE_SIDE, sizes whose product overflows, a count that does not match); the convolutions
+// NST_MAX_IMAGE_SIDE, sizes whose product or byte size overflows, a count that does not match); the convolutions
 // also NST_ERR_OUT_OF_MEMORY (weights too large to copy), the poolings also NST_ERR_INVALID_ARGUMENT
-// (pooling code). The elementwise ReLUs accept count == 0.
+// (pooling code). The elementwise ReLUs accept count == 0 (and refuse counts whose byte size overflows).
 
 // 3x3 convolution, stride 1, zero padding 1: output [out_channels, height, width] =
 // conv(input [in_channels, height, width], weight [out_channels, in_channels, 3, 3]) + bias [out_channels].
@@ -352,6 +379,37 @@ NST_API nst_status nst_op_pool2x2_backward(int32_t pooling, const float * input,
 NST_API nst_status nst_op_gram_backward(const float * features, int64_t channels, int64_t n_positions,
                                         const float * grad_gram, float * grad_features,
                                         int64_t grad_features_count);
+
+// MARK: - Large renders: strip evaluation and memory prediction
+
+// Chooses how the session evaluates the network. split_layer NULL = the whole image at once (the
+// default; fastest; strip_rows is then ignored). Otherwise the layers up to and including split_layer, a pooling layer
+// of the model ("pool1".."pool5"), run on horizontal strips of strip_rows image rows, each extended by
+// the halo the layers need, and the deeper layers on the whole image: losses and gradient equal the
+// whole-image ones to float rounding (about 1e-5 of the gradient's largest value), while memory is
+// bounded by one strip's window of the shallow layers. strip_rows must be > 0 and a multiple of the
+// split's alignment, 2^(pooling layers up to split_layer + 1), i.e. 4, 8, 16, 32, 64 for pool1..pool5,
+// and at most NST_MAX_IMAGE_SIDE (rows >= the image height make one strip).
+// Targets, image and optimiser state are kept (the values do not change).
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_INVALID_ARGUMENT (split_layer not a pooling layer,
+// longer than NST_MAX_LAYER_NAME - 1 bytes or not UTF-8; strip_rows negative, or with a split layer
+// 0, above NST_MAX_IMAGE_SIDE or not a multiple of the alignment) or NST_ERR_UNKNOWN_LAYER; on error
+// the session is unchanged.
+NST_API nst_status nst_session_set_strips(nst_session * session, const char * split_layer, int64_t strip_rows);
+
+// Predicts the bytes one nst_session_step holds at its peak for the session's size, layers, weights,
+// optimiser and style images (at least one assumed), evaluated as split_layer/strip_rows would choose
+// (same meaning and checks as nst_session_set_strips; it does not change the session), with
+// lbfgs_history full L-BFGS correction pairs (0 = the session's history; ignored for Adam). Counted:
+// the network evaluation's buffers, the transformed convolution kernels the model builds on first use
+// (shared by its sessions), targets, image-sized arrays and the optimiser's arrays. Not counted: the
+// process baseline, the model's weights and allocator overhead.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER (bytes_out), NST_ERR_INVALID_ARGUMENT
+// (as nst_session_set_strips; lbfgs_history < 0, or so large the total overflows) or
+// NST_ERR_UNKNOWN_LAYER.
+NST_API nst_status nst_session_predict_peak_bytes(const nst_session * session, const char * split_layer,
+                                                  int64_t strip_rows, int64_t lbfgs_history,
+                                                  int64_t * bytes_out);
 
 #ifdef __cplusplus
 }

@@ -50,6 +50,20 @@ public final class WinogradConv3x3: Conv3x3Kernel {
         run(.forward, input: input, output: output, height: height, width: width, scratch: scratch)
     }
 
+    /// Floats of each `ScratchSpace` slot a pass over a `height x width` plane takes.
+    func scratchFloats(height: Int, width: Int) -> [ScratchSlot: Int] {
+        if width <= Self.narrowWidth {
+            return [.im2colColumns: Im2colConv3x3.scratchFloats(inChannels: max(inChannels, outChannels), height: height, width: width)]
+        }
+        return WinogradConvolution.scratchFloats(height: height, width: width, inChannels: inChannels, outChannels: outChannels)
+    }
+
+    /// Floats built and kept on the first pass over planes `width` wide: the transformed coefficients, or
+    /// for narrow planes the im2col kernel's flipped weights (shared by every caller of the network).
+    func builtFloats(width: Int) -> Int {
+        (width <= Self.narrowWidth ? 9 : WinogradF4x4.coefficients) * inChannels * outChannels
+    }
+
     /// As `forward`, with the ReLU applied as each output block is written.
     public func forwardReLU(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                             height: Int, width: Int, scratch: ScratchSpace) {

@@ -94,22 +94,15 @@ enum WinogradConvolution {
         // U[ξ] is [K][C]: the forward pass multiplies by it, the input gradient by its transpose.
         let transposeCoefficients = direction == .inputGradient
         let coefficientRowLength = transposeCoefficients ? outChannels : inChannels
-        let workers = max(1, Parallel.threadCount)
-        let partition = Partition(geometry: geometry, channels: max(inChannels, outChannels), outChannels: outChannels,
-                                  workers: workers, bandRowLimit: bandRowLimit)
-        let bandRows = partition.bandRows
-        let bandTiles = bandRows * geometry.tileColumns
-        let transformedStride = inChannels * bandTiles + planePadding
-        let productStride = partition.largestGroup * bandTiles + planePadding
-        let transformedCount = WinogradF4x4.coefficients * transformedStride
-        let productCount = WinogradF4x4.coefficients * productStride
-        // Band mode: every worker has its own V. Group mode: the workers share one V per band.
-        let grouped = partition.groupCount > 1
-        let workerCount = min(workers, grouped ? workers : partition.bandCount)
-        let transformedBase = scratch.buffer(.winogradTransformedInput, count: (grouped ? 1 : workerCount) * transformedCount)
-        let productsBase = scratch.buffer(.winogradProducts, count: max(workerCount, partition.groupCount) * productCount)
-        let paddedCount = geometry.paddedCount(tileRows: bandRows)
-        let paddedBase = scratch.buffer(.winogradPaddedInput, count: workerCount * paddedCount)
+        let layout = ScratchLayout(geometry: geometry, inChannels: inChannels, outChannels: outChannels,
+                                   bandRowLimit: bandRowLimit)
+        let (partition, bandRows) = (layout.partition, layout.partition.bandRows)
+        let (transformedStride, productStride) = (layout.transformedStride, layout.productStride)
+        let (transformedCount, productCount, paddedCount) = (layout.transformedCount, layout.productCount, layout.paddedCount)
+        let (grouped, workerCount) = (layout.grouped, layout.workerCount)
+        let transformedBase = scratch.buffer(.winogradTransformedInput, count: layout.transformedFloats)
+        let productsBase = scratch.buffer(.winogradProducts, count: layout.productFloats)
+        let paddedBase = scratch.buffer(.winogradPaddedInput, count: layout.paddedFloats)
         let plane = height * width
 
         /// V of the band's tiles for input channels `channels`, written at their place in `transformed`.
@@ -178,6 +171,39 @@ enum WinogradConvolution {
                 multiply(band: rows, channels: 0..<outChannels, transformed: transformed,
                          products: productsBase + worker * productCount)
             }
+        }
+    }
+
+    /// Floats of each `ScratchSpace` slot one `convolve` call of either direction takes.
+    static func scratchFloats(height: Int, width: Int, inChannels: Int, outChannels: Int) -> [ScratchSlot: Int] {
+        [(inChannels, outChannels, false), (outChannels, inChannels, true)].map { c, k, rotated in
+            let l = ScratchLayout(geometry: Geometry(height: height, width: width, rotated: rotated), inChannels: c,
+                                  outChannels: k, bandRowLimit: .max)
+            return [.winogradPaddedInput: l.paddedFloats, .winogradTransformedInput: l.transformedFloats,
+                    .winogradProducts: l.productFloats]
+        }.reduce([:]) { $0.merging($1, uniquingKeysWith: max) }
+    }
+
+    /// The sizes of the scratch buffers of one `convolve` call (one source for it and `scratchFloats`).
+    private struct ScratchLayout {
+        let partition: Partition
+        let transformedStride: Int, productStride: Int, transformedCount: Int, productCount: Int, paddedCount: Int
+        /// Band mode: every worker has its own V. Group mode: the workers share one V per band.
+        let grouped: Bool, workerCount: Int
+        var transformedFloats: Int { (grouped ? 1 : workerCount) * transformedCount }
+        var productFloats: Int { max(workerCount, partition.groupCount) * productCount }
+        var paddedFloats: Int { workerCount * paddedCount }
+
+        init(geometry: Geometry, inChannels: Int, outChannels: Int, bandRowLimit: Int) {
+            let workers = max(1, Parallel.threadCount)
+            partition = Partition(geometry: geometry, channels: max(inChannels, outChannels), outChannels: outChannels,
+                                  workers: workers, bandRowLimit: bandRowLimit)
+            let bandTiles = partition.bandRows * geometry.tileColumns
+            transformedStride = inChannels * bandTiles + planePadding
+            productStride = partition.largestGroup * bandTiles + planePadding
+            (transformedCount, productCount) = (WinogradF4x4.coefficients * transformedStride, WinogradF4x4.coefficients * productStride)
+            paddedCount = geometry.paddedCount(tileRows: partition.bandRows)
+            (grouped, workerCount) = (partition.groupCount > 1, min(workers, partition.groupCount > 1 ? workers : partition.bandCount))
         }
     }
 

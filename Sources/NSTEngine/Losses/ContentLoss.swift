@@ -21,7 +21,12 @@ public struct ContentLoss: Sendable {
                 sum += Double(d) * Double(d)
             }
         }
-        return Double(weight) * sum / Double(n)
+        return loss(fromSquaredError: sum)
+    }
+
+    /// `weight · sum / N`: the loss from the sum of squared errors over the whole layer.
+    func loss(fromSquaredError sum: Double) -> Double {
+        target.isEmpty ? 0 : Double(weight) * sum / Double(target.count)
     }
 
     /// Adds the loss's gradient with respect to the features, `2 · weight · (F − T) / N`, to `gradient`.

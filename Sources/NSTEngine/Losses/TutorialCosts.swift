@@ -7,7 +7,9 @@ public enum TutorialCosts {
     /// - Throws: `NSTError.shape` when the count is not `channels · positions`; `.outOfMemory`.
     public static func gram(features: UnsafeBufferPointer<Float>, channels: Int, positions: Int) throws -> [Float] {
         try checkShape(features.count, channels: channels, positions: positions, name: "features")
-        try MemoryBudget.check(floats: channels * channels, for: "a \(channels)x\(channels) Gram matrix")
+        let (gramCount, overflow) = channels.multipliedReportingOverflow(by: channels)
+        guard !overflow else { throw NSTError.outOfMemory("a \(channels)x\(channels) Gram matrix has too many values to count") }
+        try MemoryBudget.check(floats: gramCount, for: "a \(channels)x\(channels) Gram matrix")
         var gram = [Float](repeating: 0, count: channels * channels)
         gram.withUnsafeMutableBufferPointer { g in
             GramMatrix.forward(features: features.baseAddress!, channels: channels, positions: positions, gram: g.baseAddress!)
@@ -19,8 +21,9 @@ public enum TutorialCosts {
     /// - Throws: `NSTError.shape` when a count is not `channels · height · width` or a size is 0.
     public static func contentCost(content: UnsafeBufferPointer<Float>, generated: UnsafeBufferPointer<Float>,
                                    channels: Int, height: Int, width: Int) throws -> Double {
-        try checkShape(content.count, channels: channels, positions: height * width, name: "a_C")
-        try checkShape(generated.count, channels: channels, positions: height * width, name: "a_G")
+        let positions = try positions(height: height, width: width)
+        try checkShape(content.count, channels: channels, positions: positions, name: "a_C")
+        try checkShape(generated.count, channels: channels, positions: positions, name: "a_G")
         let normalisation = 4 * Double(height) * Double(width) * Double(channels)
         return sumOfSquaredDifferences(content, generated) / normalisation
     }
@@ -29,12 +32,12 @@ public enum TutorialCosts {
     /// - Throws: `NSTError.shape` as `contentCost`; `.outOfMemory` for an unreasonable channel count.
     public static func layerStyleCost(style: UnsafeBufferPointer<Float>, generated: UnsafeBufferPointer<Float>,
                                       channels: Int, height: Int, width: Int) throws -> Double {
-        try checkShape(style.count, channels: channels, positions: height * width, name: "a_S")
-        try checkShape(generated.count, channels: channels, positions: height * width, name: "a_G")
-        let gs = try gram(features: style, channels: channels, positions: height * width)
-        let gg = try gram(features: generated, channels: channels, positions: height * width)
-        let positions = Double(height) * Double(width)
-        let normalisation = 4 * Double(channels) * Double(channels) * positions * positions
+        let positions = try positions(height: height, width: width)
+        try checkShape(style.count, channels: channels, positions: positions, name: "a_S")
+        try checkShape(generated.count, channels: channels, positions: positions, name: "a_G")
+        let gs = try gram(features: style, channels: channels, positions: positions)
+        let gg = try gram(features: generated, channels: channels, positions: positions)
+        let normalisation = 4 * Double(channels) * Double(channels) * Double(positions) * Double(positions)
         return gs.withUnsafeBufferPointer { s in
             gg.withUnsafeBufferPointer { g in sumOfSquaredDifferences(s, g) }
         } / normalisation
@@ -47,6 +50,15 @@ public enum TutorialCosts {
             sum += d * d
         }
         return sum
+    }
+
+    /// `height · width`, or `NSTError.shape` on a side < 1 or an overflow.
+    private static func positions(height: Int, width: Int) throws -> Int {
+        let (positions, overflow) = height.multipliedReportingOverflow(by: width)
+        guard height >= 1, width >= 1, !overflow else {
+            throw NSTError.shape("activation sizes must be >= 1 and their product must fit, got \(height)x\(width)")
+        }
+        return positions
     }
 
     private static func checkShape(_ count: Int, channels: Int, positions: Int, name: String) throws {

@@ -75,3 +75,23 @@ def assert_clean_exit(result: subprocess.CompletedProcess, expected: int = 0) ->
         name = signal.Signals(-result.returncode).name
         pytest.fail(f"child crashed with {name}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr[-4000:]}")
     assert result.returncode == expected, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr[-4000:]}"
+
+
+def run_group_in_child(module: str, group: str, weights: Path, *, raw_abi: bool = True, timeout: float = 120) -> None:
+    """Run the function ``group`` of ``reliability.<module>`` in a child process, given a
+    ``raw_abi.RawABI`` on ``weights`` (or, with ``raw_abi=False``, the weights path). A crash, an
+    error or no answer within ``timeout`` seconds (a deadlock) fails the caller with the child's output,
+    whose last "case" line names the call that was running."""
+    argument = f"raw_abi.RawABI({str(weights)!r})" if raw_abi else repr(str(weights))
+    try:
+        result = run_python(f"""
+            from reliability import raw_abi
+            from reliability.{module} import {group}
+            print("running {group}", flush=True)
+            {group}({argument})
+            print("passed {group}", flush=True)
+        """, env={"PYTHONPATH": f"{PYTHON_DIR}:{PYTHON_DIR / 'tests'}"}, timeout=timeout)
+    except subprocess.TimeoutExpired as expired:
+        pytest.fail(f"{module}.{group}: no answer in {expired.timeout} s (deadlock?)\n{expired.stdout}")
+    assert_clean_exit(result)
+    assert f"passed {group}" in result.stdout, result.stdout

@@ -102,6 +102,8 @@ class RawABI:
         self.step = function("nst_session_step", I32, P, I32, P, P, P)
         self.get_image = function("nst_session_get_image", I32, P, P, I64)
         self.best = function("nst_session_get_best_image", I32, P, P, I64, P)
+        self.set_strips = function("nst_session_set_strips", I32, P, ctypes.c_char_p, I64)
+        self.predict = function("nst_session_predict_peak_bytes", I32, P, ctypes.c_char_p, I64, I64, P)
         # tutorial costs and single layers: every pointer a float buffer, every int a count or size
         self.ops = {
             "gram": function("nst_gram_matrix", I32, P, I64, I64, P, I64),
@@ -125,6 +127,19 @@ class RawABI:
         if code != 0:
             raise RuntimeError(f"nst_model_load_from_file: {status_name(code)}: {last_error()}")
         return handle.value
+
+    def ready_session(self, model: int | None = None) -> int:
+        """A 16x16 session with a content and a style target and an image set: ready to step."""
+        session = self.new_session(model)
+        n = 3 * 16 * 16
+        image = np.random.default_rng(0).random(n).astype(np.float32)
+        style = image[::-1].copy()  # kept alive: the call reads it through a plain address
+        for name, code in (("set_content_image", self.content(session, ptr(image), n)),
+                           ("add_style_image", self.style(session, ptr(style), n, 16, 16, 1.0)),
+                           ("set_image", self.set_image(session, ptr(image), n))):
+            if code != 0:
+                raise RuntimeError(f"nst_session_{name}: {status_name(code)}: {last_error()}")
+        return session
 
     def new_session(self, model: int | None = None, height: int = 16, width: int = 16) -> int:
         """A session (one engine thread) on ``model`` (default: the loaded one)."""
