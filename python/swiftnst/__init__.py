@@ -21,7 +21,8 @@ import importlib
 from typing import Any
 
 from ._errors import (
-    ImageError, ImageNotFoundError, LibraryNotFoundError, NSTCancelledError, NSTError, NSTInternalError,
+    ImageError, ImageNotFoundError, LibraryNotFoundError, MemoryBudgetError, NSTCancelledError, NSTError,
+    NSTInternalError,
     NSTInvalidArgumentError, NSTInvalidHandleError, NSTIOError, NSTNullPointerError, NSTNumericError,
     NSTOutOfMemoryError, NSTShapeError, NSTStateError, NSTUnknownLayerError, NSTWeightsFormatError,
     StyleTransferInterrupted, WeightsError,
@@ -35,6 +36,9 @@ _LAZY: dict[str, str] = {
     "Session": "session",
     "Losses": "session",
     "stylize": "transfer",
+    "plan": "planner",
+    "plan_render": "planner",
+    "RenderPlan": "planner",
     "NeuralStyleTransfer": "tutorial",
     "StyleTransferOptions": "options",
     "compute_content_cost": "tutorial",
@@ -48,10 +52,12 @@ _LAZY: dict[str, str] = {
     "save_image": "images",
     "LivePreview": "notebook",
 }
-_SUBMODULES = ("ops", "weights", "model", "session", "options", "transfer", "tutorial", "images", "notebook", "cli")
+_SUBMODULES = ("ops", "weights", "model", "session", "options", "transfer", "planner", "tutorial", "images", "notebook",
+               "cli")
 
 __all__ = [
-    "ImageError", "ImageNotFoundError", "LibraryNotFoundError", "NSTCancelledError", "NSTError", "NSTIOError",
+    "ImageError", "ImageNotFoundError", "LibraryNotFoundError", "MemoryBudgetError", "NSTCancelledError", "NSTError",
+    "NSTIOError",
     "NSTInternalError", "NSTInvalidArgumentError", "NSTInvalidHandleError", "NSTNullPointerError",
     "NSTNumericError", "NSTOutOfMemoryError", "NSTShapeError", "NSTStateError", "NSTUnknownLayerError",
     "NSTWeightsFormatError", "StyleTransferInterrupted", "WeightsError", "__version__", "blas_info",

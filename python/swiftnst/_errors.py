@@ -106,6 +106,15 @@ class NSTOutOfMemoryError(NSTError, MemoryError):
     status = NST_ERR_OUT_OF_MEMORY
 
 
+class MemoryBudgetError(NSTOutOfMemoryError):
+    """A render cannot be planned within the memory budget (``max_memory``); raised before any work.
+    ``needed`` is the smallest budget, in bytes, with which the same render would be planned."""
+
+    def __init__(self, message: str, needed: int) -> None:
+        super().__init__(message, status=NOT_AN_ENGINE_STATUS)
+        self.needed = needed
+
+
 class NSTNumericError(NSTError, ArithmeticError):
     """The objective became NaN or Inf (``NST_ERR_NUMERIC``)."""
 

@@ -94,6 +94,38 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np
         raise ImageError(f"cannot load image '{path}': {exc}") from None
 
 
+def image_shape(source: ImageSource) -> tuple[int, int]:
+    """``(height, width)`` of the image :func:`load_image` would return, reading only a file's header.
+
+    Raises:
+        ImageNotFoundError, ImageError: as :func:`load_image`, for problems the header shows.
+    """
+    if isinstance(source, np.ndarray):
+        return _array_to_rgb(source).shape[:2]
+    if isinstance(source, Image.Image):
+        return _oriented_shape(source)
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"expected a path, PIL image or NumPy array, got {type(source).__name__}")
+    path = Path(source)
+    _check_readable_file(path)
+    try:
+        with Image.open(path) as im:
+            return _oriented_shape(im)
+    except UnidentifiedImageError:
+        raise ImageError(f"cannot load image '{path}': not an image file Pillow can read") from None
+    except (OSError, SyntaxError) as exc:
+        raise ImageError(f"cannot load image '{path}': {exc}") from None
+
+
+def _oriented_shape(im: Image.Image) -> tuple[int, int]:
+    """(height, width) after ``exif_transpose``: EXIF orientations 5-8 turn the image by 90 degrees."""
+    width, height = im.size
+    return (width, height) if im.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8) else (height, width)
+
+
+_EXIF_ORIENTATION = 0x0112
+
+
 def _check_readable_file(path: Path) -> None:
     if not path.exists():
         raise ImageNotFoundError(errno.ENOENT, "image file not found", str(path))

@@ -16,6 +16,7 @@ from typing import Mapping, Sequence, Union
 
 from ._abi import NST_MAX_IMAGE_SIDE
 from ._arguments import OPTIMIZER_CODES, POOLING_CODES, checked_int
+from ._quantities import parse_duration, parse_memory_size
 from ._defaults import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, engine_defaults
 from ._tutorial_layers import STYLE_LAYERS_TUTORIAL, engine_layer_name
 from .weights import ARCHITECTURES, layer_names
@@ -172,6 +173,16 @@ class StyleTransferOptions:
     threads: int = _ENGINE.threads
     #: On Ctrl-C: raise :class:`StyleTransferInterrupted` (True) or return the best image so far (False).
     raise_on_interrupt: bool = True
+    #: Memory budget of the whole process: bytes, or a size like ``"4G"``, ``"1500M"``, ``"2.5GiB"``
+    #: (stored as bytes). The planner picks the evaluation strategy and L-BFGS history to fit it and
+    #: refuses, before any work, a render that cannot. None: 75 % of the memory available when planning.
+    max_memory: int | str | None = None
+    #: Wall-clock limit: seconds, or ``"90s"``, ``"20m"``, ``"1h"`` (stored as seconds). The schedule is
+    #: fitted to it and the run stops with the best image when it is reached. None: no limit.
+    time_limit: float | str | None = None
+    #: Stop a scale early once its lowest total loss fell by less than this fraction over the last
+    #: ``TOLERANCE_WINDOW`` (10) steps; 0: run every step.
+    tolerance: float = 0.0
 
     def __post_init__(self) -> None:
         checked_int(self.image_size, "image_size", minimum=1, maximum=NST_MAX_IMAGE_SIDE,
@@ -203,6 +214,11 @@ class StyleTransferOptions:
         checked_int(self.threads, "threads", bits=32, minimum=0)
         if self.save_every and self.snapshot_dir is None:
             raise ValueError("save_every > 0 needs a snapshot_dir")
+        if self.max_memory is not None:
+            object.__setattr__(self, "max_memory", parse_memory_size(self.max_memory, "max_memory"))
+        if self.time_limit is not None:
+            object.__setattr__(self, "time_limit", parse_duration(self.time_limit, "time_limit"))
+        _check_finite(self.tolerance, "tolerance", minimum=0.0)
 
     def noise_ratio(self) -> float | None:
         """The noise fraction of a ``content``/``noise``/``noise:R`` init, or None for an image path."""

@@ -15,8 +15,10 @@ Typical use::
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -25,12 +27,16 @@ from tqdm.auto import tqdm
 
 from . import images
 from ._errors import StyleTransferInterrupted
+from ._run_control import RunControl
+from ._strategies import apply_strategy
 from .images import ImageSource
 from .model import Model
 from .options import (
     DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, MULTISCALE_AUTO_ABOVE, STYLE_LAYER_PRESETS,
     StyleTransferOptions, parse_layer_weights,
 )
+from .planner import PAD_MULTIPLE, RenderPlan, ScalePlan, plan_render
+from .schedule import scale_plan
 from .session import Losses, Session
 from .weights import convert
 
@@ -53,30 +59,7 @@ __all__ = [
 #: the current scale's size, colours preserved if requested), computed only when called.
 ProgressCallback = Callable[[int, Losses, Callable[[], np.ndarray]], object]
 
-#: Every scale is optimised at its size padded (bottom and right, mirrored) up to a multiple of
-#: this, then cropped back. VGG's 2x2 pooling floors odd sizes, so otherwise the last ``H % 16``
-#: rows (``W % 16`` columns) never reach relu5_1 (4 pools deep), the last ``H % 8`` not relu4_x
-#: either, ...: they got little style gradient and stayed a content-coloured band.
-PAD_MULTIPLE = 16
-
-
-def scale_plan(image_size: int, iterations: int, multiscale: bool, min_size: int = 256) -> list[tuple[int, int]]:
-    """Return ``[(longest_side, steps), ...]`` from coarse to fine.
-
-    Sizes halve from ``image_size`` while they stay >= ``min_size``. The final (full) size gets
-    half of the steps (rounded up), the coarser sizes share the other half equally: coarse steps
-    are cheap (a quarter of the pixels per halving) and fix the large-scale layout, the fine steps
-    add the detail. Scales that would get no step are dropped.
-    """
-    sizes = [image_size]
-    while multiscale and sizes[0] // 2 >= min_size:
-        sizes.insert(0, sizes[0] // 2)
-    final_steps = -(-iterations // 2) if len(sizes) > 1 else iterations
-    coarse = sizes[:-1]
-    share, extra = divmod(iterations - final_steps, max(1, len(coarse)))
-    plan = [(size, share + (1 if i < extra else 0)) for i, size in enumerate(coarse)]
-    return [(size, steps) for size, steps in plan if steps > 0] + [(image_size, final_steps)]
-
+logger = logging.getLogger("swiftnst")
 
 # MARK: - Running
 
@@ -99,30 +82,42 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         options: a :class:`StyleTransferOptions`; keyword overrides (e.g. ``iterations=100``)
             are applied on top of it (or of the defaults).
 
+    The render follows :func:`swiftnst.plan`'s plan (logged on the ``swiftnst`` logger): scales,
+    steps, evaluation strategy and L-BFGS history fitted to ``max_memory`` and ``time_limit``; with a
+    ``time_limit`` the run stops with the best image when it is reached, with a ``tolerance`` a scale
+    ends once its loss stops falling.
+
     Returns:
         The result, exactly ``image_size`` on its longest side with the content's aspect ratio.
 
     Raises:
         ValueError: invalid options (including blend weights not matching the styles).
+        MemoryBudgetError: the render cannot fit ``max_memory``; raised before any image is loaded
+            into the engine, the message names the smallest budget that would work.
         ImageError: an image cannot be loaded or saved.
         NSTError: the engine failed (its message says why).
         StyleTransferInterrupted: Ctrl-C, when ``raise_on_interrupt`` (the default).
     """
     options = dataclasses.replace(options or StyleTransferOptions(), **option_overrides)
+    control_started = time.monotonic()
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
         raise ValueError("at least one style image is needed")
     blend = options.style_blend_weights or (1.0,) * len(styles)
     if len(blend) != len(styles):
         raise ValueError(f"got {len(blend)} style blend weights for {len(styles)} style images")
-    content_rgb = images.load_image(content)
-    style_rgbs = [images.load_image(s) for s in styles]
+    shapes = [images.image_shape(source) for source in (content, *styles)]
     owned = not isinstance(model, Model)
     net = _open_model(model) if owned else model
     try:
         _check_layers_exist(net, options)
-        return _Transfer(net, options, content_rgb, style_rgbs, blend, callback).run(
-            Path(output) if output is not None else None)
+        plan = plan_render(net, options, shapes[0], shapes[1:])  # refuses a budget it cannot meet, before work
+        logger.info("%s", plan)
+        content_rgb = images.load_image(content)
+        style_rgbs = [images.load_image(s) for s in styles]
+        control = RunControl(plan, options.progress, started=control_started)
+        return _Transfer(net, options, plan, content_rgb, style_rgbs, blend, callback).run(
+            control, Path(output) if output is not None else None)
     finally:
         if owned:
             net.close()
@@ -146,9 +141,9 @@ def _check_layers_exist(model: Model, options: StyleTransferOptions) -> None:
 class _Transfer:
     """One run: the scales, the step loop and its side effects (progress, snapshots, callback)."""
 
-    def __init__(self, model: Model, options: StyleTransferOptions, content: np.ndarray,
+    def __init__(self, model: Model, options: StyleTransferOptions, plan: RenderPlan, content: np.ndarray,
                  styles: list[np.ndarray], blend: Sequence[float], callback: ProgressCallback | None) -> None:
-        self.model, self.options, self.callback = model, options, callback
+        self.model, self.options, self.plan, self.callback = model, options, plan, callback
         self.content = images.to_float(content)
         self.styles = [images.to_float(s) for s in styles]
         self.blend = blend
@@ -158,17 +153,17 @@ class _Transfer:
         self.snapshots: list[tuple[int, np.ndarray]] = []
         self.rng = np.random.default_rng(options.seed)
 
-    def run(self, output: Path | None) -> np.ndarray:
-        plan = scale_plan(self.options.image_size, self.options.iterations,
-                          self.options.uses_multiscale(), self.options.multiscale_min_size)
+    def run(self, control: RunControl, output: Path | None) -> np.ndarray:
         result: np.ndarray | None = None        # float RGB of the last finished scale
         session: Session | None = None
-        bar = tqdm(total=self.options.iterations, disable=not self.options.progress, delay=2.0,
-                   unit="it", dynamic_ncols=True, file=sys.stderr)
         try:
-            for size, steps in plan:
-                session = self._make_session(size, result)
-                self._optimise(session, steps, bar)
+            for index, scale in enumerate(self.plan.scales):
+                if index and control.out_of_time():
+                    logger.info("time limit reached: the remaining scales are skipped")
+                    break
+                steps = control.start_scale(index)
+                session = self._make_session(scale, result)
+                control.end_scale(self._optimise(session, steps, control))
                 result = self._pick(session)
                 session.close()
                 session = None
@@ -184,7 +179,7 @@ class _Transfer:
         finally:
             if session is not None:
                 session.close()
-            bar.close()
+            control.close()
         image = self._finish(result, output)
         if interrupted and self.options.raise_on_interrupt:
             raise StyleTransferInterrupted(image, self.iteration, output)
@@ -192,11 +187,12 @@ class _Transfer:
 
     # Setting up one scale.
 
-    def _make_session(self, size: int, previous: np.ndarray | None) -> Session:
-        """A session at the scale's size padded to :data:`PAD_MULTIPLE` (see :func:`_pad`); images
-        leave it only through :meth:`_read`, which crops back to ``self.shape``."""
+    def _make_session(self, scale: ScalePlan, previous: np.ndarray | None) -> Session:
+        """A session at the scale's size padded to :data:`PAD_MULTIPLE` (see :func:`_pad`), evaluated
+        and with the L-BFGS history as planned; images leave it only through :meth:`_read`, which crops
+        back to ``self.shape``."""
         o = self.options
-        height, width = self.shape = images.fit_longest_side(*self.final_shape, size)
+        height, width = self.shape = scale.height, scale.width
         content = images.resize(self.content, height, width)
         start = images.resize(previous, height, width) if previous is not None else self._initial(content)
         content, start = _pad(content), _pad(start)
@@ -204,20 +200,10 @@ class _Transfer:
                           content_layers=dict(o.content_layers), style_layers=dict(o.style_layers),
                           content_weight=o.content_weight, style_weight=o.style_weight, tv_weight=o.tv_weight,
                           pooling=o.pooling, optimizer=o.optimizer, learning_rate=o.learning_rate,
-                          lbfgs_history=o.lbfgs_history, threads=o.threads)
+                          lbfgs_history=scale.lbfgs_history or o.lbfgs_history, threads=o.threads)
         try:
+            apply_strategy(session, scale.strategy)
             session.set_content(self.model.preprocess(content))
-            style_side = max(1, round(o.style_scale * max(height, width)))
-            for style, weight in zip(self.styles, self.blend):
-                if weight > 0:
-                    side = max(style_side, _longest_side_for_short_side(style, PAD_MULTIPLE))
-                    session.add_style(self.model.preprocess(images.resize_longest_side(style, side)), weight)
-            session.set_image(self.model.preprocess(start))
-        except BaseException:
-            session.close()
-            raise
-        return session
-
     def _initial(self, content: np.ndarray) -> np.ndarray:
         ratio = self.options.noise_ratio()
         height, width = content.shape[:2]
@@ -230,22 +216,27 @@ class _Transfer:
 
     # The step loop.
 
-    def _optimise(self, session: Session, steps: int, bar: tqdm) -> None:
+    def _optimise(self, session: Session, steps: int, control: RunControl) -> int:
+        """Up to ``steps`` steps, fewer when ``control`` stops the scale; returns the steps taken."""
         o = self.options
-        for _ in range(steps):
+        for taken in range(steps):
+            reason = control.stop_reason()
+            if reason is not None:
+                logger.info("scale %dx%d stopped after %d steps: %s", *self.shape[::-1], taken, reason)
+                return taken
             losses = session.step(1)
             self.iteration += 1
-            bar.update(1)
-            bar.set_postfix_str(f"loss {losses.total:.4g} (content {losses.content:.3g}, "
-                                f"style {losses.style:.3g}, tv {losses.tv:.3g})", refresh=False)
+            control.step_done(losses.total, f"iteration {self.iteration}: loss {losses.total:.4g} (content "
+                                            f"{losses.content:.3g}, style {losses.style:.3g}, tv {losses.tv:.3g})")
             if o.print_every and self.iteration % o.print_every == 0:
-                tqdm.write(f"iteration {self.iteration}/{o.iterations}: total {losses.total:.6g}, "
+                tqdm.write(f"iteration {self.iteration}/{self.plan.iterations}: total {losses.total:.6g}, "
                            f"content {losses.content:.6g}, style {losses.style:.6g}, tv {losses.tv:.6g}",
                            file=sys.stdout)
             if o.save_every and self.iteration % o.save_every == 0:
                 self._save_snapshot(self._render(session.image))
             if self.callback is not None:
                 self.callback(self.iteration, losses, lambda: images.to_uint8(self._render(session.image)))
+        return steps
 
     def _pick(self, session: Session) -> np.ndarray:
         """The scale's result as float RGB: the best image seen, or the last one."""
