@@ -3,8 +3,8 @@
 
     python bench/profile_engine.py [--size 512] [--evals 2 6] [--threads 2]
 
-The conv times come from the engine's Winograd timers (SWIFTNST_PROFILE=1, Sources/NSTEngine/
-Convolution/WinogradProfile.swift), which print totals when the process exits. Totals also include the
+The conv times come from the engine's layer timers (SWIFTNST_PROFILE=1, Sources/NSTEngine/
+LayerProfiler.swift), which print totals when the process exits. Totals also include the
 forward passes that build the content and style targets, so the child is run twice, with N1 and N2
 evaluations, and the difference divided by N2 − N1 is one evaluation's share. The optimiser row is the
 time of one L-BFGS step minus the time of one evaluation (a step evaluates the objective once).

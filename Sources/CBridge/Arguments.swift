@@ -4,6 +4,9 @@ import NSTEngine
 
 // Validation of raw C arguments, shared by every export: each helper either returns a safe Swift
 // value or throws a BridgeError naming the argument, so no export dereferences unchecked input.
+// These are the bridge's only checks: NULL pointers, element counts and their overflow, image sides
+// where the engine takes raw sizes, enumeration codes and layer-name strings. What the values mean
+// (finite pixels, weights, optimiser options) the engine's public entry points check, once.
 
 /// `pointer`, or `NST_ERR_NULL_POINTER` naming `name`.
 func required<T>(_ pointer: T?, _ name: String) throws -> T {
@@ -50,11 +53,6 @@ func mutableFloats(_ pointer: UnsafeMutablePointer<Float>?, count: Int, _ name: 
     UnsafeMutableBufferPointer(start: try required(pointer, name), count: count)
 }
 
-/// `NST_ERR_NUMERIC` when `values` hold NaN or infinity.
-func requireFinite(_ values: UnsafeBufferPointer<Float>, _ name: String) throws {
-    guard values.allSatisfy(\.isFinite) else { throw NSTError.numeric("\(name) holds NaN or infinity") }
-}
-
 /// A layer name read with at most `NST_MAX_LAYER_NAME` bytes, so an unterminated pointer is never
 /// scanned past that bound.
 func layerName(_ pointer: UnsafePointer<CChar>?, _ name: String) throws -> String {
@@ -81,11 +79,18 @@ func layerNames(_ names: UnsafePointer<UnsafePointer<CChar>?>?, count n: Int32, 
     return try (0..<Int(n)).map { try layerName(array[$0], "\(what)[\($0)]") }
 }
 
+/// The `NST_POOLING_*` code of `pooling`: the one mapping between the two, which `pooling(_:)` inverts.
+func poolingCode(_ pooling: Pooling) -> Int32 {
+    switch pooling {
+    case .max: NST_POOLING_MAX
+    case .average: NST_POOLING_AVG
+    }
+}
+
 /// Maps `NST_POOLING_*`.
 func pooling(_ value: Int32) throws -> Pooling {
-    switch value {
-    case NST_POOLING_MAX: return .max
-    case NST_POOLING_AVG: return .average
-    default: throw BridgeError.invalidArgument("pooling must be NST_POOLING_MAX or NST_POOLING_AVG, got \(value)")
+    guard let pooling = Pooling.allCases.first(where: { poolingCode($0) == value }) else {
+        throw BridgeError.invalidArgument("pooling must be NST_POOLING_MAX or NST_POOLING_AVG, got \(value)")
     }
+    return pooling
 }

@@ -47,42 +47,57 @@ extension nst_losses {
     }
 }
 
-/// Checks `nst_session_params` and turns them into the engine's configuration.
-func sessionConfiguration(_ p: nst_session_params) throws -> StyleTransferSession.Configuration {
-    var c = StyleTransferSession.Configuration()
-    for (name, side) in [("height", p.height), ("width", p.width)] where !(1...Int64(NST_MAX_IMAGE_SIDE)).contains(side) {
-        throw BridgeError.invalidArgument("params.\(name) must be 1...\(NST_MAX_IMAGE_SIDE), got \(side)")
+/// The `NST_OPTIMIZER_*` code of `optimizer`: the one mapping between the two, which `optimizer(_:)` inverts.
+func optimizerCode(_ optimizer: StyleTransferSession.Configuration.Optimizer) -> Int32 {
+    switch optimizer {
+    case .lbfgs: NST_OPTIMIZER_LBFGS
+    case .adam: NST_OPTIMIZER_ADAM
     }
-    c.height = Int(p.height)
-    c.width = Int(p.width)
-    c.pooling = try pooling(p.pooling)
-    for (name, value) in [("content_weight", p.content_weight), ("style_weight", p.style_weight), ("tv_weight", p.tv_weight)]
-        where !(value.isFinite && value >= 0) {
-        throw BridgeError.invalidArgument("params.\(name) must be finite and >= 0, got \(value)")
+}
+
+/// Maps `NST_OPTIMIZER_*`.
+func optimizer(_ value: Int32) throws -> StyleTransferSession.Configuration.Optimizer {
+    guard let optimizer = StyleTransferSession.Configuration.Optimizer.allCases.first(where: { optimizerCode($0) == value }) else {
+        throw BridgeError.invalidArgument("params.optimizer must be NST_OPTIMIZER_LBFGS or NST_OPTIMIZER_ADAM, got \(value)")
     }
-    c.contentWeight = p.content_weight
-    c.styleWeight = p.style_weight
-    c.tvWeight = p.tv_weight
-    guard p.n_threads >= 0 else { throw BridgeError.invalidArgument("params.n_threads must be >= 0, got \(p.n_threads)") }
-    switch p.optimizer {
-    case NST_OPTIMIZER_LBFGS:
-        guard p.lbfgs_history >= 1 else {
-            throw BridgeError.invalidArgument("params.lbfgs_history must be >= 1, got \(p.lbfgs_history)")
-        }
-        c.optimizer = .lbfgs(history: Int(p.lbfgs_history))
-    case NST_OPTIMIZER_ADAM:
-        c.optimizer = .adam(learningRate: p.learning_rate, beta1: p.adam_beta1, beta2: p.adam_beta2, epsilon: p.adam_epsilon)
-    default:
-        throw BridgeError.invalidArgument("params.optimizer must be NST_OPTIMIZER_LBFGS or NST_OPTIMIZER_ADAM, got \(p.optimizer)")
+    return optimizer
+}
+
+extension StyleTransferSession.Configuration {
+    /// The engine's configuration for `nst_session_params`. Only the enumeration codes are checked here;
+    /// the engine checks the values (`StyleTransferSession.init`).
+    init(_ p: nst_session_params) throws {
+        self.init()
+        height = Int(p.height)
+        width = Int(p.width)
+        pooling = try CBridge.pooling(p.pooling)
+        optimizer = try CBridge.optimizer(p.optimizer)
+        contentWeight = p.content_weight
+        styleWeight = p.style_weight
+        tvWeight = p.tv_weight
+        learningRate = p.learning_rate
+        adamBeta1 = p.adam_beta1
+        adamBeta2 = p.adam_beta2
+        adamEpsilon = p.adam_epsilon
+        lbfgsHistory = Int(p.lbfgs_history)
+        threadCount = Int(p.n_threads)
     }
-    return c
+}
+
+extension nst_session_params {
+    /// The C form of an engine configuration.
+    init(_ c: StyleTransferSession.Configuration) {
+        self.init(height: Int64(c.height), width: Int64(c.width), pooling: poolingCode(c.pooling),
+                  optimizer: optimizerCode(c.optimizer), content_weight: c.contentWeight, style_weight: c.styleWeight,
+                  tv_weight: c.tvWeight, learning_rate: c.learningRate, adam_beta1: c.adamBeta1, adam_beta2: c.adamBeta2,
+                  adam_epsilon: c.adamEpsilon, lbfgs_history: Int32(clamping: c.lbfgsHistory),
+                  n_threads: Int32(clamping: c.threadCount))
+    }
 }
 
 @_cdecl("nst_session_default_params")
 public func nst_session_default_params() -> nst_session_params {
-    nst_session_params(height: 256, width: 256, pooling: NST_POOLING_MAX, optimizer: NST_OPTIMIZER_LBFGS,
-                       content_weight: 5, style_weight: 100, tv_weight: 1e-3, learning_rate: 10,
-                       adam_beta1: 0.9, adam_beta2: 0.999, adam_epsilon: 1e-8, lbfgs_history: 100, n_threads: 0)
+    nst_session_params(StyleTransferSession.Configuration())
 }
 
 @_cdecl("nst_session_init")
@@ -92,16 +107,8 @@ public func nst_session_init(_ model: OpaquePointer?, _ params: UnsafePointer<ns
         let model = try ModelHandle.from(model)
         let p = try required(params, "params").pointee
         let out = try required(sessionOut, "session_out")
-        let configuration = try sessionConfiguration(p)
-        let session: StyleTransferSession
-        do {
-            session = try StyleTransferSession(network: model.network, configuration: configuration)
-        } catch NSTError.shape(let message) {
-            // An image too small for the default layers is a bad parameter at this point.
-            throw BridgeError.invalidArgument(message)
-        }
-        // The thread count is process-wide in the engine: the latest session sets it.
-        Parallel.threadCount = Int(p.n_threads)
+        let session = try StyleTransferSession(network: model.network,
+                                               configuration: StyleTransferSession.Configuration(p))
         out.pointee = HandleRegistry.shared.register(SessionHandle(model: model, session: session))
     }
 }
@@ -119,9 +126,6 @@ private func setLayers(_ function: StaticString, _ handle: OpaquePointer?, _ nam
         let handle = try SessionHandle.from(handle)
         let list = try layerNames(names, count: n, minimum: 0, maximum: Int(handle.model.info.n_layers), "names")
         let values = n > 0 ? Array(try floats(weights, count: Int(n), "weights")) : []
-        if let bad = values.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
-            throw BridgeError.invalidArgument("weights[\(bad)] must be finite and >= 0, got \(values[bad])")
-        }
         try handle.withLock { try apply($0, Array(zip(list, values))) }
     }
 }
@@ -144,7 +148,6 @@ public func nst_session_set_content_image(_ session: OpaquePointer?, _ image: Un
     bridge("nst_session_set_content_image") {
         let handle = try SessionHandle.from(session)
         let pixels = try handle.image(image, count: imageCount)
-        try requireFinite(pixels, "image")
         try handle.withLock { try $0.setContent(image: pixels) }
     }
 }
@@ -154,14 +157,13 @@ public func nst_session_add_style_image(_ session: OpaquePointer?, _ image: Unsa
                                         _ height: Int64, _ width: Int64, _ blendWeight: Float) -> nst_status {
     bridge("nst_session_add_style_image") {
         let handle = try SessionHandle.from(session)
-        let h = try imageSide(height, "height"), w = try imageSide(width, "width")
-        try checkCount(imageCount, 3 * h * w, "image")
-        let pixels = try floats(image, count: 3 * h * w, "image")
-        guard blendWeight.isFinite, blendWeight > 0 else {
-            throw BridgeError.invalidArgument("blend_weight must be finite and > 0, got \(blendWeight)")
+        // The engine checks the sides' range and the blend weight; here only the count the buffer needs.
+        let count = try elementCount([3, height, width], "image")
+        try checkCount(imageCount, count, "image")
+        let pixels = try floats(image, count: count, "image")
+        try handle.withLock {
+            try $0.addStyle(image: pixels, height: Int(height), width: Int(width), weight: Double(blendWeight))
         }
-        try requireFinite(pixels, "image")
-        try handle.withLock { try $0.addStyle(image: pixels, height: h, width: w, weight: Double(blendWeight)) }
     }
 }
 
@@ -184,7 +186,6 @@ public func nst_session_evaluate(_ session: OpaquePointer?, _ image: UnsafePoint
             try checkCount(gradientCount, pixels.count, "gradient_out")
             gradient = UnsafeMutableBufferPointer(start: gradientOut, count: pixels.count)
         }
-        try requireFinite(pixels, "image")
         // Evaluate into a private buffer so the caller's gradient is untouched on error.
         var scratch = [Float](repeating: 0, count: gradient == nil ? 0 : pixels.count)
         let (losses, iteration, evaluations) = try handle.withLock { s in
@@ -212,7 +213,6 @@ public func nst_session_step(_ session: OpaquePointer?, _ nSteps: Int32, _ callb
                              _ userData: UnsafeMutableRawPointer?, _ lossesOut: UnsafeMutablePointer<nst_losses>?) -> nst_status {
     bridge("nst_session_step") {
         let handle = try SessionHandle.from(session)
-        guard nSteps >= 0 else { throw BridgeError.invalidArgument("n_steps must be >= 0, got \(nSteps)") }
         let progress: ((StyleTransferSession.Progress) -> Bool)? = callback.map { callback in
             { progress in
                 var losses = nst_losses(progress)

@@ -43,9 +43,12 @@ extension NSTError {
 /// Runs the body of an exported function: returns `NST_OK`, or maps whatever it threw to a status
 /// and records `"<function>: <reason>"` as this thread's last error. This is the only place a
 /// Swift error turns into a C status, so no export can let one escape.
+///
+/// The body runs with one engine worker per core (also when called from a progress callback inside
+/// another session's step); a session's own calls bind its `n_threads` inside (`StyleTransferSession`).
 func bridge(_ function: StaticString, _ body: () throws -> Void) -> nst_status {
     do {
-        try body()
+        try Parallel.withThreadCount(0, body)
         return NST_OK
     } catch let error as BridgeError {
         LastError.set("\(function): \(error.message)")

@@ -4,8 +4,8 @@ import COpenBLAS
 ///
 /// OpenBLAS always runs single-threaded here; `sgemm` spreads a large product over the engine's own
 /// workers (`Parallel`) instead. With two thread pools, OpenBLAS's idle threads spin (`sched_yield`)
-/// while the engine's workers run the convolutions, taking a core's time from them: measured 5% of an
-/// evaluation at 256 px on 2 cores.
+/// while the engine's workers run the convolutions, taking a core's time from them (measured:
+/// bench/RESULTS.md, "One OpenBLAS thread").
 public enum BLAS {
     /// Below this many multiply-adds a product runs on the calling thread (splitting costs more).
     static let parallelThreshold = 1 << 21
@@ -78,7 +78,7 @@ public enum BLAS {
     /// `"OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64; core SkylakeX"`.
     ///
     /// Worth checking: a DYNAMIC_ARCH OpenBLAS older than the CPU falls back to generic SSE kernels
-    /// ("Prescott"), which made every evaluation about 3x slower on an AVX-512 Xeon (see bench/README.md).
+    /// ("Prescott"), several times slower on a newer CPU (measured: bench/RESULTS.md, "OpenBLAS kernels").
     public static let description: String = {
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
         let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"

@@ -95,20 +95,39 @@ public final class FeatureNetwork: Sendable {
     ///   `.shape` (image size), `.outOfMemory`.
     public func forward(image: UnsafeBufferPointer<Float>, height: Int, width: Int, requested: Set<Int>,
                         pooling: Pooling, evaluation: NetworkEvaluation) throws {
-        guard evaluation.network === self else {
-            throw NSTError.invalidArgument("the evaluation belongs to another network")
-        }
-        guard let deepest = requested.max(), requested.allSatisfy({ $0 >= 0 && $0 < layers.count }) else {
-            throw NSTError.invalidArgument("forward needs at least one valid layer")
-        }
-        let shapes = try shapes(upTo: deepest, height: height, width: width)
         guard image.count == 3 * height * width, let imagePointer = image.baseAddress else {
             throw NSTError.shape("image must hold 3x\(height)x\(width) = \(3 * height * width) values, got \(image.count)")
         }
-        try evaluation.prepare(shapes: shapes, requested: requested, height: height, width: width, pooling: pooling)
+        try prepareForward(after: -1, height: height, width: width, requested: requested, pooling: pooling,
+                           evaluation: evaluation)
+        forwardPrepared(input: imagePointer, evaluation: evaluation)
+    }
 
-        var input = UnsafePointer(imagePointer)
-        var i = 0
+    /// Sizes `evaluation` to run the layers after `start` (-1: from the image) up to the deepest requested
+    /// one, for an image of `height x width`. From a layer, its output is kept in the evaluation
+    /// (`NetworkEvaluation.startOutput`), to be filled by the caller before `forwardPrepared`.
+    /// - Throws: as `forward(image:...)`; `.invalidArgument` when a requested layer is not after `start`.
+    func prepareForward(after start: Int, height: Int, width: Int, requested: Set<Int>, pooling: Pooling,
+                        evaluation: NetworkEvaluation) throws {
+        guard evaluation.network === self else {
+            throw NSTError.invalidArgument("the evaluation belongs to another network")
+        }
+        guard let deepest = requested.max(), requested.allSatisfy({ $0 > start && $0 < layers.count }) else {
+            throw NSTError.invalidArgument("forward needs at least one valid layer after layer \(start)")
+        }
+        let shapes = try shapes(upTo: deepest, height: height, width: width)
+        try evaluation.prepare(shapes: shapes, requested: requested, start: start, height: height, width: width,
+                               pooling: pooling)
+    }
+
+    /// Runs the layers `prepareForward` sized `evaluation` for on `input`: the image, or the evaluation's
+    /// own `startOutput`.
+    func forwardPrepared(input start: UnsafePointer<Float>, evaluation: NetworkEvaluation) {
+        guard let shapes = evaluation.shapes else { return }
+        let requested = evaluation.requested
+        let deepest = shapes.count - 1
+        var input = start
+        var i = evaluation.start + 1
         while i <= deepest {
             let shape = shapes[i]
             switch layers[i].operation {
@@ -127,15 +146,15 @@ public final class FeatureNetwork: Sendable {
                 input = UnsafePointer(output)
             case .relu:
                 let output = evaluation.outputs[i]!.pointer
-                WinogradProfile.measure(.reluForward) {
+                LayerProfiler.measure(.reluForward) {
                     ReLU.forward(input: input, output: output, count: shape.channels * shape.height * shape.width)
                 }
                 input = UnsafePointer(output)
             case .pool:
                 let inputShape = shapes[i - 1]
                 let output = evaluation.outputs[i]!.pointer
-                WinogradProfile.measure(.poolForward) {
-                    pooling.forward(input: input, output: output, channels: inputShape.channels,
+                LayerProfiler.measure(.poolForward) {
+                    evaluation.pooling.forward(input: input, output: output, channels: inputShape.channels,
                                     height: inputShape.height, width: inputShape.width)
                 }
                 input = UnsafePointer(output)
@@ -174,7 +193,8 @@ public final class FeatureNetwork: Sendable {
     public typealias GradientInjection = (_ gradient: UnsafeMutablePointer<Float>) -> Void
 
     /// As `backward(injected:evaluation:gradImage:)`, with each injected gradient added by a function
-    /// when the backward pass reaches its layer.
+    /// when the backward pass reaches its layer. After a forward from a layer (`prepareForward(after:)`),
+    /// `gradImage` receives the gradient with respect to that layer's output instead of the image.
     /// - Throws: `NSTError.state` (no forward, or a layer not requested), `.shape` (wrong sizes).
     public func backward(adding injected: [(layer: Int, add: GradientInjection)],
                          evaluation: NetworkEvaluation, gradImage: UnsafeMutableBufferPointer<Float>) throws {
@@ -182,7 +202,7 @@ public final class FeatureNetwork: Sendable {
             throw NSTError.invalidArgument("the evaluation belongs to another network")
         }
         guard let shapes = evaluation.shapes else { throw NSTError.state("backward needs a forward pass first") }
-        let imageCount = 3 * evaluation.height * evaluation.width
+        let imageCount = evaluation.inputCount
         guard gradImage.count == imageCount, let gradImagePointer = gradImage.baseAddress else {
             throw NSTError.shape("image gradient must hold \(imageCount) values, got \(gradImage.count)")
         }
@@ -202,18 +222,18 @@ public final class FeatureNetwork: Sendable {
         // ReLU fed by a conv with no gradient injected at the conv inside the conv's backward.
         var reluDoneByPool = -1
         var reluForConv: UnsafePointer<Float>?
-        for i in stride(from: top, through: 0, by: -1) {
+        for i in stride(from: top, to: evaluation.start, by: -1) {
             let shape = shapes[i]
             for (layer, add) in injected where layer == i { add(current) }
             switch layers[i].operation {
             case .relu:
                 if i == reluDoneByPool { break }
                 let activation = UnsafePointer(evaluation.outputs[i]!.pointer)
-                if i > 0, case .convolution = layers[i - 1].operation, !injected.contains(where: { $0.layer == i - 1 }) {
+                if i - 1 > evaluation.start, case .convolution = layers[i - 1].operation, !injected.contains(where: { $0.layer == i - 1 }) {
                     reluForConv = activation
                     break
                 }
-                WinogradProfile.measure(.reluBackward) {
+                LayerProfiler.measure(.reluBackward) {
                     ReLU.backward(activation: activation, gradOutput: current, gradInput: current,
                                   count: shape.channels * shape.height * shape.width)
                 }
@@ -230,9 +250,10 @@ public final class FeatureNetwork: Sendable {
                 swap(&current, &spare)
             case .pool:
                 let inputShape = shapes[i - 1]
-                let fuseReLU = layers[i - 1].operation == .relu && !injected.contains { $0.layer == i - 1 }
+                let fuseReLU = i - 1 > evaluation.start && layers[i - 1].operation == .relu
+                    && !injected.contains { $0.layer == i - 1 }
                 if fuseReLU { reluDoneByPool = i - 1 }
-                WinogradProfile.measure(.poolBackward) {
+                LayerProfiler.measure(.poolBackward) {
                     evaluation.pooling.backward(input: evaluation.outputs[i - 1]!.pointer, gradOutput: current,
                                                 gradInput: spare, channels: inputShape.channels,
                                                 height: inputShape.height, width: inputShape.width,
@@ -243,111 +264,4 @@ public final class FeatureNetwork: Sendable {
         }
         gradImagePointer.update(from: current, count: imageCount)
     }
-}
-
-/// The per-caller state of `FeatureNetwork.forward`/`backward`: saved activations, gradient
-/// buffers and convolution scratch. Buffers are kept between calls and only grow, so repeated
-/// evaluations at one image size allocate nothing. Not thread-safe: one per session or thread.
-public final class NetworkEvaluation {
-    public let network: FeatureNetwork
-    let scratch = ScratchSpace()
-    /// Output of each layer of the last forward, indexed like `network.layers`; nil for layers
-    /// not computed or fused away.
-    private(set) var outputs: [FloatBuffer?]
-    private(set) var shapes: [(channels: Int, height: Int, width: Int)]?
-    private(set) var requested: Set<Int> = []
-    private(set) var height = 0
-    private(set) var width = 0
-    private(set) var pooling = Pooling.max
-    private(set) var gradientBuffers = (FloatBuffer(), FloatBuffer())
-
-    public init(network: FeatureNetwork) {
-        self.network = network
-        self.outputs = Array(repeating: nil, count: network.layers.count)
-    }
-
-    /// Sizes the buffers for a forward pass, refusing with `NSTError.outOfMemory` when the
-    /// growth would not fit in available memory.
-    func prepare(shapes: [(channels: Int, height: Int, width: Int)], requested: Set<Int>,
-                 height: Int, width: Int, pooling: Pooling) throws {
-        let layers = network.layers
-        let deepest = shapes.count - 1
-        var needed: [Int?] = Array(repeating: nil, count: layers.count)
-        var largest = 3 * height * width
-        for i in 0...deepest {
-            let s = shapes[i]
-            let count = s.channels * s.height * s.width
-            largest = max(largest, count)
-            if !network.isFusedIntoReLU(i, requested: requested, deepest: deepest) { needed[i] = count }
-        }
-        let growth = zip(needed, outputs).reduce(0) { sum, pair in
-            sum + max(0, (pair.0 ?? 0) - (pair.1?.capacity ?? 0))
-        } + 2 * max(0, largest - gradientBuffers.0.capacity) + Im2colConv3x3.bandFloats
-        try MemoryBudget.check(floats: growth, for: "a \(height)x\(width) network evaluation")
-
-        self.shapes = nil  // invalid until every buffer is in place
-        for i in 0..<layers.count {
-            if let count = needed[i] {
-                let buffer = outputs[i] ?? FloatBuffer()
-                buffer.reserve(count)
-                outputs[i] = buffer
-            } else {
-                outputs[i] = nil
-            }
-        }
-        gradientBuffers.0.reserve(largest)
-        gradientBuffers.1.reserve(largest)
-        self.shapes = shapes
-        self.requested = requested
-        self.height = height
-        self.width = width
-        self.pooling = pooling
-    }
-
-    /// Shape of a layer computed by the last forward pass, or nil.
-    public func shape(ofLayer index: Int) -> (channels: Int, height: Int, width: Int)? {
-        guard let shapes, index >= 0, index < shapes.count else { return nil }
-        return shapes[index]
-    }
-
-    /// Lends the activation of a layer requested in the last forward pass.
-    /// - Throws: `NSTError.state` when the layer was not requested.
-    public func withActivation<R>(layer index: Int, _ body: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
-        guard requested.contains(index), let shape = shape(ofLayer: index), let buffer = outputs[index] else {
-            throw NSTError.state("layer \(index) was not requested in the last forward pass")
-        }
-        return try body(UnsafeBufferPointer(start: buffer.pointer, count: shape.channels * shape.height * shape.width))
-    }
-
-    /// The activation of a layer requested in the last forward pass, valid until the next `forward`
-    /// with this evaluation.
-    /// - Throws: `NSTError.state` when the layer was not requested.
-    func activationPointer(layer index: Int) throws -> UnsafePointer<Float> {
-        try withActivation(layer: index) { UnsafePointer($0.baseAddress!) }
-    }
-
-    /// A copy of the activation of a layer requested in the last forward pass.
-    public func activation(layer index: Int) throws -> Tensor {
-        try withActivation(layer: index) { values in
-            let s = shape(ofLayer: index)!
-            return try Tensor(channels: s.channels, height: s.height, width: s.width, storage: Array(values))
-        }
-    }
-}
-
-/// A growable float buffer with reference identity, so several can be lent at once without
-/// Swift's exclusive-access rules on an array of arrays getting in the way.
-final class FloatBuffer {
-    private(set) var pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private(set) var capacity = 0
-
-    /// Ensures room for `count` floats; contents are not preserved when it grows.
-    func reserve(_ count: Int) {
-        guard count > capacity else { return }
-        pointer.deallocate()
-        pointer = .allocate(capacity: count)
-        capacity = count
-    }
-
-    deinit { pointer.deallocate() }
 }

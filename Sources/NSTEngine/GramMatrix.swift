@@ -7,9 +7,13 @@ public enum GramMatrix {
     /// triangle mirrored. Splitting the positions rather than the output keeps every worker's share of F
     /// its own (split by output columns, each worker packed all of F: 64 MB per worker for relu1_1 at
     /// 512 px).
+    ///
+    /// With `planeStride` (default `positions`), channel c's positions start at `features + c · planeStride`:
+    /// a range of rows of a `[channels, rows, width]` layer. With `accumulating`, the product is added to
+    /// `gram` (a strip's share of a Gram matrix summed over strips).
     /// - Complexity: channels² · positions / 2 multiply-adds in ssyrk, plus O(channels² · workers).
-    public static func forward(features: UnsafePointer<Float>, channels: Int, positions: Int,
-                               alpha: Float = 1, gram: UnsafeMutablePointer<Float>) {
+    public static func forward(features: UnsafePointer<Float>, channels: Int, positions: Int, planeStride: Int? = nil,
+                               alpha: Float = 1, accumulating: Bool = false, gram: UnsafeMutablePointer<Float>) {
         let c = channels
         let parts = max(1, min(Parallel.threadCount, channels * channels * positions / BLAS.parallelThreshold))
         // Part 0 writes into `gram` itself; the others into `partial`, added row by row below.
@@ -18,10 +22,11 @@ public enum GramMatrix {
         Parallel.forEach(parts) { part in
             let share = Parallel.part(part, of: parts, splitting: positions)
             let target = part == 0 ? gram : partial + (part - 1) * c * c
+            let beta: Float = part == 0 && accumulating ? 1 : 0
             if !share.isEmpty {
-                BLAS.serialSsyrkUpper(n: c, k: share.count, alpha: alpha, a: features + share.lowerBound, lda: positions,
-                                      c: target, ldc: c)
-            } else {
+                BLAS.serialSsyrkUpper(n: c, k: share.count, alpha: alpha, a: features + share.lowerBound,
+                                      lda: planeStride ?? positions, beta: beta, c: target, ldc: c)
+            } else if beta == 0 {
                 target.update(repeating: 0, count: c * c)
             }
         }
@@ -63,7 +68,7 @@ public enum GramMatrix {
         var g = gradGram
         var scale = 2 * alpha
         if !symmetric {
-            let sum = scratch.buffer(0, count: channels * channels)
+            let sum = scratch.buffer(.gramGradientSum, count: channels * channels)
             for i in 0..<channels {
                 for j in 0..<channels { sum[i * channels + j] = gradGram[i * channels + j] + gradGram[j * channels + i] }
             }

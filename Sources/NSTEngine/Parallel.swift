@@ -5,13 +5,36 @@ import Foundation
 ///
 /// The engine never nests these loops inside BLAS calls (OpenBLAS has its own threads), so the two
 /// thread pools take turns rather than oversubscribing the cores.
+///
+/// The worker count belongs to the calling thread, not to the process: `withThreadCount` binds one for
+/// the duration of a call (each `StyleTransferSession` runs its work inside its own configuration's
+/// count), so sessions with different counts may run one after the other or at the same time on
+/// different threads without affecting each other. Work outside any binding uses one worker per core.
 public enum Parallel {
-    /// Worker count used by `forEach`; `0` (the default) means one per active processor.
-    /// Set from CBridge (`n_threads`); shared by the whole process.
+    /// Worker count of the loops started on this thread: the count bound by the innermost
+    /// `withThreadCount` around the call, or one per active processor when none is bound or it is 0.
     public static var threadCount: Int {
-        get { let n = setting.value; return n > 0 ? n : ProcessInfo.processInfo.activeProcessorCount }
-        set { setting.value = max(0, newValue) }
+        let bound = boundThreadCount
+        return bound > 0 ? bound : ProcessInfo.processInfo.activeProcessorCount
     }
+
+    /// Runs `body` with `count` workers (0 or less: one per active processor) for every loop it starts
+    /// on this thread, then restores the count bound before, so bindings nest.
+    public static func withThreadCount<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        let previous = pthread_getspecific(threadCountKey)
+        pthread_setspecific(threadCountKey, UnsafeRawPointer(bitPattern: max(0, count)))
+        defer { pthread_setspecific(threadCountKey, previous) }
+        return try body()
+    }
+
+    /// The count bound on this thread, 0 when none is (the key's value is the count as a pointer's bits).
+    private static var boundThreadCount: Int { Int(bitPattern: pthread_getspecific(threadCountKey)) }
+
+    private static let threadCountKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 
     /// Calls `body(i)` for every `i` in `0..<count`, spreading contiguous chunks of indices over
     /// `threadCount` workers; runs inline when there is one worker or one index.
@@ -24,13 +47,17 @@ public enum Parallel {
         }
         // Contiguous chunks (rather than one dispatch per index) keep per-index overhead negligible
         // for the small per-channel bodies of pooling and ReLU.
+        // The workers run with the caller's count, so a loop inside `body` is split the same way.
+        let bound = boundThreadCount
         withoutActuallyEscaping(body) { body in
             // concurrentPerform wants a @Sendable closure; the kernels' bodies capture raw pointers.
             // That is sound here because concurrentPerform returns only after every iteration has
             // finished, and callers promise that different indices write disjoint memory.
             let task = UncheckedSendableBody(body: body)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                for i in part(worker, of: workers, splitting: count) { task.body(i) }
+                withThreadCount(bound) {
+                    for i in part(worker, of: workers, splitting: count) { task.body(i) }
+                }
             }
         }
     }
@@ -49,18 +76,6 @@ public enum Parallel {
     public static func part(_ index: Int, of parts: Int, splitting count: Int, alignment: Int = 1) -> Range<Int> {
         func boundary(_ i: Int) -> Int { min(count, (count * i / parts + alignment - 1) / alignment * alignment) }
         return boundary(index)..<boundary(index + 1)
-    }
-
-    private static let setting = LockedInt()
-}
-
-/// An `Int` behind a lock, so the process-wide thread setting is safe to change from any thread.
-private final class LockedInt: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored = 0
-    var value: Int {
-        get { lock.lock(); defer { lock.unlock() }; return stored }
-        set { lock.lock(); stored = newValue; lock.unlock() }
     }
 }
 

@@ -29,8 +29,11 @@ public final class StyleTransferObjective {
     let contentLayers: [(index: Int, weight: Float)]
     let styleLayers: [(index: Int, weight: Float)]
 
-    private let evaluation: NetworkEvaluation
-    private let scratch = ScratchSpace()
+    /// How the network is evaluated (`setStrategy`); the whole-image evaluation or the strip evaluator.
+    public internal(set) var strategy = EvaluationStrategy.whole
+    var evaluation: NetworkEvaluation
+    var strips: StripEvaluator?
+    let scratch = ScratchSpace()
     private var contentLosses: [ContentLoss] = []
     /// One entry per style image: its normalised Gram matrices (one per style layer) and blend weight.
     private var styleImages: [(grams: [[Float]], weight: Double)] = []
@@ -39,7 +42,8 @@ public final class StyleTransferObjective {
     /// the loss to the backward pass of one evaluation.
     private var gramGradients: [FloatBuffer] = []
 
-    /// Largest accepted image side, as `NST_MAX_IMAGE_SIDE` in swiftnst.h.
+    /// Largest accepted image side. The engine's copy of `NST_MAX_IMAGE_SIDE` in swiftnst.h (the engine
+    /// cannot import the header); Tests/CBridgeTests checks that the two agree.
     public static let maxImageSide = 8192
 
     /// - Parameters:
@@ -87,28 +91,23 @@ public final class StyleTransferObjective {
     /// Whether the style term needs style images.
     var usesStyle: Bool { styleWeight > 0 && !styleLayers.isEmpty }
 
-    /// True once `setContent` succeeded.
-    public var hasContent: Bool { !contentLosses.isEmpty || contentLayers.isEmpty }
     /// Number of style images added since creation or the last `clearStyles`.
-    public var styleImageCount: Int { styleImages.count }
+    var styleImageCount: Int { styleImages.count }
 
     /// Sets the content target from `image` `[3, height, width]` (the objective's size).
-    /// - Throws: `NSTError.shape`, `.invalidArgument` (NaN/Inf), `.outOfMemory`.
+    /// - Throws: `NSTError.shape`, `.numeric` (NaN/Inf), `.outOfMemory`.
     public func setContent(image: UnsafeBufferPointer<Float>) throws {
         try Self.checkImage(image, height: height, width: width)
         guard !contentLayers.isEmpty else { return }
-        try network.forward(image: image, height: height, width: width, requested: Set(contentLayers.map(\.index)),
-                            pooling: pooling, evaluation: evaluation)
-        contentLosses = try contentLayers.map { layer in
-            try evaluation.withActivation(layer: layer.index) { f in
-                ContentLoss(weight: contentWeight * layer.weight, target: Array(f))
-            }
-        }
+        let targets = try activations(of: image.baseAddress!, height: height, width: width, layers: contentLayers.map(\.index))
+        contentLosses = zip(contentLayers, targets).map { ContentLoss(weight: contentWeight * $0.weight, target: $1) }
     }
 
     /// Adds a style image `[3, imageHeight, imageWidth]` (any size that reaches the deepest style
     /// layer) with blend weight `weight`; the targets are the weight-normalised blend of all images.
-    /// - Throws: `NSTError.shape`, `.invalidArgument` (NaN/Inf, weight not finite or <= 0), `.outOfMemory`.
+    /// - Throws: `NSTError.invalidArgument` (weight not finite or <= 0), `.shape` (size outside
+    ///   `1...maxImageSide` on a side, too small for the deepest style layer, or a wrong count), `.numeric`
+    ///   (NaN/Inf), `.outOfMemory`.
     public func addStyle(image: UnsafeBufferPointer<Float>, height imageHeight: Int, width imageWidth: Int,
                          weight: Double) throws {
         guard weight.isFinite, weight > 0 else {
@@ -117,16 +116,26 @@ public final class StyleTransferObjective {
         try Self.checkSize(height: imageHeight, width: imageWidth, "style image")
         try Self.checkImage(image, height: imageHeight, width: imageWidth)
         guard !styleLayers.isEmpty else { return }
-        try network.forward(image: image, height: imageHeight, width: imageWidth,
-                            requested: Set(styleLayers.map(\.index)), pooling: pooling, evaluation: evaluation)
-        let grams = try styleLayers.map { layer in
-            try evaluation.withActivation(layer: layer.index) { f in
-                let s = evaluation.shape(ofLayer: layer.index)!
-                return StyleLoss.normalizedGram(features: f.baseAddress!, channels: s.channels, positions: s.height * s.width)
-            }
-        }
+        let grams = try normalizedGrams(of: image.baseAddress!, height: imageHeight, width: imageWidth,
+                                        layers: styleLayers.map(\.index))
         styleImages.append((grams, weight))
         try rebuildStyleLosses()
+    }
+
+    /// Takes `other`'s content target (same content layers) or style images (same style layers): targets
+    /// depend only on the layers, the network and the pooling, so a session that replaces one set of
+    /// layers keeps the other target without keeping the images it came from.
+    func adoptTargets(from other: StyleTransferObjective, content: Bool, style: Bool) throws {
+        func same(_ a: [(index: Int, weight: Float)], _ b: [(index: Int, weight: Float)]) -> Bool {
+            a.elementsEqual(b) { $0 == $1 } && other.network === network && other.pooling == pooling
+        }
+        if content && same(other.contentLayers, contentLayers) && other.contentWeight == contentWeight {
+            contentLosses = other.contentLosses
+        }
+        if style && same(other.styleLayers, styleLayers) && !other.styleImages.isEmpty {
+            styleImages = other.styleImages
+            try rebuildStyleLosses()
+        }
     }
 
     /// Removes every style image.
@@ -145,8 +154,8 @@ public final class StyleTransferObjective {
 
     /// Losses at `image` `[3, height, width]` and, when `gradient` is given (same size), their
     /// gradient with respect to the image (overwritten).
-    /// - Throws: `NSTError.shape`, `.invalidArgument` (NaN/Inf input), `.state` (content or style
-    ///   image missing for an active term), `.numeric` (non-finite loss), `.outOfMemory`.
+    /// - Throws: `NSTError.shape`, `.numeric` (NaN/Inf input, or a non-finite loss), `.state` (content or
+    ///   style image missing for an active term), `.outOfMemory`.
     public func evaluate(image: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>?) throws -> ObjectiveLosses {
         try Self.checkImage(image, height: height, width: width)
         if let gradient, gradient.count != image.count || gradient.baseAddress == nil {
@@ -156,38 +165,29 @@ public final class StyleTransferObjective {
         if usesStyle && styleLosses.isEmpty { throw NSTError.state("no style image added") }
 
         // Terms with zero weight are skipped entirely: no forward pass to their layers.
-        let content = usesContent ? Array(zip(contentLayers, contentLosses).enumerated()) : []
-        let style = usesStyle ? Array(zip(styleLayers, styleLosses).enumerated()) : []
+        let content: [ContentTerm] = usesContent ? zip(contentLayers, contentLosses).map { ($0.index, $1) } : []
+        let style: [StyleTerm] = usesStyle
+            ? zip(styleLayers, styleLosses).enumerated().map { ($1.0.index, $1.1, gramGradients[$0]) } : []
         var losses = ObjectiveLosses(content: 0, style: 0, tv: 0)
-        // Each loss adds its gradient into the network's running gradient when backward reaches its
-        // layer: no buffer the size of a layer per loss (136 MB at 512 px for the default layers).
-        var injected: [(layer: Int, add: FeatureNetwork.GradientInjection)] = []
-
-        let requested = Set(content.map(\.element.0.index) + style.map(\.element.0.index))
-        if !requested.isEmpty {
-            try network.forward(image: image, height: height, width: width, requested: requested,
-                                pooling: pooling, evaluation: evaluation)
-            for (_, (layer, loss)) in content {
-                let features = try evaluation.activationPointer(layer: layer.index)
-                losses.content += loss.uncheckedLoss(features: features)
-                injected.append((layer.index, { loss.uncheckedAddGradient(features: features, to: $0) }))
-            }
-            for (k, (layer, loss)) in style {
-                let features = try evaluation.activationPointer(layer: layer.index)
-                let shape = evaluation.shape(ofLayer: layer.index)!
-                let positions = shape.height * shape.width
-                let gramGradient = gramGradients[k]
-                gramGradient.reserve(loss.channels * loss.channels)
-                losses.style += loss.uncheckedLoss(features: features, positions: positions, gramGradient: gramGradient.pointer)
-                injected.append((layer.index, { [scratch] in
-                    loss.uncheckedGradient(features: features, positions: positions, gramGradient: gramGradient.pointer,
-                                           accumulating: true, into: $0, scratch: scratch)
-                }))
+        var backward: ((UnsafeMutableBufferPointer<Float>) throws -> Void)?
+        if !content.isEmpty || !style.isEmpty {
+            if let strips {
+                (losses.content, losses.style, backward) = try networkTermsByStrips(
+                    image: image.baseAddress!, strips: strips, content: content, style: style)
+            } else {
+                try network.forward(image: image, height: height, width: width,
+                                    requested: Set(content.map(\.index) + style.map(\.index)),
+                                    pooling: pooling, evaluation: evaluation)
+                let terms = try layerTerms(evaluation: evaluation, content: content, style: style)
+                (losses.content, losses.style) = (terms.content, terms.style)
+                backward = { [network, evaluation] in
+                    try network.backward(adding: terms.injections, evaluation: evaluation, gradImage: $0)
+                }
             }
         }
 
         let imagePointer = image.baseAddress!
-        let tvGradient = scratch.buffer(2, count: image.count)
+        let tvGradient = scratch.buffer(.totalVariationGradient, count: image.count)
         losses.tv = TotalVariationLoss(weight: tvWeight).uncheckedEvaluate(
             image: imagePointer, channels: 3, height: height, width: width, gradient: tvGradient)
         guard losses.total.isFinite else {
@@ -196,32 +196,50 @@ public final class StyleTransferObjective {
 
         if let gradient {
             let g = gradient.baseAddress!
-            if injected.isEmpty {
-                g.update(repeating: 0, count: image.count)
+            if let backward {
+                try backward(gradient)
             } else {
-                try network.backward(adding: injected, evaluation: evaluation, gradImage: gradient)
+                g.update(repeating: 0, count: image.count)
             }
             for i in 0..<image.count { g[i] += tvGradient[i] }
         }
         return losses
     }
 
-    /// Convenience over `evaluate(image:gradient:)` for a `Tensor` `[3, height, width]`.
-    public func evaluate(image: Tensor) throws -> (losses: ObjectiveLosses, gradient: [Float]) {
-        guard image.channels == 3, image.height == height, image.width == width else {
-            throw NSTError.shape("image must be [3, \(height), \(width)], got [\(image.channels), \(image.height), \(image.width)]")
+    /// A content term (layer index, loss) and a style term (layer index, loss, its Gram gradient buffer).
+    typealias ContentTerm = (index: Int, loss: ContentLoss)
+    typealias StyleTerm = (index: Int, loss: StyleLoss, gramGradient: FloatBuffer)
+
+    /// The content and style losses of `content` and `style` from the activations the last forward left in
+    /// `evaluation`, and their gradient injections for the backward pass. Each loss adds its gradient into
+    /// the network's running gradient when backward reaches its layer: no buffer the size of a layer per
+    /// loss (136 MB at 512 px for the default layers).
+    func layerTerms(evaluation: NetworkEvaluation, content: [ContentTerm], style: [StyleTerm]) throws
+        -> (content: Double, style: Double, injections: [(layer: Int, add: FeatureNetwork.GradientInjection)]) {
+        var result = (content: 0.0, style: 0.0, injections: [(layer: Int, add: FeatureNetwork.GradientInjection)]())
+        for (index, loss) in content {
+            let features = try evaluation.activationPointer(layer: index)
+            result.content += loss.uncheckedLoss(features: features)
+            result.injections.append((index, { loss.uncheckedAddGradient(features: features, to: $0) }))
         }
-        var gradient = [Float](repeating: 0, count: image.count)
-        let losses = try image.storage.withUnsafeBufferPointer { x in
-            try gradient.withUnsafeMutableBufferPointer { g in try evaluate(image: x, gradient: g) }
+        for (index, loss, gramGradient) in style {
+            let features = try evaluation.activationPointer(layer: index)
+            let shape = evaluation.shape(ofLayer: index)!
+            let positions = shape.height * shape.width
+            gramGradient.reserve(loss.channels * loss.channels)
+            result.style += loss.uncheckedLoss(features: features, positions: positions, gramGradient: gramGradient.pointer)
+            result.injections.append((index, { [scratch] in
+                loss.uncheckedGradient(features: features, positions: positions, gramGradient: gramGradient.pointer,
+                                       accumulating: true, into: $0, scratch: scratch)
+            }))
         }
-        return (losses, gradient)
+        return result
     }
 
-    /// `NSTError.shape` unless both sides of `what` are in `1...maxImageSide`.
+    /// `NSTError.shape` naming the side of `what` that is outside `1...maxImageSide`.
     private static func checkSize(height: Int, width: Int, _ what: String) throws {
-        guard (1...maxImageSide).contains(height), (1...maxImageSide).contains(width) else {
-            throw NSTError.shape("\(what) size must be 1...\(maxImageSide) on each side, got \(height)x\(width)")
+        for (side, value) in [("height", height), ("width", width)] where !(1...maxImageSide).contains(value) {
+            throw NSTError.shape("\(what) \(side) must be 1...\(maxImageSide), got \(value)")
         }
     }
 
@@ -229,6 +247,6 @@ public final class StyleTransferObjective {
         guard image.count == 3 * height * width, image.baseAddress != nil else {
             throw NSTError.shape("image must hold 3x\(height)x\(width) = \(3 * height * width) values, got \(image.count)")
         }
-        guard image.allSatisfy(\.isFinite) else { throw NSTError.invalidArgument("image holds NaN or infinity") }
+        guard image.allSatisfy(\.isFinite) else { throw NSTError.numeric("image holds NaN or infinity") }
     }
 }

@@ -2,21 +2,33 @@
 /// optimised, and the best image seen (lowest total loss over all evaluations since `setImage`).
 ///
 /// Not thread-safe: one caller at a time (CBridge serialises calls per session). The network is
-/// shared and immutable, so many sessions may run on one network concurrently.
+/// shared and immutable, so many sessions may run on one network concurrently. Every call that computes
+/// runs with the session's own worker count (`Configuration.threadCount`, see `Parallel`).
 public final class StyleTransferSession {
-    /// Everything fixed when the session is created.
-    public struct Configuration: Sendable {
-        public enum Optimizer: Sendable, Equatable {
-            case lbfgs(history: Int)
-            case adam(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float)
+    /// Everything fixed when the session is created. The defaults here are the only copy of the session
+    /// defaults: `nst_session_default_params()` is built from `Configuration()`.
+    public struct Configuration: Sendable, Equatable {
+        public enum Optimizer: Sendable, Equatable, CaseIterable {
+            case lbfgs, adam
         }
+        /// Generated image size, each side in `1...StyleTransferObjective.maxImageSide`.
         public var height = 256
         public var width = 256
         public var pooling = Pooling.max
-        public var optimizer = Optimizer.lbfgs(history: 100)
+        public var optimizer = Optimizer.lbfgs
+        /// Weights of the three terms (jcjohnson/neural-style's for 0...255 inputs), finite and >= 0.
         public var contentWeight: Float = 5
         public var styleWeight: Float = 100
         public var tvWeight: Float = 1e-3
+        /// Adam's options, read only with `optimizer == .adam` (see `Adam.init`).
+        public var learningRate: Float = 10
+        public var adamBeta1: Float = 0.9
+        public var adamBeta2: Float = 0.999
+        public var adamEpsilon: Float = 1e-8
+        /// L-BFGS correction pairs kept, read only with `optimizer == .lbfgs`; >= 1.
+        public var lbfgsHistory = 100
+        /// Workers for this session's calls, >= 0; 0 = one per active processor.
+        public var threadCount = 0
         public init() {}
     }
 
@@ -48,30 +60,40 @@ public final class StyleTransferSession {
     public private(set) var evaluations = 0
 
     private let optimizer: any ImageOptimizer
-    // Kept so that replacing one set of layers can rebuild the objective without losing the other target.
-    private var contentImage: [Float]?
-    private var styleImages: [(image: [Float], height: Int, width: Int, weight: Double)] = []
 
     /// Number of values in an image of the session's size.
     public var imageCount: Int { 3 * configuration.height * configuration.width }
 
     /// Creates a session with the default layers, no targets and an all-zero image.
-    /// - Throws: `NSTError.invalidArgument` (weights, optimiser parameters), `.shape` (image size),
-    ///   `.unknownLayer`.
-    public init(network: FeatureNetwork, configuration: Configuration) throws {
-        self.network = network
-        self.configuration = configuration
-        switch configuration.optimizer {
-        case .lbfgs(let history):
-            optimizer = try LBFGS(historySize: history)
-        case .adam(let learningRate, let beta1, let beta2, let epsilon):
-            optimizer = try Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
+    /// - Throws: `NSTError.invalidArgument` for any configuration value out of range, including an image
+    ///   size outside `1...StyleTransferObjective.maxImageSide` or too small for the default layers (a bad
+    ///   parameter here, where the layer setters report `.shape`); `.outOfMemory` when the image and best
+    ///   image do not fit.
+    public init(network: FeatureNetwork, configuration c: Configuration) throws {
+        guard c.threadCount >= 0 else { throw NSTError.invalidArgument("thread count must be >= 0, got \(c.threadCount)") }
+        switch c.optimizer {
+        case .lbfgs:
+            optimizer = try LBFGS(historySize: c.lbfgsHistory)
+        case .adam:
+            optimizer = try Adam(learningRate: c.learningRate, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon)
         }
         contentLayers = Self.defaultContentLayers
         styleLayers = Self.defaultStyleLayers
-        objective = try Self.makeObjective(network, configuration, contentLayers, styleLayers)
-        image = [Float](repeating: 0, count: 3 * configuration.height * configuration.width)
+        do {
+            objective = try Self.makeObjective(network, c, contentLayers, styleLayers)
+        } catch NSTError.shape(let message) {
+            throw NSTError.invalidArgument(message)
+        }
+        try MemoryBudget.check(floats: 2 * 3 * c.height * c.width, for: "a \(c.height)x\(c.width) session's image and best image")
+        self.network = network
+        self.configuration = c
+        image = [Float](repeating: 0, count: 3 * c.height * c.width)
         bestImage = image
+    }
+
+    /// Runs `body` with the session's worker count (see `Parallel.withThreadCount`).
+    private func withWorkers<R>(_ body: () throws -> R) rethrows -> R {
+        try Parallel.withThreadCount(configuration.threadCount, body)
     }
 
     private static func makeObjective(_ network: FeatureNetwork, _ c: Configuration,
@@ -84,18 +106,16 @@ public final class StyleTransferSession {
 
     // MARK: - Inputs
 
-    /// Replaces the content layers and clears the content target; style images are kept.
-    /// - Throws: `NSTError.unknownLayer`, `.invalidArgument` (weights, repeats); the session is unchanged on error.
+    /// Replaces the content layers and clears the content target; the style targets are kept (their Gram
+    /// matrices depend only on the style layers, so the session keeps no copy of the style images).
+    /// - Throws: `NSTError.unknownLayer`, `.invalidArgument` (weights, repeats), `.shape` (the session's
+    ///   size is too small for a layer); the session is unchanged on error.
     public func setContentLayers(_ layers: [(name: String, weight: Float)]) throws {
         let rebuilt = try Self.makeObjective(network, configuration, layers, styleLayers)
-        for style in styleImages {
-            try style.image.withUnsafeBufferPointer {
-                try rebuilt.addStyle(image: $0, height: style.height, width: style.width, weight: style.weight)
-            }
-        }
+        try rebuilt.setStrategy(objective.strategy)
+        try rebuilt.adoptTargets(from: objective, content: false, style: true)
         objective = rebuilt
         contentLayers = layers
-        contentImage = nil
         objectiveChanged()
     }
 
@@ -103,35 +123,37 @@ public final class StyleTransferSession {
     /// - Throws: as `setContentLayers`.
     public func setStyleLayers(_ layers: [(name: String, weight: Float)]) throws {
         let rebuilt = try Self.makeObjective(network, configuration, contentLayers, layers)
-        if let contentImage {
-            try contentImage.withUnsafeBufferPointer { try rebuilt.setContent(image: $0) }
-        }
+        try rebuilt.setStrategy(objective.strategy)
+        try rebuilt.adoptTargets(from: objective, content: true, style: false)
         objective = rebuilt
         styleLayers = layers
-        styleImages = []
         objectiveChanged()
     }
 
+    /// Chooses how the network is evaluated (`EvaluationStrategy`; default `.whole`). Targets, image and
+    /// optimiser state are kept: both strategies give the same values.
+    /// - Throws: as `StyleTransferObjective.setStrategy`; the session is unchanged on error.
+    public func setStrategy(_ strategy: EvaluationStrategy) throws {
+        try objective.setStrategy(strategy)
+    }
+
     /// Sets the content target from `image` `[3, height, width]`.
-    /// - Throws: `NSTError.shape`, `.invalidArgument` (NaN/Inf), `.outOfMemory`.
+    /// - Throws: `NSTError.shape`, `.numeric` (NaN/Inf), `.outOfMemory`.
     public func setContent(image: UnsafeBufferPointer<Float>) throws {
-        try objective.setContent(image: image)
-        contentImage = Array(image)
+        try withWorkers { try objective.setContent(image: image) }
         objectiveChanged()
     }
 
     /// Adds a style image `[3, height, width]` (any size) with blend weight `weight` > 0.
-    /// - Throws: `NSTError.shape`, `.invalidArgument`, `.outOfMemory`.
+    /// - Throws: as `StyleTransferObjective.addStyle`.
     public func addStyle(image: UnsafeBufferPointer<Float>, height: Int, width: Int, weight: Double) throws {
-        try objective.addStyle(image: image, height: height, width: width, weight: weight)
-        styleImages.append((Array(image), height, width, weight))
+        try withWorkers { try objective.addStyle(image: image, height: height, width: width, weight: weight) }
         objectiveChanged()
     }
 
     /// Removes every style image.
     public func clearStyles() {
         objective.clearStyles()
-        styleImages = []
         objectiveChanged()
     }
 
@@ -147,7 +169,7 @@ public final class StyleTransferSession {
     /// Losses (and, with `gradient`, their gradient) at `image`, leaving the session unchanged.
     /// - Throws: as `StyleTransferObjective.evaluate`.
     public func evaluate(image: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>?) throws -> ObjectiveLosses {
-        try objective.evaluate(image: image, gradient: gradient)
+        try withWorkers { try objective.evaluate(image: image, gradient: gradient) }
     }
 
     /// Sets the image to optimise and resets the optimiser and the best image.
@@ -165,7 +187,8 @@ public final class StyleTransferSession {
 
     /// Runs up to `count` optimiser steps, one objective evaluation each.
     /// - Parameters:
-    ///   - progress: called after every step with its losses; return false to stop.
+    ///   - progress: called after every step with its losses (on the calling thread, with the session's
+    ///     worker count bound); return false to stop.
     /// - Returns: the progress of the last step taken, nil when `count` is 0.
     /// - Throws: `NSTError.invalidArgument` (count < 0), `.state` (missing target), `.cancelled`
     ///   (the callback said stop; the step it saw is kept), `.numeric` (non-finite loss, gradient or
@@ -173,13 +196,15 @@ public final class StyleTransferSession {
     @discardableResult
     public func step(count: Int, progress: ((Progress) -> Bool)? = nil) throws -> Progress? {
         guard count >= 0 else { throw NSTError.invalidArgument("step count must be >= 0, got \(count)") }
-        var last: Progress?
-        for _ in 0..<count {
-            let current = try stepOnce()
-            last = current
-            if let progress, !progress(current) { throw NSTError.cancelled }
+        return try withWorkers {
+            var last: Progress?
+            for _ in 0..<count {
+                let current = try stepOnce()
+                last = current
+                if let progress, !progress(current) { throw NSTError.cancelled }
+            }
+            return last
         }
-        return last
     }
 
     /// The progress of the last step taken, when `step` threw `.cancelled` after it.

@@ -12,6 +12,11 @@ final class CostsAndOpsCTests: XCTestCase {
         assertStatus(CBridge.nst_gram_matrix(features, 0, 3, &gram, 0), NST_ERR_SHAPE, "features")
         assertStatus(CBridge.nst_gram_matrix(features, Int64.max, 3, &gram, 4), NST_ERR_SHAPE, "overflow")
         assertStatus(CBridge.nst_gram_matrix(features, 2, 3, nil, 4), NST_ERR_NULL_POINTER, "gram_out")
+        // A Gram matrix of 2^24 channels needs 1 PiB: refused before any buffer is touched (the sizes are
+        // consistent, so only the memory check can stop it).
+        let channels: Int64 = 1 << 24
+        assertStatus(CBridge.nst_gram_matrix(features, channels, 1, &gram, channels * channels), NST_ERR_OUT_OF_MEMORY,
+                     "Gram matrix")
     }
 
     func testTutorialCosts() {
@@ -43,6 +48,10 @@ final class CostsAndOpsCTests: XCTestCase {
         assertStatus(CBridge.nst_op_conv3x3_forward(input, 1, 2, 3, weight, [1], 1, &output, 7), NST_ERR_SHAPE, "output")
         assertStatus(CBridge.nst_op_conv3x3_forward(input, 1, 2, 3, weight, [1], Int64.max / 2, &output, 6), NST_ERR_SHAPE, "overflow")
         assertStatus(CBridge.nst_op_conv3x3_backward_input(input, 1, 2, 3, nil, 1, &gradInput, 6), NST_ERR_NULL_POINTER, "weight")
+        // 2^20 x 2^20 channels: 9·2^40 weights, refused before the weights (or anything else) are read.
+        let wide: Int64 = 1 << 20
+        assertStatus(CBridge.nst_op_conv3x3_forward(input, wide, 1, 1, weight, [1], wide, &output, wide),
+                     NST_ERR_OUT_OF_MEMORY, "conv3x3 weights")
     }
 
     func testElementwiseAndPoolingOps() {

@@ -79,8 +79,8 @@ final class ModelCTests: XCTestCase {
         try image.withUnsafeBufferPointer {
             try network.forward(image: $0, height: h, width: w, requested: [1, 9], pooling: .max, evaluation: evaluation)
         }
-        XCTAssertEqual(relu11, try evaluation.activation(layer: 1).storage)
-        XCTAssertEqual(pool2, try evaluation.activation(layer: 9).storage)
+        XCTAssertEqual(relu11, try evaluation.withActivation(layer: 1) { Array($0) })
+        XCTAssertEqual(pool2, try evaluation.withActivation(layer: 9) { Array($0) })
 
         let before = pool2
         assertStatus(forward(["relu1_1", "pool2"], counts: [Int64(64 * h * w), 5]), NST_ERR_SHAPE, "outputs[1]", "pool2")

@@ -37,14 +37,6 @@ final class SessionCTests: XCTestCase {
         (0..<n).map { Float((($0 + seed) * 37 + seed * 11) % 101) / 101 - 0.5 }
     }
 
-    func testDefaultParams() {
-        let p = CBridge.nst_session_default_params()
-        XCTAssertEqual([p.height, p.width], [256, 256])
-        XCTAssertEqual([p.pooling, p.optimizer, p.lbfgs_history, p.n_threads], [NST_POOLING_MAX, NST_OPTIMIZER_LBFGS, 100, 0])
-        XCTAssertEqual([p.content_weight, p.style_weight, p.tv_weight, p.learning_rate], [5, 100, 1e-3, 10])
-        XCTAssertEqual([p.adam_beta1, p.adam_beta2, p.adam_epsilon], [0.9, 0.999, 1e-8])
-    }
-
     func testInitRejectsBadParams() throws {
         let model = try loadTestModel()
         defer { CBridge.nst_model_free(model) }
@@ -52,8 +44,8 @@ final class SessionCTests: XCTestCase {
             ("height", { $0.height = 0 }), ("width", { $0.width = Int64(NST_MAX_IMAGE_SIDE) + 1 }),
             ("pooling", { $0.pooling = 5 }), ("optimizer", { $0.optimizer = -1 }),
             ("content_weight", { $0.content_weight = .nan }), ("style_weight", { $0.style_weight = -1 }),
-            ("tv_weight", { $0.tv_weight = .infinity }), ("lbfgs_history", { $0.lbfgs_history = 0 }),
-            ("n_threads", { $0.n_threads = -2 }), ("learning rate", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.learning_rate = 0 }),
+            ("tv_weight", { $0.tv_weight = .infinity }), ("history", { $0.lbfgs_history = 0 }),
+            ("thread count", { $0.n_threads = -2 }), ("learning rate", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.learning_rate = 0 }),
             ("beta1", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.adam_beta1 = 1 }),
             ("epsilon", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.adam_epsilon = .nan }),
             ("too small", { $0.height = 16; $0.width = 8 }),  // cannot reach relu5_1
@@ -86,7 +78,7 @@ final class SessionCTests: XCTestCase {
             assertStatus(CBridge.nst_session_set_content_layers(session, nil, weights, 1), NST_ERR_NULL_POINTER, "names")
             assertStatus(CBridge.nst_session_set_content_layers(session, names, nil, 1), NST_ERR_NULL_POINTER, "weights")
             weights[1] = .nan
-            assertStatus(CBridge.nst_session_set_content_layers(session, names, weights, 2), NST_ERR_INVALID_ARGUMENT, "weights[1]")
+            assertStatus(CBridge.nst_session_set_content_layers(session, names, weights, 2), NST_ERR_INVALID_ARGUMENT, "relu2_1", "finite")
         }
         withCStrings(["relu1_1", "conv9_9"]) { names in
             assertStatus(CBridge.nst_session_set_content_layers(session, names, [1, 1], 2), NST_ERR_UNKNOWN_LAYER, "conv9_9")
@@ -110,11 +102,17 @@ final class SessionCTests: XCTestCase {
         assertStatus(CBridge.nst_session_step(session, 1, nil, nil, &losses), NST_ERR_STATE, "content")
 
         let content = pattern(count, seed: 1)
+        var nanContent = content
+        nanContent[5] = -.infinity
+        assertStatus(CBridge.nst_session_set_content_image(session, nanContent, Int64(count)), NST_ERR_NUMERIC, "NaN or infinity")
         XCTAssertEqual(CBridge.nst_session_set_content_image(session, content, Int64(count)), NST_OK, lastError())
         assertStatus(CBridge.nst_session_set_content_image(session, content, Int64(count) - 1), NST_ERR_SHAPE, "image")
         let style = pattern(3 * 20 * 24, seed: 2)
-        assertStatus(CBridge.nst_session_add_style_image(session, style, Int64(style.count), 20, 24, 0), NST_ERR_INVALID_ARGUMENT, "blend_weight")
+        assertStatus(CBridge.nst_session_add_style_image(session, style, Int64(style.count), 20, 24, 0), NST_ERR_INVALID_ARGUMENT, "blend weight")
         assertStatus(CBridge.nst_session_add_style_image(session, style, Int64(style.count), 24, 24, 1), NST_ERR_SHAPE, "image")
+        let tooTall = [Float](repeating: 0, count: 3 * (Int(NST_MAX_IMAGE_SIDE) + 1))
+        assertStatus(CBridge.nst_session_add_style_image(session, tooTall, Int64(tooTall.count), Int64(NST_MAX_IMAGE_SIDE) + 1, 1, 1),
+                     NST_ERR_SHAPE, "height", "\(NST_MAX_IMAGE_SIDE)")
         assertStatus(CBridge.nst_session_add_style_image(session, nil, Int64(style.count), 20, 24, 1), NST_ERR_NULL_POINTER, "image")
         var nanStyle = style
         nanStyle[3] = .nan
@@ -152,7 +150,7 @@ final class SessionCTests: XCTestCase {
         XCTAssertEqual(CBridge.nst_session_step(session, 5, nil, nil, &losses), NST_OK)
         XCTAssertEqual(losses.iteration, 8)
         XCTAssertEqual(losses.evaluations, 8)
-        assertStatus(CBridge.nst_session_step(session, -1, nil, nil, nil), NST_ERR_INVALID_ARGUMENT, "n_steps")
+        assertStatus(CBridge.nst_session_step(session, -1, nil, nil, nil), NST_ERR_INVALID_ARGUMENT, "step count")
 
         var image = [Float](repeating: 0, count: count)
         XCTAssertEqual(CBridge.nst_session_get_image(session, &image, Int64(count)), NST_OK)

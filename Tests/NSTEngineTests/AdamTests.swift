@@ -25,10 +25,16 @@ struct Quadratic {
     }
 }
 
+/// Adam with a session's default options, or another learning rate.
+private func sessionDefaultAdam(learningRate: Float? = nil) throws -> Adam {
+    let c = StyleTransferSession.Configuration()
+    return try Adam(learningRate: learningRate ?? c.learningRate, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon)
+}
+
 final class AdamTests: XCTestCase {
     func testMinimisesQuadratic() throws {
         var f = Quadratic(dimension: 20)
-        let adam = try Adam(learningRate: 0.1)
+        let adam = try sessionDefaultAdam(learningRate: 0.1)
         var x = [Float](repeating: 0, count: 20)
         var losses: [Double] = []
         for _ in 0..<2000 { losses.append(try adam.step(&x) { f.evaluate($0) }) }
@@ -56,7 +62,7 @@ final class AdamTests: XCTestCase {
     }
 
     func testFailedEvaluationLeavesStateUntouched() throws {
-        let adam = try Adam()
+        let adam = try sessionDefaultAdam()
         var x: [Float] = [1, 2]
         XCTAssertThrowsError(try adam.step(&x) { _ in throw NSTError.numeric("boom") })
         XCTAssertThrowsError(try adam.step(&x) { _ in (1, [.nan, 0]) }) { XCTAssertEqual($0 as? NSTError, .numeric("objective gradient holds NaN or infinity")) }
@@ -75,7 +81,7 @@ final class AdamTests: XCTestCase {
     }
 
     func testResetRestartsBiasCorrection() throws {
-        let adam = try Adam(learningRate: 1)
+        let adam = try sessionDefaultAdam(learningRate: 1)
         var x: [Float] = [0]
         _ = try adam.step(&x) { _ in (0, [1]) }
         adam.reset()

@@ -33,9 +33,6 @@ final class GramMatrixTests: XCTestCase {
     /// Large enough to be split between workers (3 of them, so one part is uneven): the parts' upper
     /// triangles summed and mirrored must match a float64 F Fᵀ.
     func testForwardSplitBetweenWorkersMatchesDirectSum() {
-        let saved = Parallel.threadCount
-        Parallel.threadCount = 3
-        defer { Parallel.threadCount = saved }
         let (c, p) = (40, 6_001)  // 40² · 6001 multiply-adds: 4 × BLAS.parallelThreshold
         let f = randomFloats(c * p, seed: 33)
         var expected = [Float](repeating: 0, count: c * c)
@@ -46,7 +43,7 @@ final class GramMatrixTests: XCTestCase {
                 expected[i * c + j] = Float(0.5 * sum)
             }
         }
-        assertClose(gram(f, c, p, alpha: 0.5), expected, tolerance: 1e-5)
+        assertClose(Parallel.withThreadCount(3) { gram(f, c, p, alpha: 0.5) }, expected, tolerance: 1e-5)
     }
 
     func testBackwardMatchesFiniteDifferences() {

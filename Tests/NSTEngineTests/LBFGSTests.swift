@@ -14,15 +14,14 @@ final class LBFGSTests: XCTestCase {
     /// Image-sized vectors: the two-loop recursion is split between workers (3: uneven chunks); the
     /// trajectory must match the single-worker one to rounding and still reach the minimum.
     func testParallelTwoLoopMatchesSerial() throws {
-        let saved = Parallel.threadCount
-        defer { Parallel.threadCount = saved }
         func run(threads: Int) throws -> [Float] {
-            Parallel.threadCount = threads
-            var f = Quadratic(dimension: 50_001)
-            let lbfgs = try LBFGS(historySize: 7)
-            var x = [Float](repeating: 0, count: 50_001)
-            for _ in 0..<30 { _ = try lbfgs.step(&x) { f.evaluate($0) } }
-            return x
+            try Parallel.withThreadCount(threads) {
+                var f = Quadratic(dimension: 50_001)
+                let lbfgs = try LBFGS(historySize: 7)
+                var x = [Float](repeating: 0, count: 50_001)
+                for _ in 0..<30 { _ = try lbfgs.step(&x) { f.evaluate($0) } }
+                return x
+            }
         }
         let serial = try run(threads: 1)
         assertClose(try run(threads: 3), serial, tolerance: 1e-5, "3 workers vs 1")
@@ -45,12 +44,12 @@ final class LBFGSTests: XCTestCase {
     }
 
     func testFirstStepIsScaledSteepestDescent() throws {
-        let lbfgs = try LBFGS()
+        let lbfgs = try LBFGS(historySize: 10)
         var x: [Float] = [0, 0]
         _ = try lbfgs.step(&x) { _ in (1, [3, -1]) }   // |g|₁ = 4 → t = 1/4
         assertClose(x, [-0.75, 0.25], tolerance: 1e-6)
         var y: [Float] = [0, 0]
-        let small = try LBFGS()
+        let small = try LBFGS(historySize: 10)
         _ = try small.step(&y) { _ in (1, [0.1, -0.2]) }  // |g|₁ < 1 → t = 1
         assertClose(y, [-0.1, 0.2], tolerance: 1e-6)
     }
@@ -58,7 +57,7 @@ final class LBFGSTests: XCTestCase {
     func testSecondStepIsExactNewtonOnOneDimensionalQuadratic() throws {
         // On f = ½ a x², one curvature pair gives H₀ = s·y / y·y = 1/a: the second step lands on 0.
         var f = Quadratic(dimension: 1)
-        let lbfgs = try LBFGS()
+        let lbfgs = try LBFGS(historySize: 10)
         var x: [Float] = [5]
         _ = try lbfgs.step(&x) { f.evaluate($0) }
         _ = try lbfgs.step(&x) { f.evaluate($0) }
@@ -89,7 +88,7 @@ final class LBFGSTests: XCTestCase {
     func testSkipsPairsWithoutCurvature() throws {
         // A linear function (constant gradient): y = 0, so y·s = 0 and no pair is stored; the
         // direction stays −g, with t = min(1, 1/2) first and lr = 1 after.
-        let lbfgs = try LBFGS()
+        let lbfgs = try LBFGS(historySize: 10)
         var x: [Float] = [0]
         _ = try lbfgs.step(&x) { _ in (0, [2]) }
         XCTAssertEqual(x, [-1])
@@ -98,7 +97,7 @@ final class LBFGSTests: XCTestCase {
     }
 
     func testFailedEvaluationLeavesStateUntouched() throws {
-        let lbfgs = try LBFGS()
+        let lbfgs = try LBFGS(historySize: 10)
         var x: [Float] = [1, 2]
         XCTAssertThrowsError(try lbfgs.step(&x) { _ in throw NSTError.state("no style") })
         XCTAssertThrowsError(try lbfgs.step(&x) { _ in (1, [.infinity, 0]) })
@@ -108,7 +107,7 @@ final class LBFGSTests: XCTestCase {
 
     func testRejectsBadParameters() {
         XCTAssertThrowsError(try LBFGS(historySize: 0))
-        XCTAssertThrowsError(try LBFGS(learningRate: .nan))
-        XCTAssertThrowsError(try LBFGS(learningRate: -1))
+        XCTAssertThrowsError(try LBFGS(historySize: 10, learningRate: .nan))
+        XCTAssertThrowsError(try LBFGS(historySize: 10, learningRate: -1))
     }
 }

@@ -22,12 +22,43 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(Set(hits), [1])
     }
 
-    func testThreadCountSetting() {
-        let saved = Parallel.threadCount
-        defer { Parallel.threadCount = 0 }
-        Parallel.threadCount = 1
-        XCTAssertEqual(Parallel.threadCount, 1)
-        Parallel.threadCount = 0
-        XCTAssertEqual(Parallel.threadCount, saved)
+    func testThreadCountBindingsNestAndRestore() throws {
+        let perCore = ProcessInfo.processInfo.activeProcessorCount
+        XCTAssertEqual(Parallel.threadCount, perCore, "no binding: one worker per core")
+        try Parallel.withThreadCount(3) {
+            XCTAssertEqual(Parallel.threadCount, 3)
+            Parallel.withThreadCount(1) { XCTAssertEqual(Parallel.threadCount, 1) }
+            XCTAssertEqual(Parallel.threadCount, 3, "the inner binding is undone")
+            Parallel.withThreadCount(0) { XCTAssertEqual(Parallel.threadCount, perCore, "0 means one per core") }
+            XCTAssertThrowsError(try Parallel.withThreadCount(5) { throw NSTError.cancelled })
+            XCTAssertEqual(Parallel.threadCount, 3, "restored after a throw too")
+        }
+        XCTAssertEqual(Parallel.threadCount, perCore)
+    }
+
+    /// The count is the calling thread's: another thread's binding does not change it, and the workers
+    /// of a loop see the count of the thread that started the loop.
+    func testThreadCountIsPerThreadAndReachesTheWorkers() {
+        let perCore = ProcessInfo.processInfo.activeProcessorCount
+        let inside = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let other = Thread {
+            Parallel.withThreadCount(7) {
+                inside.signal()
+                release.wait()
+            }
+        }
+        other.start()
+        inside.wait()
+        XCTAssertEqual(Parallel.threadCount, perCore, "another thread's binding is not this thread's")
+        release.signal()
+
+        var seen = [Int](repeating: 0, count: 6)
+        seen.withUnsafeMutableBufferPointer { seen in
+            let base = seen.baseAddress!
+            Parallel.withThreadCount(3) {
+                Parallel.forEach(6) { base[$0] = Parallel.threadCount }
+            }
+        }
+        XCTAssertEqual(seen, [Int](repeating: 3, count: 6))
     }
 }

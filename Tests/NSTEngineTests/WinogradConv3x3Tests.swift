@@ -159,18 +159,17 @@ final class WinogradConv3x3Tests: XCTestCase {
     /// More workers than bands: the output channels are split into groups (3 workers: uneven groups, with
     /// and without 16-channel alignment), in both directions.
     func testChannelGroupsGiveTheSameResult() throws {
-        let saved = Parallel.threadCount
-        Parallel.threadCount = 3
-        defer { Parallel.threadCount = saved }
-        var rng = SeededGenerator(seed: 14)
-        for c in [Case(inChannels: 24, outChannels: 64, height: 8, width: 40), Case(inChannels: 64, outChannels: 40, height: 12, width: 36)] {
-            let pair = try kernels(c, &rng)
-            let x = data(c.inChannels * c.height * c.width, scale: 1, nonNegative: true, &rng)
-            let g = data(c.outChannels * c.height * c.width, scale: 1, nonNegative: false, &rng)
-            XCTAssertLessThanOrEqual(relativeError(Self.winogradForward(pair, x, c), Self.forward(pair.naive, x, c, ScratchSpace())),
-                                     tolerance, "forward \(c)")
-            XCTAssertLessThanOrEqual(relativeError(Self.winogradBackward(pair, g, c), Self.backward(pair.naive, g, c, ScratchSpace())),
-                                     tolerance, "backwardInput \(c)")
+        try Parallel.withThreadCount(3) {
+            var rng = SeededGenerator(seed: 14)
+            for c in [Case(inChannels: 24, outChannels: 64, height: 8, width: 40), Case(inChannels: 64, outChannels: 40, height: 12, width: 36)] {
+                let pair = try kernels(c, &rng)
+                let x = data(c.inChannels * c.height * c.width, scale: 1, nonNegative: true, &rng)
+                let g = data(c.outChannels * c.height * c.width, scale: 1, nonNegative: false, &rng)
+                XCTAssertLessThanOrEqual(relativeError(Self.winogradForward(pair, x, c), Self.forward(pair.naive, x, c, ScratchSpace())),
+                                         tolerance, "forward \(c)")
+                XCTAssertLessThanOrEqual(relativeError(Self.winogradBackward(pair, g, c), Self.backward(pair.naive, g, c, ScratchSpace())),
+                                         tolerance, "backwardInput \(c)")
+            }
         }
     }
 

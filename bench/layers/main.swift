@@ -59,37 +59,39 @@ func spread(_ count: Int, seed: Int) -> [Float] {
 }
 
 let options = Options(Array(CommandLine.arguments.dropFirst()))
-Parallel.threadCount = options.threads
 print("BLAS: \(BLAS.description); \(options.threads) threads; \(options.kernel); min of \(options.reps) calls")
 print("| in → out | plane | forward+ReLU ms | GFLOP/s | input gradient ms | GFLOP/s |")
 print("|---|---:|---:|---:|---:|---:|")
-for (inChannels, outChannels, side) in vgg19Shapes(size: options.size) {
-    let scale = (2 / Float(9 * inChannels)).squareRoot()
-    let parameters = try Conv3x3Parameters(
-        weight: spread(outChannels * inChannels * 9, seed: 1).map { $0 * scale },
-        bias: spread(outChannels, seed: 2).map { $0 * 0.1 },
-        inChannels: inChannels, outChannels: outChannels)
-    let kernel: any Conv3x3Kernel = options.kernel == "im2col" ? Im2colConv3x3(parameters) : WinogradConv3x3(parameters)
-    let input = spread(inChannels * side * side, seed: 3).map { ($0 + 1) / 2 }
-    var output = [Float](repeating: 0, count: outChannels * side * side)
-    var gradient = [Float](repeating: 0, count: outChannels * side * side)
-    var gradInput = [Float](repeating: 0, count: inChannels * side * side)
-    let scratch = ScratchSpace()
-    var forward = Double.infinity, backward = Double.infinity
-    for _ in 0..<options.reps {
-        let start = DispatchTime.now().uptimeNanoseconds
-        kernel.forwardReLU(input: input, output: &output, height: side, width: side, scratch: scratch)
-        let middle = DispatchTime.now().uptimeNanoseconds
-        gradient.withUnsafeMutableBufferPointer { g in
-            for i in g.indices { g[i] = Float(i % 7) - 3 }
-            let reset = DispatchTime.now().uptimeNanoseconds
-            kernel.backwardInputThroughReLU(activation: output, gradient: g.baseAddress!, gradInput: &gradInput,
-                                            height: side, width: side, scratch: scratch)
-            backward = min(backward, Double(DispatchTime.now().uptimeNanoseconds - reset) / 1e6)
+// The kernels split their work over --threads workers (a binding of this thread, see Parallel.swift).
+try Parallel.withThreadCount(options.threads) {
+    for (inChannels, outChannels, side) in vgg19Shapes(size: options.size) {
+        let scale = (2 / Float(9 * inChannels)).squareRoot()
+        let parameters = try Conv3x3Parameters(
+            weight: spread(outChannels * inChannels * 9, seed: 1).map { $0 * scale },
+            bias: spread(outChannels, seed: 2).map { $0 * 0.1 },
+            inChannels: inChannels, outChannels: outChannels)
+        let kernel: any Conv3x3Kernel = options.kernel == "im2col" ? Im2colConv3x3(parameters) : WinogradConv3x3(parameters)
+        let input = spread(inChannels * side * side, seed: 3).map { ($0 + 1) / 2 }
+        var output = [Float](repeating: 0, count: outChannels * side * side)
+        var gradient = [Float](repeating: 0, count: outChannels * side * side)
+        var gradInput = [Float](repeating: 0, count: inChannels * side * side)
+        let scratch = ScratchSpace()
+        var forward = Double.infinity, backward = Double.infinity
+        for _ in 0..<options.reps {
+            let start = DispatchTime.now().uptimeNanoseconds
+            kernel.forwardReLU(input: input, output: &output, height: side, width: side, scratch: scratch)
+            let middle = DispatchTime.now().uptimeNanoseconds
+            gradient.withUnsafeMutableBufferPointer { g in
+                for i in g.indices { g[i] = Float(i % 7) - 3 }
+                let reset = DispatchTime.now().uptimeNanoseconds
+                kernel.backwardInputThroughReLU(activation: output, gradient: g.baseAddress!, gradInput: &gradInput,
+                                                height: side, width: side, scratch: scratch)
+                backward = min(backward, Double(DispatchTime.now().uptimeNanoseconds - reset) / 1e6)
+            }
+            forward = min(forward, Double(middle - start) / 1e6)
         }
-        forward = min(forward, Double(middle - start) / 1e6)
+        let gflop = 2 * 9 * Double(inChannels * outChannels * side * side) / 1e9
+        print(String(format: "| %d → %d | %d px | %.3f | %.0f | %.3f | %.0f |", inChannels, outChannels, side,
+                     forward, gflop / forward * 1e3, backward, gflop / backward * 1e3))
     }
-    let gflop = 2 * 9 * Double(inChannels * outChannels * side * side) / 1e9
-    print(String(format: "| %d → %d | %d px | %.3f | %.0f | %.3f | %.0f |", inChannels, outChannels, side,
-                 forward, gflop / forward * 1e3, backward, gflop / backward * 1e3))
 }

@@ -298,3 +298,14 @@ nst_op_pool2x2_backward = _bind("nst_op_pool2x2_backward",
 #                                         int64_t grad_features_count);
 nst_op_gram_backward = _bind("nst_op_gram_backward", [F32_IN, c_int64, c_int64, F32_IN, F32_OUT, c_int64],
                              nst_status)
+
+# --- Large renders: strip evaluation and memory prediction
+
+# NST_API nst_status nst_session_set_strips(nst_session * session, const char * split_layer, int64_t strip_rows);
+nst_session_set_strips = _bind("nst_session_set_strips", [nst_session_p, c_char_p, c_int64], nst_status)
+
+# NST_API nst_status nst_session_predict_peak_bytes(const nst_session * session, const char * split_layer,
+#                                                   int64_t strip_rows, int64_t lbfgs_history,
+#                                                   int64_t * bytes_out);
+nst_session_predict_peak_bytes = _bind("nst_session_predict_peak_bytes",
+                                       [nst_session_p, c_char_p, c_int64, c_int64, POINTER(c_int64)], nst_status)

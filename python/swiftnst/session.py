@@ -141,6 +141,33 @@ class Session(NativeHandle):
             check(C.nst_session_set_image(self.handle, image, image.size), "nst_session_set_image")
             self._stepped = False
 
+    # MARK: - Large renders
+
+    def set_strips(self, split_layer: str | None, rows: int = 0) -> None:
+        """Evaluate the layers up to ``split_layer`` (a pooling layer) on strips of ``rows`` image rows.
+
+        ``None`` evaluates the whole image at once (the default, fastest). Strips give the same losses
+        and gradient to float rounding with far less memory; ``rows`` must be a positive multiple of
+        4, 8, 16, 32 or 64 for pool1..pool5 (see ``nst_session_set_strips``).
+        """
+        name = split_layer.encode("utf-8") if split_layer is not None else None
+        with self._lock:
+            check(C.nst_session_set_strips(self.handle, name, rows), "nst_session_set_strips")
+
+    def predict_peak_bytes(self, split_layer: str | None = None, rows: int = 0, lbfgs_history: int = 0) -> int:
+        """Bytes one ``step`` would hold at its peak with that strip setting (as ``set_strips``) and
+        ``lbfgs_history`` full L-BFGS pairs (0: the session's), without changing the session.
+
+        Counts the engine's buffers, including the model's transformed kernels (built on first use);
+        not the process baseline or the weights (see ``nst_session_predict_peak_bytes``).
+        """
+        name = split_layer.encode("utf-8") if split_layer is not None else None
+        out = ctypes.c_int64()
+        with self._lock:
+            check(C.nst_session_predict_peak_bytes(self.handle, name, rows, lbfgs_history, ctypes.byref(out)),
+                  "nst_session_predict_peak_bytes")
+        return out.value
+
     # MARK: - Optimisation
 
     def evaluate(self, x: np.ndarray, gradient: bool = True) -> tuple[Losses, np.ndarray | None]:

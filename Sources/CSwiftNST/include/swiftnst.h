@@ -67,7 +67,9 @@ typedef int32_t nst_status;
 #define NST_OPTIMIZER_LBFGS       0
 #define NST_OPTIMIZER_ADAM        1
 
-// Limits the engine enforces (documented here so callers can check early).
+// Limits the library enforces (documented here so callers can check early). NST_MAX_IMAGE_SIDE is
+// StyleTransferObjective.maxImageSide in the engine, which cannot include this header; a test keeps
+// the two equal. NST_MAX_LAYER_NAME bounds how far the library reads a caller's name string.
 #define NST_MAX_IMAGE_SIDE        8192        // pixels, height or width
 #define NST_MAX_LAYER_NAME        64          // bytes, including the terminating NUL
 
@@ -101,7 +103,8 @@ typedef struct nst_losses {
 } nst_losses;
 
 // Options of a session. Get defaults from nst_session_default_params() and change what you need.
-// Weights follow jcjohnson/neural-style for Caffe-lineage (0..255) inputs.
+// Weights follow jcjohnson/neural-style for Caffe-lineage (0..255) inputs. The defaults stated below
+// are those nst_session_default_params() returns (a test compares the two).
 typedef struct nst_session_params {
     int64_t height;         // generated image height in pixels, 1..NST_MAX_IMAGE_SIDE (default 256)
     int64_t width;          // generated image width in pixels, 1..NST_MAX_IMAGE_SIDE (default 256)
@@ -117,8 +120,10 @@ typedef struct nst_session_params {
     float   adam_beta2;     // in [0, 1), default 0.999
     float   adam_epsilon;   // > 0, default 1e-8
     int32_t lbfgs_history;  // L-BFGS correction pairs kept, >= 1, default 100
-    int32_t n_threads;      // worker threads for the engine, >= 0, 0 = one per core (default 0);
-                            // process-wide: each nst_session_init sets it, the last session created wins
+    int32_t n_threads;      // worker threads for this session's calls, >= 0, 0 = one per core (default 0);
+                            // per session: sessions with different counts may run one after the other
+                            // or concurrently, each with its own. Calls without a session
+                            // (nst_model_forward, tutorial costs, layer operations) use one per core.
 } nst_session_params;
 
 // Called after every optimiser step with the losses of that step.
@@ -169,7 +174,8 @@ NST_API nst_status nst_model_get_info(const nst_model * model, nst_model_info * 
 NST_API nst_status nst_model_layer_name(const nst_model * model, int32_t index, const char ** name_out);
 
 // Writes the activation shape [channels, height, width] of `layer` for an input of height x width.
-// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_UNKNOWN_LAYER or NST_ERR_SHAPE
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_INVALID_ARGUMENT (`layer`
+// is NST_MAX_LAYER_NAME bytes or longer, or not UTF-8), NST_ERR_UNKNOWN_LAYER or NST_ERR_SHAPE
 // (also when the input is too small for the pooling layers before `layer` to leave any pixel).
 NST_API nst_status nst_model_layer_shape(const nst_model * model, const char * layer,
                                          int64_t height, int64_t width, int64_t shape_out[3]);
@@ -214,7 +220,7 @@ NST_API void nst_session_free(nst_session * session);
 // n == 0 removes the content term. Clears the content target (set the content image again).
 // Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_INVALID_ARGUMENT,
 // NST_ERR_UNKNOWN_LAYER or NST_ERR_SHAPE (the session's size is too small for a layer); on error the
-// session is unchanged.
+// session is unchanged. The other target is kept as computed (no image is kept or re-evaluated).
 NST_API nst_status nst_session_set_content_layers(nst_session * session, const char * const * names,
                                                   const float * weights, int32_t n);
 
@@ -224,15 +230,17 @@ NST_API nst_status nst_session_set_style_layers(nst_session * session, const cha
 
 // Sets the content target from a preprocessed image of the session's size.
 // image: float32 [3, params.height, params.width], image_count == 3*height*width.
-// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_SHAPE or NST_ERR_NUMERIC.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_SHAPE, NST_ERR_NUMERIC
+// (NaN/Inf in the image) or NST_ERR_OUT_OF_MEMORY.
 NST_API nst_status nst_session_set_content_image(nst_session * session, const float * image,
                                                  int64_t image_count);
 
 // Adds a style image of any size (float32 [3, height, width]) with a blend weight > 0.
 // The style target of each layer is the blend-weighted mean of the normalised Gram matrices
 // G_l / N_l (N_l = C*H*W of that layer) of all style images added.
-// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_SHAPE,
-// NST_ERR_INVALID_ARGUMENT, NST_ERR_NUMERIC or NST_ERR_OUT_OF_MEMORY.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_SHAPE (a count that does not
+// match, a side outside 1..NST_MAX_IMAGE_SIDE, or an image too small for the deepest style layer),
+// NST_ERR_INVALID_ARGUMENT (blend_weight), NST_ERR_NUMERIC (NaN/Inf in the image) or NST_ERR_OUT_OF_MEMORY.
 NST_API nst_status nst_session_add_style_image(nst_session * session, const float * image,
                                                int64_t image_count, int64_t height, int64_t width,
                                                float blend_weight);
@@ -248,7 +256,7 @@ NST_API nst_status nst_session_clear_style_images(nst_session * session);
 // Needs a content target if the content weight and layers are non-zero, and a style image if the
 // style weight and layers are non-zero (NST_ERR_STATE otherwise).
 // Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_SHAPE, NST_ERR_STATE,
-// NST_ERR_NUMERIC or NST_ERR_OUT_OF_MEMORY.
+// NST_ERR_NUMERIC (NaN/Inf in the image, or a loss that is not finite) or NST_ERR_OUT_OF_MEMORY.
 NST_API nst_status nst_session_evaluate(nst_session * session, const float * image, int64_t image_count,
                                         float * gradient_out, int64_t gradient_count,
                                         nst_losses * losses_out);
@@ -288,7 +296,7 @@ NST_API nst_status nst_session_get_best_image(const nst_session * session, float
 
 // Writes the Gram matrix F F^T of features [channels, n_positions] into gram_out
 // (float32 [channels, channels], gram_count == channels*channels).
-// Returns NST_OK, NST_ERR_NULL_POINTER or NST_ERR_SHAPE.
+// Returns NST_OK, NST_ERR_NULL_POINTER, NST_ERR_SHAPE or NST_ERR_OUT_OF_MEMORY.
 NST_API nst_status nst_gram_matrix(const float * features, int64_t channels, int64_t n_positions,
                                    float * gram_out, int64_t gram_count);
 
@@ -305,6 +313,10 @@ NST_API nst_status nst_layer_style_cost(const float * a_s, const float * a_g, in
 // MARK: - Layer operations [EXPERIMENTAL]
 // Single layers with their backward passes, for verification against independent references.
 // Tensors are float32 C-contiguous; every count is checked against the shapes.
+// Each returns NST_OK, NST_ERR_NULL_POINTER or NST_ERR_SHAPE (a size < 1, a side above
+// NST_MAX_IMAGE_SIDE, sizes whose product overflows, a count that does not match); the convolutions
+// also NST_ERR_OUT_OF_MEMORY (weights too large to copy), the poolings also NST_ERR_INVALID_ARGUMENT
+// (pooling code). The elementwise ReLUs accept count == 0.
 
 // 3x3 convolution, stride 1, zero padding 1: output [out_channels, height, width] =
 // conv(input [in_channels, height, width], weight [out_channels, in_channels, 3, 3]) + bias [out_channels].
@@ -340,6 +352,37 @@ NST_API nst_status nst_op_pool2x2_backward(int32_t pooling, const float * input,
 NST_API nst_status nst_op_gram_backward(const float * features, int64_t channels, int64_t n_positions,
                                         const float * grad_gram, float * grad_features,
                                         int64_t grad_features_count);
+
+// MARK: - Large renders: strip evaluation and memory prediction
+
+// Chooses how the session evaluates the network. split_layer NULL = the whole image at once (the
+// default; fastest; strip_rows is then ignored). Otherwise the layers up to and including split_layer, a pooling layer
+// of the model ("pool1".."pool5"), run on horizontal strips of strip_rows image rows, each extended by
+// the halo the layers need, and the deeper layers on the whole image: losses and gradient equal the
+// whole-image ones to float rounding (about 1e-5 of the gradient's largest value), while memory is
+// bounded by one strip's window of the shallow layers. strip_rows must be > 0 and a multiple of the
+// split's alignment, 2^(pooling layers up to split_layer + 1), i.e. 4, 8, 16, 32, 64 for pool1..pool5,
+// and at most NST_MAX_IMAGE_SIDE (rows >= the image height make one strip).
+// Targets, image and optimiser state are kept (the values do not change).
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_INVALID_ARGUMENT (split_layer not a pooling layer,
+// longer than NST_MAX_LAYER_NAME - 1 bytes or not UTF-8; strip_rows negative, or with a split layer
+// 0, above NST_MAX_IMAGE_SIDE or not a multiple of the alignment) or NST_ERR_UNKNOWN_LAYER; on error
+// the session is unchanged.
+NST_API nst_status nst_session_set_strips(nst_session * session, const char * split_layer, int64_t strip_rows);
+
+// Predicts the bytes one nst_session_step holds at its peak for the session's size, layers, weights,
+// optimiser and style images (at least one assumed), evaluated as split_layer/strip_rows would choose
+// (same meaning and checks as nst_session_set_strips; it does not change the session), with
+// lbfgs_history full L-BFGS correction pairs (0 = the session's history; ignored for Adam). Counted:
+// the network evaluation's buffers, the transformed convolution kernels the model builds on first use
+// (shared by its sessions), targets, image-sized arrays and the optimiser's arrays. Not counted: the
+// process baseline, the model's weights and allocator overhead.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER (bytes_out), NST_ERR_INVALID_ARGUMENT
+// (as nst_session_set_strips; lbfgs_history < 0, or so large the total overflows) or
+// NST_ERR_UNKNOWN_LAYER.
+NST_API nst_status nst_session_predict_peak_bytes(const nst_session * session, const char * split_layer,
+                                                  int64_t strip_rows, int64_t lbfgs_history,
+                                                  int64_t * bytes_out);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,8 @@
 /// A 3x3 convolution with stride 1, zero padding 1 and a bias, with its gradient with respect to
 /// the input (style transfer never needs weight gradients).
 ///
-/// Every implementation (im2col, naive reference, and faster ones later) conforms, so
-/// `FeatureNetwork` and the tests can swap them. Tensors are float32 CHW; callers guarantee
+/// Every implementation (Winograd for production, im2col for planes of at most 4 px, the tests' naive
+/// reference) conforms, so `FeatureNetwork` and the tests can swap them. Tensors are float32 CHW; callers guarantee
 /// the buffers hold `channels * height * width` elements and that `height, width >= 1`.
 public protocol Conv3x3Kernel: Sendable {
     var inChannels: Int { get }

@@ -1,5 +1,7 @@
-/// The production 3x3 convolution: unroll input patches into a column matrix (im2col) and multiply
-/// by the `[outChannels, inChannels·9]` weight matrix with one sgemm per band of rows.
+/// A 3x3 convolution by im2col + sgemm: unroll input patches into a column matrix and multiply by the
+/// `[outChannels, inChannels·9]` weight matrix with one sgemm per band of rows. The production kernel,
+/// `WinogradConv3x3`, hands it the planes at most `WinogradConv3x3.narrowWidth` (4) px wide, where
+/// Winograd's tiles would be mostly padding; LayerBench can also time it on every layer.
 ///
 /// The input gradient of a stride-1, pad-1 3x3 convolution is itself such a convolution, with
 /// channels swapped and the kernel rotated by 180°, so `backwardInput` runs the same forward code
@@ -46,14 +48,29 @@ public struct Im2colConv3x3: Conv3x3Kernel {
                       outChannels: inChannels, output: gradInput, height: height, width: width, scratch: scratch)
     }
 
+    /// Floats of each `ScratchSpace` slot a pass over a `height x width` plane takes.
+    func scratchFloats(height: Int, width: Int) -> [ScratchSlot: Int] {
+        [.im2colColumns: Self.scratchFloats(inChannels: max(inChannels, outChannels), height: height, width: width)]
+    }
+
+    /// Floats of the column buffer (scratch slot `im2colColumns`) `convolve` takes for `inChannels` input planes.
+    static func scratchFloats(inChannels: Int, height: Int, width: Int) -> Int {
+        9 * inChannels * bandHeight(rows: 9 * inChannels, height: height, width: width) * width
+    }
+
+    /// Image rows per band for a column buffer of `rows` rows, near `bandFloats`.
+    private static func bandHeight(rows: Int, height: Int, width: Int) -> Int {
+        max(1, min(height, bandFloats / max(1, rows * width)))
+    }
+
     /// - Complexity: O(outChannels · inChannels · 9 · height · width) in sgemm.
     static func convolve(input: UnsafePointer<Float>, inChannels: Int,
                          weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outChannels: Int,
                          output: UnsafeMutablePointer<Float>, height: Int, width: Int, scratch: ScratchSpace) {
         let plane = height * width
         let rows = inChannels * 9
-        let bandHeight = max(1, min(height, bandFloats / max(1, rows * width)))
-        let columns = scratch.buffer(0, count: rows * bandHeight * width)
+        let bandHeight = bandHeight(rows: rows, height: height, width: width)
+        let columns = scratch.buffer(.im2colColumns, count: rows * bandHeight * width)
 
         // sgemm accumulates into the bias-filled output (beta = 1), fusing the bias add.
         Parallel.forEach(outChannels) { o in

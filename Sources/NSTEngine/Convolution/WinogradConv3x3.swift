@@ -23,8 +23,8 @@ public final class WinogradConv3x3: Conv3x3Kernel {
     private let built = Mutex(Built())
 
     /// Planes at most this wide go to `Im2colConv3x3`: a 4-px plane has one tile per row, so each 8-tile
-    /// SIMD group transforms one tile (measured 1.3× slower than im2col at 512 channels). From 8 px on,
-    /// Winograd is faster: 0.56× im2col's time at 8 px and 0.58× at 16 px (512 channels, both passes).
+    /// SIMD group transforms one tile and Winograd loses to im2col; from 8 px on it wins (measured:
+    /// bench/RESULTS.md, "Narrow planes").
     static let narrowWidth = 4
 
     public init(_ parameters: Conv3x3Parameters) {
@@ -48,6 +48,20 @@ public final class WinogradConv3x3: Conv3x3Kernel {
             return narrowKernel().forward(input: input, output: output, height: height, width: width, scratch: scratch)
         }
         run(.forward, input: input, output: output, height: height, width: width, scratch: scratch)
+    }
+
+    /// Floats of each `ScratchSpace` slot a pass over a `height x width` plane takes.
+    func scratchFloats(height: Int, width: Int) -> [ScratchSlot: Int] {
+        if width <= Self.narrowWidth {
+            return [.im2colColumns: Im2colConv3x3.scratchFloats(inChannels: max(inChannels, outChannels), height: height, width: width)]
+        }
+        return WinogradConvolution.scratchFloats(height: height, width: width, inChannels: inChannels, outChannels: outChannels)
+    }
+
+    /// Floats built and kept on the first pass over planes `width` wide: the transformed coefficients, or
+    /// for narrow planes the im2col kernel's flipped weights (shared by every caller of the network).
+    func builtFloats(width: Int) -> Int {
+        (width <= Self.narrowWidth ? 9 : WinogradF4x4.coefficients) * inChannels * outChannels
     }
 
     /// As `forward`, with the ReLU applied as each output block is written.
@@ -90,7 +104,7 @@ public final class WinogradConv3x3: Conv3x3Kernel {
                      fusion: WinogradConvolution.Fusion = .init(), scratch: ScratchSpace) {
         let forward = direction == .forward
         let coefficients = coefficients()
-        WinogradProfile.measure(forward ? .forward : .backwardInput) {
+        LayerProfiler.measure(forward ? .forward : .backwardInput) {
             coefficients.withUnsafeBufferPointer { u in
                 parameters.bias.withUnsafeBufferPointer { b in
                     WinogradConvolution.convolve(

@@ -12,8 +12,8 @@
 // Why this shape: a band's V and M stay in the worker's cache between the transform that writes them and
 // the product that reads them, there is no full-size transformed (let alone im2col) buffer, and the two
 // cores never wait for each other inside a layer. Threading inside OpenBLAS instead (one band at a time,
-// every product split across cores) measured 1.3–2× slower on the 2-core reference machine: its worker
-// threads spin between the 36 short products and the band buffers bounce between the cores' caches.
+// every product split across cores) is slower: its worker threads spin between the 36 short products and
+// the band buffers bounce between the cores' caches (measured: bench/RESULTS.md, "Threads inside OpenBLAS").
 
 import Synchronization
 
@@ -34,33 +34,23 @@ enum WinogradConvolution {
         case inputGradient
     }
 
-    /// ScratchSpace slots used during one call; a kernel call owns the scratch space while it runs.
-    private enum Slot {
-        static let paddedInput = 0
-        static let transformedInput = 1
-        static let products = 2
-    }
-
     /// Band size target in bytes for the larger of a band's V and M: half a core's L2 cache (2 MiB on the
     /// reference machine), so that V and M both stay in L2 while the products read the one and write the
     /// other, and the output transform reads M from there. Only the 64-channel layers of small images
     /// have rows narrow enough for this to matter (wider ones get `minimumBandTiles`): at 256 px their
-    /// bands become 128 tiles instead of 192, and conv1_1's forward pass ran 7–15% faster, conv1_2's 0–10%
-    /// (the AVX-512 Xeon, LayerBench with the two sizes alternated call by call, three runs).
+    /// bands become 128 tiles instead of 192 (measured: bench/RESULTS.md, "Winograd bands").
     static let bandBytes = 1 << 20
 
     /// Fewest tiles per band, overriding `bandBytes` for wide layers: every band streams all of U
     /// (36·K·C floats, 37 MB at 512 channels) through the cache, and single-threaded sgemm needs ≥ ~100
-    /// columns to reach 80–90% of its peak. Measured at 512 px on an AMD EPYC: the 256- and 512-channel
-    /// layers run 1.2–1.5× faster with 128..256-tile bands than with L2-sized ones, while the 64-channel
-    /// layers run 1.3× slower with last-level-cache-sized bands than with L2-sized ones. On an AVX-512
-    /// Xeon, 128 rather than 256 made whole evaluations ~5% faster at 256 px (the 64×64 planes of conv3_x
-    /// then make two bands instead of one band split by channels) and left 512 px unchanged.
+    /// columns to reach 80–90% of its peak. Larger bands help the wide layers and hurt the 64-channel
+    /// ones; 128 rather than 256 lets the 64×64 planes of conv3_x at 256 px make two bands instead of one
+    /// band split by channels (measured: bench/RESULTS.md, "Winograd bands").
     static let minimumBandTiles = 128
 
     /// Extra floats between the 36 coefficient planes of V and M. Without it the planes sit a multiple of
-    /// 4 KiB apart and the 36 loads or stores of one tile all map to the same L1 set (measured 20–40%
-    /// slower transforms).
+    /// 4 KiB apart and the 36 loads or stores of one tile all map to the same L1 set (measured:
+    /// bench/RESULTS.md, "Plane padding").
     private static let planePadding = 16
 
     /// Element-wise work done on the fly while the driver reads its input or writes its output, saving a
@@ -104,29 +94,22 @@ enum WinogradConvolution {
         // U[ξ] is [K][C]: the forward pass multiplies by it, the input gradient by its transpose.
         let transposeCoefficients = direction == .inputGradient
         let coefficientRowLength = transposeCoefficients ? outChannels : inChannels
-        let workers = max(1, Parallel.threadCount)
-        let partition = Partition(geometry: geometry, channels: max(inChannels, outChannels), outChannels: outChannels,
-                                  workers: workers, bandRowLimit: bandRowLimit)
-        let bandRows = partition.bandRows
-        let bandTiles = bandRows * geometry.tileColumns
-        let transformedStride = inChannels * bandTiles + planePadding
-        let productStride = partition.largestGroup * bandTiles + planePadding
-        let transformedCount = WinogradF4x4.coefficients * transformedStride
-        let productCount = WinogradF4x4.coefficients * productStride
-        // Band mode: every worker has its own V. Group mode: the workers share one V per band.
-        let grouped = partition.groupCount > 1
-        let workerCount = min(workers, grouped ? workers : partition.bandCount)
-        let transformedBase = scratch.buffer(Slot.transformedInput, count: (grouped ? 1 : workerCount) * transformedCount)
-        let productsBase = scratch.buffer(Slot.products, count: max(workerCount, partition.groupCount) * productCount)
-        let paddedCount = geometry.paddedCount(tileRows: bandRows)
-        let paddedBase = scratch.buffer(Slot.paddedInput, count: workerCount * paddedCount)
+        let layout = ScratchLayout(geometry: geometry, inChannels: inChannels, outChannels: outChannels,
+                                   bandRowLimit: bandRowLimit)
+        let (partition, bandRows) = (layout.partition, layout.partition.bandRows)
+        let (transformedStride, productStride) = (layout.transformedStride, layout.productStride)
+        let (transformedCount, productCount, paddedCount) = (layout.transformedCount, layout.productCount, layout.paddedCount)
+        let (grouped, workerCount) = (layout.grouped, layout.workerCount)
+        let transformedBase = scratch.buffer(.winogradTransformedInput, count: layout.transformedFloats)
+        let productsBase = scratch.buffer(.winogradProducts, count: layout.productFloats)
+        let paddedBase = scratch.buffer(.winogradPaddedInput, count: layout.paddedFloats)
         let plane = height * width
 
         /// V of the band's tiles for input channels `channels`, written at their place in `transformed`.
         func transform(band rows: Range<Int>, channels: Range<Int>, into transformed: UnsafeMutablePointer<Float>,
                        padded: UnsafeMutablePointer<Float>) {
             let tiles = rows.count * geometry.tileColumns
-            WinogradProfile.measure(.inputTransform) {
+            LayerProfiler.measure(.inputTransform) {
                 for c in channels {
                     geometry.pad(input + c * plane, gate: fusion.reluActivation.map { $0 + c * plane },
                                  tileRows: rows, into: padded)
@@ -141,7 +124,7 @@ enum WinogradConvolution {
         func multiply(band rows: Range<Int>, channels: Range<Int>, transformed: UnsafePointer<Float>,
                       products: UnsafeMutablePointer<Float>) {
             let tiles = rows.count * geometry.tileColumns
-            WinogradProfile.measure(.products) {
+            LayerProfiler.measure(.products) {
                 // Rows `channels` of U[ξ] (forward), or of U[ξ]ᵀ, i.e. columns of U[ξ] (input gradient).
                 let firstRow = transposeCoefficients ? channels.lowerBound : channels.lowerBound * coefficientRowLength
                 for xi in 0..<WinogradF4x4.coefficients {
@@ -151,7 +134,7 @@ enum WinogradConvolution {
                                      c: products + xi * productStride, ldc: tiles)
                 }
             }
-            WinogradProfile.measure(.outputTransform) {
+            LayerProfiler.measure(.outputTransform) {
                 for k in channels {
                     geometry.transformOutput(
                         products + (k - channels.lowerBound) * tiles, coefficientStride: productStride,
@@ -188,6 +171,39 @@ enum WinogradConvolution {
                 multiply(band: rows, channels: 0..<outChannels, transformed: transformed,
                          products: productsBase + worker * productCount)
             }
+        }
+    }
+
+    /// Floats of each `ScratchSpace` slot one `convolve` call of either direction takes.
+    static func scratchFloats(height: Int, width: Int, inChannels: Int, outChannels: Int) -> [ScratchSlot: Int] {
+        [(inChannels, outChannels, false), (outChannels, inChannels, true)].map { c, k, rotated in
+            let l = ScratchLayout(geometry: Geometry(height: height, width: width, rotated: rotated), inChannels: c,
+                                  outChannels: k, bandRowLimit: .max)
+            return [.winogradPaddedInput: l.paddedFloats, .winogradTransformedInput: l.transformedFloats,
+                    .winogradProducts: l.productFloats]
+        }.reduce([:]) { $0.merging($1, uniquingKeysWith: max) }
+    }
+
+    /// The sizes of the scratch buffers of one `convolve` call (one source for it and `scratchFloats`).
+    private struct ScratchLayout {
+        let partition: Partition
+        let transformedStride: Int, productStride: Int, transformedCount: Int, productCount: Int, paddedCount: Int
+        /// Band mode: every worker has its own V. Group mode: the workers share one V per band.
+        let grouped: Bool, workerCount: Int
+        var transformedFloats: Int { (grouped ? 1 : workerCount) * transformedCount }
+        var productFloats: Int { max(workerCount, partition.groupCount) * productCount }
+        var paddedFloats: Int { workerCount * paddedCount }
+
+        init(geometry: Geometry, inChannels: Int, outChannels: Int, bandRowLimit: Int) {
+            let workers = max(1, Parallel.threadCount)
+            partition = Partition(geometry: geometry, channels: max(inChannels, outChannels), outChannels: outChannels,
+                                  workers: workers, bandRowLimit: bandRowLimit)
+            let bandTiles = partition.bandRows * geometry.tileColumns
+            transformedStride = inChannels * bandTiles + planePadding
+            productStride = partition.largestGroup * bandTiles + planePadding
+            (transformedCount, productCount) = (WinogradF4x4.coefficients * transformedStride, WinogradF4x4.coefficients * productStride)
+            paddedCount = geometry.paddedCount(tileRows: partition.bandRows)
+            (grouped, workerCount) = (partition.groupCount > 1, min(workers, partition.groupCount > 1 ? workers : partition.bandCount))
         }
     }
 

@@ -107,7 +107,7 @@ enum WinogradF4x4 {
     ///
     /// Straight-line code with constant indices, so that the tile never leaves the registers: written to
     /// a stack array and read back two lane-vectors at a time, it cost a store-forwarding stall per
-    /// output row (measured: a sixth of the output transform).
+    /// output row (measured: bench/RESULTS.md, "Output transform in registers").
     @inline(__always)
     static func transformOutput(_ m: (Int) -> WinogradLanes) -> InlineArray<16, WinogradLanes> {
         // Rows: each row of m becomes a row of m A (four entries).

@@ -10,26 +10,6 @@ public struct ContentLoss: Sendable {
         self.target = target
     }
 
-    /// Loss and gradient `2·weight·(F − T)/N` for `features` of the target's size.
-    /// - Throws: `NSTError.shape` when the sizes differ.
-    public func evaluate(features: [Float]) throws -> (loss: Double, gradient: [Float]) {
-        guard features.count == target.count else {
-            throw NSTError.shape("content features hold \(features.count) values, target \(target.count)")
-        }
-        var gradient = [Float](repeating: 0, count: features.count)
-        let loss = features.withUnsafeBufferPointer { f in
-            gradient.withUnsafeMutableBufferPointer { g in uncheckedEvaluate(features: f.baseAddress!, gradient: g.baseAddress!) }
-        }
-        return (loss, gradient)
-    }
-
-    /// Writes the gradient (overwriting) and returns the loss.
-    func uncheckedEvaluate(features: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>) -> Double {
-        gradient.update(repeating: 0, count: target.count)
-        uncheckedAddGradient(features: features, to: gradient)
-        return uncheckedLoss(features: features)
-    }
-
     /// `weight · Σ(F − T)² / N`.
     func uncheckedLoss(features: UnsafePointer<Float>) -> Double {
         let n = target.count
@@ -41,7 +21,12 @@ public struct ContentLoss: Sendable {
                 sum += Double(d) * Double(d)
             }
         }
-        return Double(weight) * sum / Double(n)
+        return loss(fromSquaredError: sum)
+    }
+
+    /// `weight · sum / N`: the loss from the sum of squared errors over the whole layer.
+    func loss(fromSquaredError sum: Double) -> Double {
+        target.isEmpty ? 0 : Double(weight) * sum / Double(target.count)
     }
 
     /// Adds the loss's gradient with respect to the features, `2 · weight · (F − T) / N`, to `gradient`.

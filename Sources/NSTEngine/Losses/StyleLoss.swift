@@ -51,47 +51,25 @@ public struct StyleLoss: Sendable {
         return result.map { Float($0) }
     }
 
-    /// Loss and gradient with respect to `features` (a `Tensor` whose channel count is `channels`).
-    /// - Throws: `NSTError.shape` when the channel counts differ.
-    public func evaluate(features: Tensor) throws -> (loss: Double, gradient: [Float]) {
-        guard features.channels == channels, features.count > 0 else {
-            throw NSTError.shape("style features have \(features.channels) channels, target \(channels)")
-        }
-        var gradient = [Float](repeating: 0, count: features.count)
-        let scratch = ScratchSpace()
-        let loss = features.storage.withUnsafeBufferPointer { f in
-            gradient.withUnsafeMutableBufferPointer { g in
-                uncheckedEvaluate(features: f.baseAddress!, positions: features.height * features.width,
-                                  gradient: g.baseAddress!, scratch: scratch)
-            }
-        }
-        return (loss, gradient)
-    }
-
-    /// Writes the gradient `[channels, positions]` (overwriting) and returns the loss.
-    /// Uses scratch slot 1 (slot 0 is `GramMatrix.backward`'s).
-    func uncheckedEvaluate(features: UnsafePointer<Float>, positions: Int,
-                           gradient: UnsafeMutablePointer<Float>, scratch: ScratchSpace) -> Double {
-        let gramGradient = scratch.buffer(1, count: channels * channels)
-        let loss = uncheckedLoss(features: features, positions: positions, gramGradient: gramGradient)
-        uncheckedGradient(features: features, positions: positions, gramGradient: gramGradient,
-                          accumulating: false, into: gradient, scratch: scratch)
-        return loss
-    }
-
     /// The loss; also writes its gradient with respect to the normalised Gram matrix into `gramGradient`
     /// `[channels, channels]`, all `uncheckedGradient` needs besides the features.
     func uncheckedLoss(features: UnsafePointer<Float>, positions: Int, gramGradient: UnsafeMutablePointer<Float>) -> Double {
+        let n = Float(channels * positions)  // N_l, the Gram normalisation
+        GramMatrix.forward(features: features, channels: channels, positions: positions, alpha: 1 / n, gram: gramGradient)
+        return uncheckedLoss(replacingNormalizedGram: gramGradient)
+    }
+
+    /// The loss from the normalised Gram matrix `G/N` in `gram` `[channels, channels]`, which is replaced by
+    /// the loss's gradient with respect to it (as `uncheckedLoss(features:positions:gramGradient:)`).
+    func uncheckedLoss(replacingNormalizedGram gram: UnsafeMutablePointer<Float>) -> Double {
         let c = channels
-        let n = Float(c * positions)  // N_l, the Gram normalisation
-        GramMatrix.forward(features: features, channels: c, positions: positions, alpha: 1 / n, gram: gramGradient)
         let scale = 2 * weight / Float(c * c)  // d/dG' of weight · Σ(G' − T)² / C², with G' = G/N
         var sum = 0.0
         target.withUnsafeBufferPointer { t in
             for i in 0..<(c * c) {
-                let d = gramGradient[i] - t[i]
+                let d = gram[i] - t[i]
                 sum += Double(d) * Double(d)
-                gramGradient[i] = scale * d
+                gram[i] = scale * d
             }
         }
         return Double(weight) * sum / Double(c * c)
@@ -99,13 +77,15 @@ public struct StyleLoss: Sendable {
 
     /// The gradient `[channels, positions]` of the loss with respect to the features, from
     /// `uncheckedLoss`'s `gramGradient`: written into `gradient`, or added to it when `accumulating`
-    /// (so that a network's backward pass needs no buffer per style layer).
-    func uncheckedGradient(features: UnsafePointer<Float>, positions: Int, gramGradient: UnsafePointer<Float>,
-                           accumulating: Bool, into gradient: UnsafeMutablePointer<Float>, scratch: ScratchSpace) {
+    /// (so that a network's backward pass needs no buffer per style layer). `gramPositions` is the
+    /// positions the Gram matrix was normalised by when `features` are only part of them (a strip).
+    func uncheckedGradient(features: UnsafePointer<Float>, positions: Int, gramPositions: Int? = nil,
+                           gramGradient: UnsafePointer<Float>, accumulating: Bool,
+                           into gradient: UnsafeMutablePointer<Float>, scratch: ScratchSpace) {
         // Targets built by `normalizedGram`/`blend` are symmetric, making the gradient on G' symmetric
         // too; the general form costs only O(C²) more and stays right for any caller-made target.
         GramMatrix.backward(features: features, gradGram: gramGradient, channels: channels, positions: positions,
-                            alpha: 1 / Float(channels * positions), symmetric: false, accumulating: accumulating,
+                            alpha: 1 / Float(channels * (gramPositions ?? positions)), symmetric: false, accumulating: accumulating,
                             gradFeatures: gradient, scratch: scratch)
     }
 }

@@ -5,19 +5,6 @@ public struct TotalVariationLoss: Sendable {
 
     public init(weight: Float) { self.weight = weight }
 
-    /// Loss and gradient with respect to `image`.
-    public func evaluate(image: Tensor) -> (loss: Double, gradient: [Float]) {
-        var gradient = [Float](repeating: 0, count: image.count)
-        guard image.count > 0 else { return (0, gradient) }
-        let loss = image.storage.withUnsafeBufferPointer { x in
-            gradient.withUnsafeMutableBufferPointer { g in
-                uncheckedEvaluate(image: x.baseAddress!, channels: image.channels, height: image.height,
-                                  width: image.width, gradient: g.baseAddress!)
-            }
-        }
-        return (loss, gradient)
-    }
-
     /// Writes the gradient (overwriting) and returns the loss. Parallel over channels.
     func uncheckedEvaluate(image: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                            gradient: UnsafeMutablePointer<Float>) -> Double {

@@ -13,9 +13,10 @@ public final class Adam: ImageOptimizer {
     private var m: [Float] = []
     private var v: [Float] = []
 
-    /// - Parameters: learningRate > 0, beta1 and beta2 in [0, 1), epsilon > 0, all finite.
+    /// - Parameters: learningRate > 0, beta1 and beta2 in [0, 1), epsilon > 0, all finite (a session's
+    ///   defaults are in `StyleTransferSession.Configuration`).
     /// - Throws: `NSTError.invalidArgument` naming the offending parameter.
-    public init(learningRate: Float = 10, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) throws {
+    public init(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float) throws {
         guard learningRate.isFinite, learningRate > 0 else {
             throw NSTError.invalidArgument("learning rate must be finite and > 0, got \(learningRate)")
         }

@@ -25,10 +25,10 @@ public final class LBFGS: ImageOptimizer {
     static let curvatureThreshold = 1e-10
 
     /// - Parameters:
-    ///   - historySize: correction pairs kept, >= 1 (neural-style's default is 100).
+    ///   - historySize: correction pairs kept, >= 1 (a session's default is in `StyleTransferSession.Configuration`).
     ///   - learningRate: finite, > 0.
     /// - Throws: `NSTError.invalidArgument`.
-    public init(historySize: Int = 100, learningRate: Float = 1) throws {
+    public init(historySize: Int, learningRate: Float = 1) throws {
         guard historySize >= 1 else { throw NSTError.invalidArgument("L-BFGS history must be >= 1, got \(historySize)") }
         guard learningRate.isFinite, learningRate > 0 else {
             throw NSTError.invalidArgument("L-BFGS learning rate must be finite and > 0, got \(learningRate)")
@@ -98,8 +98,8 @@ public final class LBFGS: ImageOptimizer {
 
     /// `−H g` by the two-loop recursion over the stored pairs (newest first, then oldest first).
     ///
-    /// With 100 pairs of image-sized vectors this is 400 passes over memory per step (~100 ms at 512 px
-    /// when done one loop at a time on one core); each `sweep` below does an update of q and the next
+    /// With 100 pairs of image-sized vectors this is 400 passes over memory per step (measured:
+    /// bench/RESULTS.md, "L-BFGS two-loop recursion"); each `sweep` below does an update of q and the next
     /// dot product with q in one pass, split over the workers (partial sums added in a fixed order, so
     /// a run is reproducible for a given thread count).
     private func twoLoopDirection(gradient g: [Float]) -> [Float] {

@@ -1,18 +1,19 @@
-// Opt-in timing of the Winograd convolutions, for bench/profile.py.
+// Opt-in timing of the network's layer passes, read by bench/profile_engine.py.
 //
 // Set SWIFTNST_PROFILE=1 in the environment and the process prints to stderr at exit, e.g.
 //   swiftnst-profile winograd.forward calls=16 seconds=0.412
 // for the wall time of Winograd forward passes and input gradients, and for their three phases
 // (input_transform, products, output_transform) the time summed over the worker threads, so on two
 // busy cores the phases add up to about twice the wall time. Calls handed to im2col (narrow planes)
-// are not counted. Off by default; when off a measurement costs one check of a constant.
-// The non-convolution layers of FeatureNetwork (relu.forward, relu.backward, pool.forward,
-// pool.backward; wall time) are timed here too, so one profile covers every layer type.
+// are not counted. The non-convolution layers of FeatureNetwork (relu.forward, relu.backward,
+// pool.forward, pool.backward; wall time) are timed too, so one profile covers every layer type.
+// Off by default; when off a measurement costs one check of a constant.
 
 import Foundation
 import Synchronization
 
-enum WinogradProfile {
+/// The process-wide timers behind `SWIFTNST_PROFILE=1` (see the comment at the top of this file).
+enum LayerProfiler {
     enum Section: Int, CaseIterable {
         case forward, backwardInput, inputTransform, products, outputTransform
         case reluForward, reluBackward, poolForward, poolBackward
@@ -35,7 +36,7 @@ enum WinogradProfile {
     static let isEnabled: Bool = {
         guard let value = ProcessInfo.processInfo.environment["SWIFTNST_PROFILE"], !value.isEmpty, value != "0"
         else { return false }
-        atexit { WinogradProfile.report() }
+        atexit { LayerProfiler.report() }
         return true
     }()
 

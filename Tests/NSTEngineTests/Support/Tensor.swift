@@ -1,18 +1,21 @@
+@testable import NSTEngine
+
 /// A dense float32 tensor in channel-major (CHW) layout: element `(c, y, x)` is at
 /// `storage[(c * height + y) * width + x]`.
 ///
-/// This is the only tensor type the engine exposes; activations, images and gradients all use it.
-public struct Tensor: Sendable, Equatable {
-    public var channels: Int
-    public var height: Int
-    public var width: Int
-    public var storage: [Float]
+/// The tests' shape-carrying view of an image, activation or gradient (the engine itself works on raw
+/// buffers with their sizes passed alongside).
+struct Tensor: Sendable, Equatable {
+    var channels: Int
+    var height: Int
+    var width: Int
+    var storage: [Float]
 
     /// Number of elements, `channels * height * width`.
-    public var count: Int { channels * height * width }
+    var count: Int { channels * height * width }
 
     /// A tensor of zeros. Negative sizes are clamped to zero so the initialiser cannot trap.
-    public init(zeros channels: Int, _ height: Int, _ width: Int) {
+    init(zeros channels: Int, _ height: Int, _ width: Int) {
         self.channels = max(0, channels)
         self.height = max(0, height)
         self.width = max(0, width)
@@ -21,7 +24,7 @@ public struct Tensor: Sendable, Equatable {
 
     /// Wraps `storage` as a `[channels, height, width]` tensor.
     /// - Throws: `NSTError.shape` if a size is negative or `storage.count` differs from the product.
-    public init(channels: Int, height: Int, width: Int, storage: [Float]) throws {
+    init(channels: Int, height: Int, width: Int, storage: [Float]) throws {
         guard channels >= 0, height >= 0, width >= 0 else {
             throw NSTError.shape("negative tensor size [\(channels), \(height), \(width)]")
         }
@@ -37,5 +40,5 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// True when every element is finite (no NaN or infinity).
-    public var isFinite: Bool { storage.allSatisfy { $0.isFinite } }
+    var isFinite: Bool { storage.allSatisfy { $0.isFinite } }
 }

@@ -1,21 +1,23 @@
+@testable import NSTEngine
+
 /// Direct-loop 3x3 convolution accumulating in `Double`: slow, obviously correct, the reference the
 /// tests compare faster kernels against.
-public struct NaiveConv3x3: Conv3x3Kernel {
-    public let parameters: Conv3x3Parameters
-    public var inChannels: Int { parameters.inChannels }
-    public var outChannels: Int { parameters.outChannels }
+struct NaiveConv3x3: Conv3x3Kernel {
+    let parameters: Conv3x3Parameters
+    var inChannels: Int { parameters.inChannels }
+    var outChannels: Int { parameters.outChannels }
 
-    public init(_ parameters: Conv3x3Parameters) {
+    init(_ parameters: Conv3x3Parameters) {
         self.parameters = parameters
     }
 
     /// - Throws: `NSTError.shape` when `weight`/`bias` do not match the channel counts.
-    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
+    init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
         self.init(try Conv3x3Parameters(weight: weight, bias: bias, inChannels: inChannels, outChannels: outChannels))
     }
 
     /// - Complexity: O(outChannels · inChannels · 9 · height · width), single-threaded.
-    public func forward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    func forward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                         height: Int, width: Int, scratch: ScratchSpace) {
         for o in 0..<outChannels {
             for y in 0..<height {
@@ -31,7 +33,7 @@ public struct NaiveConv3x3: Conv3x3Kernel {
     }
 
     /// Scatters each output gradient back through the kernel taps (the literal chain rule).
-    public func backwardInput(gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
+    func backwardInput(gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
                               height: Int, width: Int, scratch: ScratchSpace) {
         var sums = [Double](repeating: 0, count: inChannels * height * width)
         for o in 0..<outChannels {

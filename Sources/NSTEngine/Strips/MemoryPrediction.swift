@@ -1,0 +1,103 @@
+/// The memory one `StyleTransferSession.step` holds at its peak, by part, in bytes (float32 buffers; the
+/// process's own baseline, the mapped weights file and allocator overhead are not included).
+public struct MemoryPrediction: Sendable, Equatable {
+    /// The network evaluation's buffers: kept activations, two gradient buffers, convolution scratch, and
+    /// with strips the window image, its gradient and the split layer's gradient.
+    public var network: Int
+    /// Transformed convolution kernels, built on first use and shared by every session of the model.
+    public var kernels: Int
+    /// Content targets and style Gram matrices (per image, blended, and their gradients).
+    public var targets: Int
+    /// Image-sized arrays of the session and objective: image, best image, gradient, total-variation gradient.
+    public var images: Int
+    /// The optimiser's arrays: L-BFGS history pairs and work vectors, or Adam's moments.
+    public var optimizer: Int
+
+    public var total: Int { network + kernels + targets + images + optimizer }
+}
+
+extension StyleTransferSession {
+    /// Predicts the bytes one `step` holds at its peak with `strategy` (default: the session's) and, for
+    /// L-BFGS, `lbfgsHistory` full correction pairs (default: the session's history size), for the
+    /// session's size, layers, weights, optimiser and style images (at least one is assumed).
+    ///
+    /// The network part comes from `EvaluationFootprint`, the sizes `NetworkEvaluation.prepare` allocates;
+    /// the image-sized arrays are counted from `stepOnce`, `StyleTransferObjective.evaluate` and the
+    /// optimisers as written (see the comments below).
+    /// - Throws: as `EvaluationStrategy.resolved`; `.invalidArgument` when `lbfgsHistory` < 1 or the
+    ///   total does not fit in 63 bits.
+    public func predictPeakMemory(strategy: EvaluationStrategy? = nil, lbfgsHistory: Int? = nil) throws -> MemoryPrediction {
+        let strategy = strategy ?? objective.strategy
+        let (h, w) = (configuration.height, configuration.width)
+        let imageFloats = 3 * h * w
+        let o = objective
+        let content = o.usesContent ? o.contentLayers.map(\.index) : []
+        let style = o.usesStyle ? o.styleLayers.map(\.index) : []
+        let requested = Set(content + style)
+
+        var network = 0, kernels = 0
+        if let deepest = requested.max() {
+            let shapes = try wholeShapes(deepest)
+            if let (split, rows) = try strategy.resolved(in: self.network) {
+                let plan = StripPlan(network: self.network, split: split, rows: rows, requested: requested, height: h)
+                let window = plan.geometry.largestWindow(halo: plan.geometry.backwardHalo)
+                let stemShapes = try self.network.shapes(upTo: plan.geometry.stemEnd, height: window, width: w)
+                let stem = EvaluationFootprint(network: self.network, shapes: stemShapes, requested: plan.stemRequested,
+                                               start: -1, height: window, width: w)
+                network = stem.floats + 2 * 3 * window * w  // + the window's image and image gradient
+                kernels = stem.built
+                if let split = plan.split {
+                    let deep = EvaluationFootprint(network: self.network, shapes: shapes, requested: plan.deepLayers,
+                                                   start: split, height: h, width: w)
+                    network += deep.floats + deep.gradient  // + the split layer's gradient (input-sized)
+                    kernels += deep.built
+                }
+            } else {
+                let whole = EvaluationFootprint(network: self.network, shapes: shapes, requested: requested,
+                                                start: -1, height: h, width: w)
+                (network, kernels) = (whole.floats, whole.built)
+            }
+        }
+
+        // Content targets (whole layers); per style layer the Grams of each image, the blended target, the
+        // Gram gradient, and GramMatrix.backward's symmetric sum (one, the largest).
+        var targets = try content.reduce(0) { sum, index in
+            let s = try wholeShapes(index)[index]
+            return sum + s.channels * s.height * s.width
+        }
+        let styleImages = max(1, o.styleImageCount)
+        targets += style.reduce(0) { $0 + (styleImages + 2) * self.network.layers[$1].channels * self.network.layers[$1].channels }
+        targets += style.map { self.network.layers[$0].channels * self.network.layers[$0].channels }.max() ?? 0
+
+        // Session image and best image, stepOnce's gradient (the optimiser's g), the objective's
+        // total-variation gradient; the candidate shares the image's storage until the optimiser moves it,
+        // by which time the work vectors below are freed.
+        let images = 4 * imageFloats
+        let optimizerArrays: Int
+        switch configuration.optimizer {
+        case .lbfgs:
+            let pairs = lbfgsHistory ?? configuration.lbfgsHistory
+            guard pairs >= 1 else { throw NSTError.invalidArgument("L-BFGS history must be >= 1, got \(pairs)") }
+            // Two arrays per pair; while the direction is computed: the previous gradient, q in Double (2),
+            // and the direction (1).
+            let (history, overflow) = pairs.multipliedReportingOverflow(by: 2)
+            guard !overflow, history <= Int.max / 4 - 4 else {
+                throw NSTError.invalidArgument("L-BFGS history \(pairs) is too large to predict")
+            }
+            optimizerArrays = history + 4
+        case .adam:
+            optimizerArrays = 3  // m, v, and the candidate's copy when it is moved
+        }
+        let (optimizer, overflow) = optimizerArrays.multipliedReportingOverflow(by: 4 * imageFloats)
+        guard !overflow, optimizer <= Int.max / 2 else {
+            throw NSTError.invalidArgument("L-BFGS history \(lbfgsHistory ?? configuration.lbfgsHistory) is too large to predict")
+        }
+        return MemoryPrediction(network: 4 * network, kernels: 4 * kernels, targets: 4 * targets,
+                                images: 4 * images, optimizer: optimizer)
+    }
+
+    /// Whole-image shapes of layers `0...last`.
+    private func wholeShapes(_ last: Int) throws -> [(channels: Int, height: Int, width: Int)] {
+        try network.shapes(upTo: last, height: configuration.height, width: configuration.width)
+    }
+}
