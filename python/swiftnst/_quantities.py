@@ -71,13 +71,13 @@ def parse_duration(value: str | float | int, what: str = "duration") -> float:
 
 
 def format_bytes(size: float, *, round_up: bool = False) -> str:
-    """``2.7 GiB``, ``850 MiB``, ``12 KiB``: binary units, the way ``--max-memory`` reads them back.
+    """``2.71 GiB``, ``850 MiB``, ``12 KiB``: binary units, the way ``--max-memory`` reads them back.
 
     ``round_up`` rounds away from zero to the digits shown, so a minimum stated this way is enough.
     """
     for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if size >= factor:
-            digits = 1 if unit == "GiB" and size < 100 * factor else 0
+            digits = 2 if unit == "GiB" and size < 100 * factor else 0
             scaled = size / factor * 10**digits
             value = (math.ceil(scaled) if round_up else round(scaled)) / 10**digits
             return f"{value:.{digits}f} {unit}"

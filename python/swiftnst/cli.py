@@ -21,6 +21,7 @@ from typing import Sequence
 
 from . import weights as weights_module
 from ._arguments import OPTIMIZER_CODES, POOLING_CODES
+from ._render_cli import add_render_arguments, dry_run, log_to_stderr, render_options
 from ._errors import ImageError, NSTError, StyleTransferInterrupted
 from .options import MULTISCALE_AUTO_ABOVE, STYLE_LAYER_PRESETS, StyleTransferOptions
 from .transfer import stylize
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     result.add_argument("--snapshot-dir", type=Path, default=None,
                         help="where snapshots go (default: OUTPUT's name + '_snapshots', next to it)")
     result.add_argument("--no-progress", action="store_true", help="hide the progress bar (default: shown)")
+    add_render_arguments(parser)
     return parser
 
 
@@ -131,7 +133,7 @@ def _options_from_args(args: argparse.Namespace) -> StyleTransferOptions:
         preserve_colors=args.preserve_colors, seed=args.seed, multiscale=args.multiscale,
         multiscale_min_size=args.multiscale_min_size, keep_best=not args.keep_last,
         print_every=args.print_every, save_every=args.save_every, snapshot_dir=snapshot_dir,
-        progress=not args.no_progress, threads=args.threads)
+        progress=not args.no_progress, threads=args.threads, **render_options(args))
 
 
 def _run_transfer(argv: Sequence[str]) -> int:
@@ -141,6 +143,9 @@ def _run_transfer(argv: Sequence[str]) -> int:
         options = _options_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.dry_run:
+        return dry_run(args, options)
+    log_to_stderr()
     try:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         stylize(args.content, args.styles, model=args.model, output=args.output, options=options)

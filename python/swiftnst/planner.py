@@ -143,36 +143,45 @@ def plan_render(model: Model, options: StyleTransferOptions, content_shape: tupl
     sizes = scale_sizes(options.image_size, options.uses_multiscale(), options.multiscale_min_size)
     shapes = [images.fit_longest_side(*content_shape, size) for size in sizes]
     baseline = process_baseline_bytes(model)
-    chosen, shortest_needs, notes = [], [], []
-    for i, shape in enumerate(shapes):
-        python = python_image_bytes(content_shape, style_shapes, shapes[i - 1] if i else None)
-        choice, needs = _choose_strategy(model, options, shape, budget - baseline - python)
-        chosen.append((python, choice))
-        shortest_needs.append(baseline + python + needs)
-    if any(choice is None for _, choice in chosen):
-        needed = max(shortest_needs)
+
+    def choose(index: int, previous: tuple[int, int] | None, steps: int | None) -> tuple[int, _Choice | None, int]:
+        python = python_image_bytes(content_shape, style_shapes, previous)
+        choice, fewest = _choose_strategy(model, options, shapes[index], budget - baseline - python, steps)
+        return python, choice, baseline + python + fewest
+
+    # Pass 1: a strategy per scale as if every scale filled its L-BFGS history; it sets the step times
+    # and so the steps, and refuses a budget no strategy meets.
+    first = [choose(i, shapes[i - 1] if i else None, None) for i in range(len(shapes))]
+    if any(choice is None for _, choice, _ in first):
+        needed = max(need for _, _, need in first)
         raise MemoryBudgetError(
             f"a {shapes[-1][1]}x{shapes[-1][0]} render needs at least {format_bytes(needed, round_up=True)} "
             f"(the least memory of any evaluation strategy"
             + (f", with an L-BFGS history of {MIN_LBFGS_HISTORY}" if options.optimizer == "lbfgs" else "")
             + f"); the memory budget (--max-memory / max_memory) is {format_bytes(budget)}", needed)
-    timing = [step_seconds(*padded_shape(*shape), choice.time_factor) for shape, (_, choice) in zip(shapes, chosen)]
+    timing = [step_seconds(*padded_shape(*shape), choice.time_factor) for shape, (_, choice, _) in zip(shapes, first)]
     steps = steps_per_scale(options.image_size, options.iterations, sizes, timing)
+    notes = []
     if options.time_limit is not None:
         fitted = fit_steps_to_time(steps, timing, [SETUP_STEPS * t for t in timing], options.time_limit)
         if fitted != steps:
             notes.append(f"steps cut from {sum(steps)} to {sum(fitted)} to fit the time limit of "
                          f"{format_seconds(options.time_limit)}")
         steps = fitted
-    scales = []
-    for shape, (python, choice), seconds, n in zip(shapes, chosen, timing, steps):
+    # Pass 2: L-BFGS keeps one pair per step, so a scale of n steps never holds more than n pairs: with
+    # that (and the scales left), a faster strategy or a longer history may fit.
+    scales, previous = [], None
+    for i, n in enumerate(steps):
         if n == 0:
             continue
-        if choice.lbfgs_history is not None and choice.lbfgs_history < options.lbfgs_history:
+        python, choice, _ = choose(i, previous, n)
+        choice = choice or first[i][1]  # a scale that fitted with full pairs fits with fewer
+        height, width = previous = shapes[i]
+        if choice.lbfgs_history is not None and choice.lbfgs_history < min(n, options.lbfgs_history):
             notes.append(f"L-BFGS history shortened from {options.lbfgs_history} to {choice.lbfgs_history} at "
-                         f"{shape[1]}x{shape[0]} to fit {format_bytes(budget)}")
-        scales.append(ScalePlan(shape[0], shape[1], n, choice.strategy, choice.lbfgs_history, choice.engine_bytes,
-                                python, seconds))
+                         f"{width}x{height} to fit {format_bytes(budget)}")
+        scales.append(ScalePlan(height, width, n, choice.strategy, choice.lbfgs_history, choice.engine_bytes,
+                                python, step_seconds(*padded_shape(height, width), choice.time_factor)))
     return RenderPlan(tuple(scales), budget, baseline, options.time_limit, options.tolerance, tuple(notes))
 
 
@@ -184,20 +193,22 @@ class _Choice:
     time_factor: float
 
 
-def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[int, int],
-                     engine_budget: int) -> tuple[_Choice | None, int]:
+def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[int, int], engine_budget: int,
+                     steps: int | None) -> tuple[_Choice | None, int]:
     """For one scale: the fastest strategy fitting ``engine_budget`` at the shortest history, with the
     longest history (up to the requested one) that then fits, or None when nothing fits; and the
-    fewest engine bytes of any strategy."""
+    fewest engine bytes of any strategy. With ``steps``, the history holds at most that many pairs."""
     height, width = padded_shape(*shape)
     lbfgs = options.optimizer == "lbfgs"
-    shortest = min(options.lbfgs_history, MIN_LBFGS_HISTORY) if lbfgs else 0
+    requested = options.lbfgs_history
+    used = min(requested, steps) if steps is not None else requested
+    shortest = min(used, MIN_LBFGS_HISTORY) if lbfgs else 0
     deepest = max((name for name, _ in options.content_layers + options.style_layers), key=model.layer_names.index)
     cost = StepCost(model, height, width, deepest)
     # A session configured like the run's at this size; the prediction needs no images.
     with Session(model, height, width, content_layers=dict(options.content_layers),
                  style_layers=dict(options.style_layers), optimizer=options.optimizer,
-                 lbfgs_history=options.lbfgs_history, threads=options.threads) as session:
+                 lbfgs_history=requested, threads=options.threads) as session:
         candidates = sorted([WHOLE_IMAGE, *strip_strategies(model, height)], key=cost.time_factor)
         needs = {strategy: predict_engine_bytes(session, strategy, shortest) for strategy in candidates}
         fewest = min(needs.values())
@@ -207,8 +218,9 @@ def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[i
             if not lbfgs:
                 return _Choice(strategy, None, needs[strategy], cost.time_factor(strategy)), fewest
             per_pair = predict_engine_bytes(session, strategy, shortest + 1) - needs[strategy]
-            history = min(options.lbfgs_history, shortest + (engine_budget - needs[strategy]) // max(1, per_pair))
-            engine = needs[strategy] + (history - shortest) * per_pair
+            pairs = min(used, shortest + (engine_budget - needs[strategy]) // max(1, per_pair))
+            history = requested if pairs == used else pairs  # never more pairs than steps anyway
+            engine = needs[strategy] + (pairs - shortest) * per_pair
             return _Choice(strategy, history, engine, cost.time_factor(strategy)), fewest
     return None, fewest
 

@@ -99,7 +99,7 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         StyleTransferInterrupted: Ctrl-C, when ``raise_on_interrupt`` (the default).
     """
     options = dataclasses.replace(options or StyleTransferOptions(), **option_overrides)
-    control_started = time.monotonic()
+    started = time.monotonic()  # a time limit counts from here
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
         raise ValueError("at least one style image is needed")
@@ -115,9 +115,8 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         logger.info("%s", plan)
         content_rgb = images.load_image(content)
         style_rgbs = [images.load_image(s) for s in styles]
-        control = RunControl(plan, options.progress, started=control_started)
         return _Transfer(net, options, plan, content_rgb, style_rgbs, blend, callback).run(
-            control, Path(output) if output is not None else None)
+            Path(output) if output is not None else None, started)
     finally:
         if owned:
             net.close()
@@ -153,9 +152,11 @@ class _Transfer:
         self.snapshots: list[tuple[int, np.ndarray]] = []
         self.rng = np.random.default_rng(options.seed)
 
-    def run(self, control: RunControl, output: Path | None) -> np.ndarray:
+    def run(self, output: Path | None, started: float) -> np.ndarray:
+        """Optimise every scale of the plan (a time limit counting from ``started``), save and return."""
         result: np.ndarray | None = None        # float RGB of the last finished scale
         session: Session | None = None
+        control = RunControl(self.plan, self.options.progress, started)
         try:
             for index, scale in enumerate(self.plan.scales):
                 if index and control.out_of_time():
@@ -204,6 +205,17 @@ class _Transfer:
         try:
             apply_strategy(session, scale.strategy)
             session.set_content(self.model.preprocess(content))
+            style_side = max(1, round(o.style_scale * max(height, width)))
+            for style, weight in zip(self.styles, self.blend):
+                if weight > 0:
+                    side = max(style_side, _longest_side_for_short_side(style, PAD_MULTIPLE))
+                    session.add_style(self.model.preprocess(images.resize_longest_side(style, side)), weight)
+            session.set_image(self.model.preprocess(start))
+        except BaseException:
+            session.close()
+            raise
+        return session
+
     def _initial(self, content: np.ndarray) -> np.ndarray:
         ratio = self.options.noise_ratio()
         height, width = content.shape[:2]

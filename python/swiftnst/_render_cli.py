@@ -1,0 +1,55 @@
+"""The command line's memory and time options (``--max-memory``, ``--time-limit``, ``--tolerance``,
+``--dry-run``) and how the CLI shows the render plan (the ``swiftnst`` logger, on stderr)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from ._process_memory import DEFAULT_MEMORY_SHARE
+from ._run_control import TOLERANCE_WINDOW
+from .options import StyleTransferOptions
+from .planner import plan
+
+__all__ = ["add_render_arguments", "dry_run", "log_to_stderr", "render_options"]
+
+
+def add_render_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the "memory and time" group to the main command's parser."""
+    group = parser.add_argument_group("memory and time")
+    group.add_argument("--max-memory", metavar="SIZE", default=None,
+                       help="memory budget of the whole run, e.g. 4G, 1500M, 2.5GiB (binary units; MB/GB are "
+                            "decimal); the plan fits it or the run is refused before any work, naming what would "
+                            f"fit (default: {DEFAULT_MEMORY_SHARE:.0%} of the available memory)")
+    group.add_argument("--time-limit", metavar="DURATION", default=None,
+                       help="wall-clock limit, e.g. 90s, 20m, 1h, 1h30m: the schedule is fitted to it and the run "
+                            "stops with the best image when it is reached (default: none)")
+    group.add_argument("--tolerance", type=float, default=StyleTransferOptions().tolerance, metavar="T",
+                       help="end a scale once its loss fell by less than the fraction T over the last "
+                            f"{TOLERANCE_WINDOW} steps, e.g. 1e-3; 0 = never (default: %(default)s)")
+    group.add_argument("--dry-run", action="store_true",
+                       help="print the plan (scales, steps, evaluation strategy, L-BFGS history, predicted peak "
+                            "memory and time) and exit without rendering (default: off)")
+
+
+def render_options(args: argparse.Namespace) -> dict[str, object]:
+    """The ``StyleTransferOptions`` fields set by this group."""
+    return dict(max_memory=args.max_memory, time_limit=args.time_limit, tolerance=args.tolerance)
+
+
+def log_to_stderr() -> None:
+    """Show the ``swiftnst`` logger's INFO messages (the plan, early stops) on stderr, once."""
+    logger = logging.getLogger("swiftnst")
+    if not any(getattr(handler, "_swiftnst_cli", False) for handler in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("swiftnst: %(message)s"))
+        handler._swiftnst_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def dry_run(args: argparse.Namespace, options: StyleTransferOptions) -> int:
+    """``--dry-run``: print the plan on stdout; reads only the images' headers. Returns the exit code 0."""
+    print(plan(args.content, args.styles, model=args.model, options=options))
+    return 0
