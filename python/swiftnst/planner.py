@@ -144,14 +144,14 @@ def plan_render(model: Model, options: StyleTransferOptions, content_shape: tupl
     shapes = [images.fit_longest_side(*content_shape, size) for size in sizes]
     baseline = process_baseline_bytes(model)
 
-    def choose(index: int, previous: tuple[int, int] | None, steps: int | None) -> tuple[int, _Choice | None, int]:
+    def choose(index: int, previous: tuple[int, int] | None, steps: int) -> tuple[int, _Choice | None, int]:
         python = python_image_bytes(content_shape, style_shapes, previous)
         choice, fewest = _choose_strategy(model, options, shapes[index], budget - baseline - python, steps)
         return python, choice, baseline + python + fewest
 
-    # Pass 1: a strategy per scale as if every scale filled its L-BFGS history; it sets the step times
-    # and so the steps, and refuses a budget no strategy meets.
-    first = [choose(i, shapes[i - 1] if i else None, None) for i in range(len(shapes))]
+    # Pass 1: a strategy per scale as if every scale took all the steps (so filled its L-BFGS history
+    # as far as they allow); it sets the step times and so the steps, and refuses a budget no strategy meets.
+    first = [choose(i, shapes[i - 1] if i else None, options.iterations) for i in range(len(shapes))]
     if any(choice is None for _, choice, _ in first):
         needed = max(need for _, _, need in first)
         raise MemoryBudgetError(
@@ -194,14 +194,14 @@ class _Choice:
 
 
 def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[int, int], engine_budget: int,
-                     steps: int | None) -> tuple[_Choice | None, int]:
+                     steps: int) -> tuple[_Choice | None, int]:
     """For one scale: the fastest strategy fitting ``engine_budget`` at the shortest history, with the
     longest history (up to the requested one) that then fits, or None when nothing fits; and the
-    fewest engine bytes of any strategy. With ``steps``, the history holds at most that many pairs."""
+    fewest engine bytes of any strategy. The history holds at most ``steps`` pairs (one per step)."""
     height, width = padded_shape(*shape)
     lbfgs = options.optimizer == "lbfgs"
     requested = options.lbfgs_history
-    used = min(requested, steps) if steps is not None else requested
+    used = min(requested, steps)
     shortest = min(used, MIN_LBFGS_HISTORY) if lbfgs else 0
     deepest = max((name for name, _ in options.content_layers + options.style_layers), key=model.layer_names.index)
     cost = StepCost(model, height, width, deepest)
