@@ -8,8 +8,7 @@ import logging
 import sys
 
 from ._process_memory import DEFAULT_MEMORY_SHARE
-from ._run_control import TOLERANCE_WINDOW
-from .options import StyleTransferOptions
+from .options import TOLERANCE_WINDOW, StyleTransferOptions
 from .planner import plan
 
 __all__ = ["add_render_arguments", "dry_run", "log_to_stderr", "render_options"]

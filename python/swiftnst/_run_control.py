@@ -9,12 +9,10 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
+from .options import TOLERANCE_WINDOW
 from .planner import RenderPlan
 
-__all__ = ["TOLERANCE_WINDOW", "RunControl"]
-
-#: ``tolerance`` compares the lowest total loss of a scale with the lowest one this many steps earlier.
-TOLERANCE_WINDOW = 10
+__all__ = ["RunControl"]
 
 
 class RunControl:

@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_STYLE_LAYERS",
     "STYLE_LAYER_PRESETS",
     "MULTISCALE_AUTO_ABOVE",
+    "TOLERANCE_WINDOW",
     "LayerSpec",
     "LayerWeights",
     "StyleTransferOptions",
@@ -46,6 +47,9 @@ STYLE_LAYER_PRESETS: dict[str, tuple[tuple[str, float], ...]] = {
 #: and 256 px (54 s vs 79 s: 1.02e7 vs 9.07e6) it was faster but ended 12-16 % higher, so it is
 #: only a clear win above 384 px.
 MULTISCALE_AUTO_ABOVE = 384
+
+#: ``tolerance`` compares a scale's lowest total loss with its lowest one this many steps earlier.
+TOLERANCE_WINDOW = 10
 
 LayerWeights = tuple[tuple[str, float], ...]
 LayerSpec = Union[str, Mapping[str, float], Sequence[Union[str, tuple[str, float]]]]
@@ -181,7 +185,7 @@ class StyleTransferOptions:
     #: fitted to it and the run stops with the best image when it is reached. None: no limit.
     time_limit: float | str | None = None
     #: Stop a scale early once its lowest total loss fell by less than this fraction over the last
-    #: ``TOLERANCE_WINDOW`` (10) steps; 0: run every step.
+    #: :data:`TOLERANCE_WINDOW` (10) steps; 0: run every step.
     tolerance: float = 0.0
 
     def __post_init__(self) -> None:

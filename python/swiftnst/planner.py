@@ -29,7 +29,7 @@ from ._strategies import (
 )
 from .images import ImageSource
 from .model import Model
-from .options import StyleTransferOptions
+from .options import TOLERANCE_WINDOW, StyleTransferOptions
 from .schedule import SETUP_STEPS, fit_steps_to_time, scale_sizes, step_seconds, steps_per_scale
 from .session import Session
 
@@ -119,7 +119,7 @@ class RenderPlan:
                          f"{s.seconds_per_step:.2f} s/step, {format_seconds(s.seconds)}")
         if self.tolerance:
             lines.append(f"  early stop: a scale ends when its loss falls by less than {self.tolerance:g} "
-                         "over 10 steps")
+                         f"over {TOLERANCE_WINDOW} steps")
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 

@@ -10,9 +10,9 @@ import pytest
 
 import swiftnst
 from swiftnst import Model, images
-from swiftnst._run_control import TOLERANCE_WINDOW, RunControl
+from swiftnst._run_control import RunControl
 from swiftnst.demo_images import load_demo_content, render_swirl_painting
-from swiftnst.options import StyleTransferOptions
+from swiftnst.options import TOLERANCE_WINDOW, StyleTransferOptions
 from swiftnst.planner import RenderPlan, ScalePlan
 from swiftnst._strategies import WHOLE_IMAGE
 
