@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Callable, Sequence, TypeVar, Union
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
@@ -49,6 +49,9 @@ MAX_IMAGE_PIXELS = NST_MAX_IMAGE_SIDE * NST_MAX_IMAGE_SIDE
 #: or (H, W, 4), uint8 or float in [0, 1].
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
 
+T = TypeVar("T")
+_EXIF_ORIENTATION = 0x0112  # the EXIF tag ImageOps.exif_transpose reads
+
 
 # MARK: - Loading
 
@@ -80,18 +83,7 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np
         return _array_to_rgb(source)
     if isinstance(source, Image.Image):
         return _pil_to_rgb(source, "<PIL image>", max_pixels)
-    if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"expected a path, PIL image or NumPy array, got {type(source).__name__}")
-    path = Path(source)
-    _check_readable_file(path)
-    try:
-        with Image.open(path) as im:
-            return _pil_to_rgb(im, str(path), max_pixels)
-    except UnidentifiedImageError:
-        raise ImageError(f"cannot load image '{path}': not an image file Pillow can read") from None
-    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        # Pillow reports truncated and corrupt data as OSError ("image file is truncated", ...).
-        raise ImageError(f"cannot load image '{path}': {exc}") from None
+    return _read_file(source, lambda im, name: _pil_to_rgb(im, name, max_pixels))
 
 
 def image_shape(source: ImageSource) -> tuple[int, int]:
@@ -104,16 +96,22 @@ def image_shape(source: ImageSource) -> tuple[int, int]:
         return _array_to_rgb(source).shape[:2]
     if isinstance(source, Image.Image):
         return _oriented_shape(source)
+    return _read_file(source, lambda im, _name: _oriented_shape(im))
+
+
+def _read_file(source: ImageSource, read: Callable[[Image.Image, str], T]) -> T:
+    """``read(image, name)`` on the image file at ``source``, with every failure an :class:`ImageError`."""
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"expected a path, PIL image or NumPy array, got {type(source).__name__}")
     path = Path(source)
     _check_readable_file(path)
     try:
         with Image.open(path) as im:
-            return _oriented_shape(im)
+            return read(im, str(path))
     except UnidentifiedImageError:
         raise ImageError(f"cannot load image '{path}': not an image file Pillow can read") from None
-    except (OSError, SyntaxError) as exc:
+    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        # Pillow reports truncated and corrupt data as OSError ("image file is truncated", ...).
         raise ImageError(f"cannot load image '{path}': {exc}") from None
 
 
@@ -121,9 +119,6 @@ def _oriented_shape(im: Image.Image) -> tuple[int, int]:
     """(height, width) after ``exif_transpose``: EXIF orientations 5-8 turn the image by 90 degrees."""
     width, height = im.size
     return (width, height) if im.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8) else (height, width)
-
-
-_EXIF_ORIENTATION = 0x0112
 
 
 def _check_readable_file(path: Path) -> None:

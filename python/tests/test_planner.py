@@ -174,3 +174,24 @@ def test_a_time_limit_shortens_the_plan(model):
 
 def test_padding():
     assert padded_shape(256, 192) == (256, 192) and padded_shape(257, 1) == (272, 16)
+
+
+def test_image_shape_reads_the_header_as_load_image_would(tmp_path):
+    from PIL import Image
+
+    from swiftnst import images
+
+    picture = Image.new("RGB", (40, 30), "red")
+    exif = picture.getexif()
+    exif[0x0112] = 6                                     # "rotate 90 degrees": shown 30 wide, 40 high
+    picture.save(tmp_path / "turned.jpg", exif=exif)
+    picture.save(tmp_path / "plain.png")
+    for name in ("turned.jpg", "plain.png"):
+        assert images.image_shape(tmp_path / name) == images.load_image(tmp_path / name).shape[:2]
+    assert images.image_shape(tmp_path / "turned.jpg") == (40, 30)
+    assert images.image_shape(np.zeros((5, 7), dtype=np.uint8)) == (5, 7)
+    with pytest.raises(swiftnst.ImageNotFoundError):
+        images.image_shape(tmp_path / "missing.png")
+    (tmp_path / "not.png").write_text("hello")
+    with pytest.raises(swiftnst.ImageError, match="not an image"):
+        images.image_shape(tmp_path / "not.png")

@@ -3,23 +3,10 @@ a budget that cannot be met exits 1 naming what would, and the flags reach the o
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from swiftnst import images
 from swiftnst.cli import _options_from_args, build_parser
-from swiftnst.demo_images import load_demo_content, render_swirl_painting
-
-from test_cli import swiftnst
-
-
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory) -> tuple[Path, Path]:
-    directory = tmp_path_factory.mktemp("inputs")
-    content = images.save_image(images.resize_longest_side(load_demo_content(), 96), directory / "cat.jpg")
-    style = images.save_image(render_swirl_painting(96, 72), directory / "stone.png")
-    return content, style
+from test_cli import inputs, swiftnst  # noqa: F401 (inputs is a fixture: 96 px cat.jpg, stone.png)
 
 
 def test_dry_run_prints_the_plan_and_renders_nothing(inputs, vgg19_weights_path, tmp_path):

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from swiftnst import images
 from swiftnst._quantities import parse_memory_size
-from swiftnst.demo_images import load_demo_content, render_swirl_painting
+from swiftnst.demo_images import write_demo_images
 
 from .conftest import PYTHON_DIR
 
@@ -41,10 +40,7 @@ def _cli(*args: object, output: Path) -> tuple[int, str, int]:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> tuple[Path, Path]:
-    directory = tmp_path_factory.mktemp("inputs")
-    content = images.save_image(images.resize_longest_side(load_demo_content(), 768), directory / "cat.png")
-    style = images.save_image(render_swirl_painting(512, 384), directory / "swirl.png")
-    return content, style
+    return write_demo_images(tmp_path_factory.mktemp("inputs"))
 
 
 @pytest.mark.parametrize("size", [384, 768])
