@@ -11,8 +11,10 @@ import os
 from typing import Sequence
 
 from .model import Model
+from .schedule import LARGE_OUTPUT_ABOVE
 
-__all__ = ["DEFAULT_MEMORY_SHARE", "default_max_memory", "process_baseline_bytes", "python_image_bytes"]
+__all__ = ["DEFAULT_MEMORY_SHARE", "LARGE_RENDER_MEMORY", "default_budgets", "default_max_memory",
+           "process_baseline_bytes", "python_image_bytes"]
 
 #: Resident bytes of a process that imported ``swiftnst.cli`` and ``swiftnst.transfer`` (NumPy,
 #: Pillow, tqdm, the native library), beyond the weights. Measured on the project's machine
@@ -24,6 +26,22 @@ IMPORTS_BYTES = 61_600 * 1024
 #: The share of ``MemAvailable`` a run may plan to use when no ``max_memory`` is given: the rest is
 #: left to the system and the other programs (and absorbs the prediction's error).
 DEFAULT_MEMORY_SHARE = 0.75
+
+
+#: Without ``max_memory``, a result larger than ``schedule.LARGE_OUTPUT_ABOVE`` is first planned for at
+#: most this (issue 15: a 2048 px render on a laptop-class machine in 3 GiB), and only for the default
+#: share of the available memory when it cannot fit. Smaller results are planned for the share at once,
+#: so they keep their full L-BFGS history as before.
+LARGE_RENDER_MEMORY = 3 * 2**30
+
+
+def default_budgets(image_size: int) -> list[int]:
+    """The budgets a render of ``image_size`` px is planned for when no ``max_memory`` is given, in
+    order: the first that fits is used (see :data:`LARGE_RENDER_MEMORY`)."""
+    share = default_max_memory()
+    if image_size > LARGE_OUTPUT_ABOVE and share > LARGE_RENDER_MEMORY:
+        return [LARGE_RENDER_MEMORY, share]
+    return [share]
 
 
 def default_max_memory() -> int:

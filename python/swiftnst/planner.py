@@ -22,7 +22,7 @@ from typing import Sequence
 
 from . import images
 from ._errors import MemoryBudgetError
-from ._process_memory import default_max_memory, process_baseline_bytes, python_image_bytes
+from ._process_memory import default_budgets, process_baseline_bytes, python_image_bytes
 from ._quantities import format_bytes, format_seconds, parse_memory_size
 from ._strategies import (
     WHOLE_IMAGE, EvaluationStrategy, StepCost, predict_engine_bytes, strip_strategies,
@@ -130,16 +130,28 @@ def plan_render(model: Model, options: StyleTransferOptions, content_shape: tupl
     ``style_shapes`` by ``model`` under ``options``.
 
     ``max_memory`` (bytes or a size like ``"4G"``) overrides ``options.max_memory``; with neither,
-    the budget is ``_process_memory.default_max_memory()``.
+    the budgets of ``_process_memory.default_budgets`` are tried in turn (75 % of the available
+    memory; for results above 1024 px 3 GiB first).
 
     Raises:
         MemoryBudgetError: some scale cannot fit the budget with any strategy and the shortest
             history; the message names the smallest budget that would work (``needed``).
     """
+    if max_memory is None:
+        max_memory = options.max_memory
     if max_memory is not None:
-        budget = parse_memory_size(max_memory, "max_memory")
-    else:
-        budget = options.max_memory if options.max_memory is not None else default_max_memory()
+        return _plan_for_budget(model, options, content_shape, style_shapes, parse_memory_size(max_memory, "max_memory"))
+    *preferred, last = default_budgets(options.image_size)
+    for budget in preferred:
+        try:
+            return _plan_for_budget(model, options, content_shape, style_shapes, budget)
+        except MemoryBudgetError:
+            pass
+    return _plan_for_budget(model, options, content_shape, style_shapes, last)
+
+
+def _plan_for_budget(model: Model, options: StyleTransferOptions, content_shape: tuple[int, int],
+                     style_shapes: Sequence[tuple[int, int]], budget: int) -> RenderPlan:
     sizes = scale_sizes(options.image_size, options.uses_multiscale(), options.multiscale_min_size)
     shapes = [images.fit_longest_side(*content_shape, size) for size in sizes]
     baseline = process_baseline_bytes(model)

@@ -195,3 +195,16 @@ def test_image_shape_reads_the_header_as_load_image_would(tmp_path):
     (tmp_path / "not.png").write_text("hello")
     with pytest.raises(swiftnst.ImageError, match="not an image"):
         images.image_shape(tmp_path / "not.png")
+
+
+def test_default_budget_keeps_large_renders_laptop_sized(model, monkeypatch):
+    from swiftnst import _process_memory
+
+    monkeypatch.setattr(_process_memory, "default_max_memory", lambda: 20 * 2**30)
+    large = plan_render(model, StyleTransferOptions(image_size=2048), (1536, 2048), [(512, 512)])
+    assert large.max_memory == _process_memory.LARGE_RENDER_MEMORY == 3 * 2**30
+    assert large.peak_bytes <= 3 * 2**30 and large.scales[-1].strategy.split_layer is not None
+    huge = plan_render(model, StyleTransferOptions(image_size=7680), (4320, 7680), [(512, 512)])
+    assert huge.max_memory == 20 * 2**30                   # cannot fit 3 GiB: the available share instead
+    small = plan_render(model, StyleTransferOptions(image_size=1024), (768, 1024), [(512, 512)])
+    assert small.max_memory == 20 * 2**30 and all(s.lbfgs_history == 100 for s in small.scales)
