@@ -108,10 +108,13 @@ class NSTOutOfMemoryError(NSTError, MemoryError):
 
 class MemoryBudgetError(NSTOutOfMemoryError):
     """A render cannot be planned within the memory budget (``max_memory``); raised before any work.
-    ``needed`` is the smallest budget, in bytes, with which the same render would be planned."""
+    ``needed`` is the smallest budget, in bytes, with which the same render would be planned. Found in
+    Python (by the planner), so its ``status`` is ``NOT_AN_ENGINE_STATUS``."""
+
+    status = NOT_AN_ENGINE_STATUS
 
     def __init__(self, message: str, needed: int) -> None:
-        super().__init__(message, status=NOT_AN_ENGINE_STATUS)
+        super().__init__(message)
         self.needed = needed
 
 

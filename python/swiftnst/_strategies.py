@@ -21,14 +21,17 @@ __all__ = ["EvaluationStrategy", "StepCost", "WHOLE_IMAGE", "apply_strategy", "p
 #: split's alignment): halving the rows roughly halves the stem's memory and adds a halo per strip.
 _STRIP_COUNTS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 
-#: A strip's window in image rows, beyond its own rows, in units of the split's alignment: the engine
-#: evaluates each strip twice, forward only with a halo of about 1-2 alignments on each side, then
-#: forward and backward with one of about 2-4 (``StripGeometry``; e.g. pool3: 32 and 64 rows for an
-#: alignment of 16). Only used to rank strategies and predict time; the run's own timing corrects it.
-_FORWARD_HALO_ALIGNMENTS, _BACKWARD_HALO_ALIGNMENTS = 1.5, 3.0
+#: The step-time model of strips, fitted to measured steps (512 px, VGG-19 default layers, 2 cores,
+#: ``Session.step`` with ``set_strips``: pool1/pool2/pool3/pool4 at 64 rows 1.04/1.80/4.39/5.89 times the
+#: whole image's step, pool1/pool2/pool3 at 256 rows 1.04/1.34/1.44; the fit is within 25 % but for
+#: pool3 at 64 rows, 3.5 instead of 4.4). The engine evaluates each strip's window twice, forward only
+#: with a halo of about ``_FORWARD_HALO_ALIGNMENTS`` alignments per cut edge, then forward and backward
+#: with ``_BACKWARD_HALO_ALIGNMENTS``; each strip beyond the first also costs a fixed share of the stem
+#: (``_STRIP_OVERHEAD``: small windows keep the workers and kernels less busy). Only used to rank
+#: strategies and to predict time; a run corrects its estimate from its own steps.
+_FORWARD_HALO_ALIGNMENTS, _BACKWARD_HALO_ALIGNMENTS, _STRIP_OVERHEAD = 0.5, 3.0, 0.3
 
-#: A backward pass through a layer costs about twice its forward pass (input and weight-free
-#: gradient: the engine does not compute weight gradients, so closer to 1x; 2x is the cautious side).
+#: A backward pass through a layer costs about twice its forward pass.
 _BACKWARD_PER_FORWARD = 2.0
 
 
@@ -95,8 +98,9 @@ class StepCost:
         """A step's time with ``strategy`` over its time on the whole image (1 for the whole image).
 
         The stem (layers up to the split) is evaluated on windows twice, forward only and then forward
-        and backward, instead of once forward and backward on the whole image; its share of a step is
-        its share of the convolution work (input channels x output channels x pixels).
+        and backward, instead of once forward and backward on the whole image (see the constants
+        above); its share of a step is its share of the convolution work (input channels x output
+        channels x pixels).
         """
         if strategy.split_layer is None:
             return 1.0
@@ -109,6 +113,7 @@ class StepCost:
         backward_rows = min(height, strategy.rows + 2 * _BACKWARD_HALO_ALIGNMENTS * alignment)
         per_pass = 1 + _BACKWARD_PER_FORWARD
         stem_cost = strips * (forward_rows + per_pass * backward_rows) / (per_pass * height)
+        stem_cost += _STRIP_OVERHEAD * (strips - 1)
         return 1.0 + stem_share * (stem_cost - 1.0)
 
 
