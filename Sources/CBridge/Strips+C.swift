@@ -6,8 +6,8 @@ import NSTEngine
 
 /// The evaluation strategy named by C arguments: no split layer is the whole image.
 func evaluationStrategy(_ splitLayer: UnsafePointer<CChar>?, _ stripRows: Int64) throws -> EvaluationStrategy {
-    guard stripRows >= 0 else { throw BridgeError.invalidArgument("strip_rows must be >= 0, got \(stripRows)") }
     guard splitLayer != nil else { return .whole }
+    guard stripRows >= 0 else { throw BridgeError.invalidArgument("strip_rows must be >= 0, got \(stripRows)") }
     let name = try layerName(splitLayer, "split_layer")
     // The engine checks the layer and the rows' range and alignment; Int64 fits Int on every supported platform.
     return .strips(splitAfter: name, rows: Int(stripRows))

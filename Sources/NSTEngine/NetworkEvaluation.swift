@@ -79,20 +79,3 @@ public final class NetworkEvaluation {
         try withActivation(layer: index) { UnsafePointer($0.baseAddress!) }
     }
 }
-
-/// A growable float buffer with reference identity, so several can be lent at once without
-/// Swift's exclusive-access rules on an array of arrays getting in the way.
-final class FloatBuffer {
-    private(set) var pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private(set) var capacity = 0
-
-    /// Ensures room for `count` floats; contents are not preserved when it grows.
-    func reserve(_ count: Int) {
-        guard count > capacity else { return }
-        pointer.deallocate()
-        pointer = .allocate(capacity: count)
-        capacity = count
-    }
-
-    deinit { pointer.deallocate() }
-}

@@ -70,7 +70,9 @@ public final class StyleTransferSession {
     ///   parameter here, where the layer setters report `.shape`); `.outOfMemory` when the image and best
     ///   image do not fit.
     public init(network: FeatureNetwork, configuration c: Configuration) throws {
-        guard c.threadCount >= 0 else { throw NSTError.invalidArgument("thread count must be >= 0, got \(c.threadCount)") }
+        guard c.threadCount >= 0 else {
+            throw NSTError.invalidArgument("number of worker threads must be >= 0 (0: one per core), got \(c.threadCount)")
+        }
         switch c.optimizer {
         case .lbfgs:
             optimizer = try LBFGS(historySize: c.lbfgsHistory)

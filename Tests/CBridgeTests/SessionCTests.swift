@@ -45,7 +45,7 @@ final class SessionCTests: XCTestCase {
             ("pooling", { $0.pooling = 5 }), ("optimizer", { $0.optimizer = -1 }),
             ("content_weight", { $0.content_weight = .nan }), ("style_weight", { $0.style_weight = -1 }),
             ("tv_weight", { $0.tv_weight = .infinity }), ("history", { $0.lbfgs_history = 0 }),
-            ("thread count", { $0.n_threads = -2 }), ("learning rate", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.learning_rate = 0 }),
+            ("worker threads", { $0.n_threads = -2 }), ("learning rate", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.learning_rate = 0 }),
             ("beta1", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.adam_beta1 = 1 }),
             ("epsilon", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.adam_epsilon = .nan }),
             ("too small", { $0.height = 16; $0.width = 8 }),  // cannot reach relu5_1

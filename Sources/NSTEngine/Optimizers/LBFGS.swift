@@ -29,7 +29,7 @@ public final class LBFGS: ImageOptimizer {
     ///   - learningRate: finite, > 0.
     /// - Throws: `NSTError.invalidArgument`.
     public init(historySize: Int, learningRate: Float = 1) throws {
-        guard historySize >= 1 else { throw NSTError.invalidArgument("L-BFGS history must be >= 1, got \(historySize)") }
+        guard historySize >= 1 else { throw NSTError.invalidArgument("LBFGS history size must be >= 1, got \(historySize)") }
         guard learningRate.isFinite, learningRate > 0 else {
             throw NSTError.invalidArgument("L-BFGS learning rate must be finite and > 0, got \(learningRate)")
         }

@@ -51,6 +51,9 @@ struct EvaluationFootprint {
         return shapes[start].channels * shapes[start].height * shapes[start].width
     }
 
-    /// Floats the evaluation itself holds: kept outputs, two gradient buffers, scratch.
-    var floats: Int { outputs.reduce(0) { $0 + ($1 ?? 0) } + 2 * gradient + scratch }
+    /// Floats a forward pass touches: kept outputs and scratch (the gradient buffers are reserved by
+    /// `prepare` but written only by a backward pass).
+    var forwardFloats: Int { outputs.reduce(0) { $0 + ($1 ?? 0) } + scratch }
+    /// Floats the evaluation holds after a backward pass: kept outputs, two gradient buffers, scratch.
+    var floats: Int { forwardFloats + 2 * gradient }
 }

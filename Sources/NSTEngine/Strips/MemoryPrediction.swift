@@ -39,19 +39,30 @@ extension StyleTransferSession {
         if let deepest = requested.max() {
             let shapes = try wholeShapes(deepest)
             if let (split, rows) = try strategy.resolved(in: self.network) {
+                // StripEvaluator releases each phase's buffers when the phase ends: the peak is the largest
+                // phase. Stem phases hold one window's evaluation, image (and gradient) rows; the split
+                // layer's output, then its gradient, connect them to the deep part.
                 let plan = StripPlan(network: self.network, split: split, rows: rows, requested: requested, height: h)
-                let window = plan.geometry.largestWindow(halo: plan.geometry.backwardHalo)
-                let stemShapes = try self.network.shapes(upTo: plan.geometry.stemEnd, height: window, width: w)
-                let stem = EvaluationFootprint(network: self.network, shapes: stemShapes, requested: plan.stemRequested,
-                                               start: -1, height: window, width: w)
-                network = stem.floats + 2 * 3 * window * w  // + the window's image and image gradient
-                kernels = stem.built
+                func stem(halo: Int) throws -> (rows: Int, footprint: EvaluationFootprint) {
+                    let window = plan.geometry.largestWindow(halo: halo)
+                    let stemShapes = try self.network.shapes(upTo: plan.geometry.stemEnd, height: window, width: w)
+                    return (window, EvaluationFootprint(network: self.network, shapes: stemShapes,
+                                                        requested: plan.stemRequested, start: -1, height: window, width: w))
+                }
+                let (forward, backward) = (try stem(halo: plan.geometry.forwardHalo), try stem(halo: plan.geometry.backwardHalo))
+                var phases = [forward.footprint.forwardFloats + 3 * forward.rows * w,
+                              backward.footprint.floats + 6 * backward.rows * w]
+                kernels = backward.footprint.built
                 if let split = plan.split {
                     let deep = EvaluationFootprint(network: self.network, shapes: shapes, requested: plan.deepLayers,
                                                    start: split, height: h, width: w)
-                    network += deep.floats + deep.gradient  // + the split layer's gradient (input-sized)
+                    let splitFloats = deep.outputs[split] ?? 0
+                    phases[0] += splitFloats
+                    phases[1] += splitFloats
+                    phases.append(deep.floats + splitFloats)
                     kernels += deep.built
                 }
+                network = phases.max()!
             } else {
                 let whole = EvaluationFootprint(network: self.network, shapes: shapes, requested: requested,
                                                 start: -1, height: h, width: w)

@@ -2,21 +2,22 @@
 /// deeper layers on the whole image, so that only one window's stem activations are held at a time.
 /// See `StripGeometry` for why every value used is exactly the whole-image one.
 ///
-/// The caller turns the stem's windows into losses and gradients through `StemLayer` visits; the
-/// evaluator owns the buffers, which are kept between calls and only grow. Not thread-safe.
+/// The caller turns the stem's windows into losses and gradients through `StemLayer` visits. Each phase's
+/// buffers are released when the phase ends (the stem's after each pass over the strips, the deep part's
+/// after its backward pass), so the peak is that of the largest phase, not of all of them together
+/// (see `MemoryPrediction`); reallocating costs page faults, small next to a strip pass. Not thread-safe.
 final class StripEvaluator {
     let network: FeatureNetwork
     /// The split layer (a pooling layer) and the strip rows, as `EvaluationStrategy.resolved` checked them.
     let split: Int
     let rows: Int
-    /// Stem windows; deep part on the whole image (from the split layer's output).
-    let stem: NetworkEvaluation
-    let deep: NetworkEvaluation
+    /// Stem windows; deep part on the whole image (from the split layer's output), whose activations stay
+    /// from `forward` until `backward` (or the next `forward`).
+    private var stem: NetworkEvaluation
+    private(set) var deep: NetworkEvaluation
     /// The window's image rows and the image gradient of a window.
-    private let window = FloatBuffer()
-    private let windowGradient = FloatBuffer()
-    /// The deep part's gradient with respect to the split layer's whole output.
-    private let splitGradient = FloatBuffer()
+    private var window = FloatBuffer()
+    private var windowGradient = FloatBuffer()
 
     init(network: FeatureNetwork, split: Int, rows: Int) {
         self.network = network
@@ -51,6 +52,7 @@ final class StripEvaluator {
     /// - Throws: `NSTError.shape` (image too small for the layers), `.outOfMemory`.
     func forward(image: UnsafePointer<Float>, height: Int, width: Int, plan: StripPlan, pooling: Pooling,
                  visit: (StemLayer) throws -> Void) throws {
+        deep = NetworkEvaluation(network: network)  // the last forward's activations, touched, would add to this phase
         if let split = plan.split {
             try network.prepareForward(after: split, height: height, width: width, requested: plan.deepLayers,
                                        pooling: pooling, evaluation: deep)
@@ -76,12 +78,14 @@ final class StripEvaluator {
                   deepInjections: [(layer: Int, add: FeatureNetwork.GradientInjection)],
                   inject: @escaping (StemLayer, UnsafeMutablePointer<Float>) -> Void,
                   gradient: UnsafeMutablePointer<Float>) throws {
+        let splitGradient = FloatBuffer()  // the deep part's gradient with respect to the split layer's output
         if let split = plan.split, let shape = deep.shape(ofLayer: split) {
             let count = shape.channels * shape.height * shape.width
-            try MemoryBudget.check(floats: max(0, count - splitGradient.capacity), for: "the split layer's gradient")
+            try MemoryBudget.check(floats: count, for: "the split layer's gradient")
             splitGradient.reserve(count)
             try network.backward(adding: deepInjections, evaluation: deep,
                                  gradImage: UnsafeMutableBufferPointer(start: splitGradient.pointer, count: count))
+            deep = NetworkEvaluation(network: network)
         }
         try forEachWindow(image: image, height: height, width: width, plan: plan, pooling: pooling,
                           halo: plan.geometry.backwardHalo) { rows, layers in
@@ -108,17 +112,17 @@ final class StripEvaluator {
     }
 
     /// Runs the stem on every strip's window with `halo` and calls `body` with the window's image rows
-    /// and its requested layers (those of the plan's stem and the split layer).
+    /// and its requested layers (those of the plan's stem and the split layer); releases the stem's buffers
+    /// afterwards.
     private func forEachWindow(image: UnsafePointer<Float>, height: Int, width: Int, plan: StripPlan, pooling: Pooling,
                                halo: Int, _ body: (LayerRows, [StemLayer]) throws -> Void) throws {
         let geometry = plan.geometry
         let requested = plan.stemRequested
         let wholeShapes = try network.shapes(upTo: geometry.stemEnd, height: height, width: width)
+        defer { (stem, window, windowGradient) = (NetworkEvaluation(network: network), FloatBuffer(), FloatBuffer()) }
         let largest = geometry.largestWindow(halo: halo)
-        try MemoryBudget.check(floats: max(0, 6 * largest * width - window.capacity - windowGradient.capacity),
-                               for: "a \(largest)x\(width) strip window")
+        try MemoryBudget.check(floats: 6 * largest * width, for: "a \(largest)x\(width) strip window and its gradient")
         window.reserve(3 * largest * width)
-        windowGradient.reserve(3 * largest * width)
         for strip in geometry.strips {
             let rows = geometry.window(of: strip, halo: halo)
             for c in 0..<3 {
