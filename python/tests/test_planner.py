@@ -143,7 +143,7 @@ def test_adam_has_no_history(model):
 def test_a_short_scale_needs_no_more_pairs_than_steps(model):
     opts = StyleTransferOptions(image_size=SIZE, iterations=3)
     (scale,) = plan_render(model, opts, SHAPE, [SHAPE], 64 * 2**30).scales
-    assert scale.lbfgs_history == 100 and scale.engine_bytes == engine_need(model, None, 0, 3)
+    assert scale.lbfgs_history == 100 and scale.engine_bytes == engine_need(model, None, 0, 2)  # 3 steps, 2 pairs
 
 
 # MARK: - swiftnst.plan
