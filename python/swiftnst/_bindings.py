@@ -308,4 +308,4 @@ nst_session_set_strips = _bind("nst_session_set_strips", [nst_session_p, c_char_
 #                                                   int64_t strip_rows, int64_t lbfgs_history,
 #                                                   int64_t * bytes_out);
 nst_session_predict_peak_bytes = _bind("nst_session_predict_peak_bytes",
-                                       [nst_session_p, c_char_p, c_int64, c_int64, POINTER(c_int64)], nst_status)
+                                       [nst_session_p, c_char_p, c_int64, c_int64, I64_OUT], nst_status)

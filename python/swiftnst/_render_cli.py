@@ -7,9 +7,11 @@ import argparse
 import logging
 import sys
 
-from ._process_memory import DEFAULT_MEMORY_SHARE
+from ._process_memory import DEFAULT_MEMORY_SHARE, LARGE_RENDER_MEMORY
+from ._quantities import format_bytes
 from .options import TOLERANCE_WINDOW, StyleTransferOptions
 from .planner import plan
+from .schedule import LARGE_OUTPUT_ABOVE
 
 __all__ = ["add_render_arguments", "dry_run", "log_to_stderr", "render_options"]
 
@@ -20,7 +22,8 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-memory", metavar="SIZE", default=None,
                        help="memory budget of the whole run, e.g. 4G, 1500M, 2.5GiB (binary units; MB/GB are "
                             "decimal); the plan fits it or the run is refused before any work, naming what would "
-                            f"fit (default: {DEFAULT_MEMORY_SHARE:.0%} of the available memory)")
+                            f"fit (default: {DEFAULT_MEMORY_SHARE * 100:.0f}%% of the available memory; above "
+                            f"{LARGE_OUTPUT_ABOVE} px {format_bytes(LARGE_RENDER_MEMORY)} when that fits)")
     group.add_argument("--time-limit", metavar="DURATION", default=None,
                        help="wall-clock limit, e.g. 90s, 20m, 1h, 1h30m: the schedule is fitted to it and the run "
                             "stops with the best image when it is reached (default: none)")

@@ -162,11 +162,11 @@ class Session(NativeHandle):
         not the process baseline or the weights (see ``nst_session_predict_peak_bytes``).
         """
         name = split_layer.encode("utf-8") if split_layer is not None else None
-        out = ctypes.c_int64()
+        out = np.zeros(1, dtype=np.int64)
         with self._lock:
-            check(C.nst_session_predict_peak_bytes(self.handle, name, rows, lbfgs_history, ctypes.byref(out)),
+            check(C.nst_session_predict_peak_bytes(self.handle, name, rows, lbfgs_history, out),
                   "nst_session_predict_peak_bytes")
-        return out.value
+        return int(out[0])
 
     # MARK: - Optimisation
 
