@@ -5,6 +5,9 @@ Quick start::
     import swiftnst
     result = swiftnst.stylize("content.jpg", "style.jpg", iterations=300)
 
+Large renders: ``swiftnst.plan(...)`` returns the ``RenderPlan`` ``stylize`` follows (scales, steps,
+evaluation strategy, predicted memory and time) within ``max_memory``/``time_limit``.
+
 Lower level: ``Model`` (a loaded VGG network), ``Session`` (one optimisation problem),
 ``swiftnst.ops`` (single layer operations and the tutorial costs), ``swiftnst.weights``
 (converting and fetching weights). Every error swiftnst raises on purpose is a subclass of
@@ -22,10 +25,9 @@ from typing import Any
 
 from ._errors import (
     ImageError, ImageNotFoundError, LibraryNotFoundError, MemoryBudgetError, NSTCancelledError, NSTError,
-    NSTInternalError,
-    NSTInvalidArgumentError, NSTInvalidHandleError, NSTIOError, NSTNullPointerError, NSTNumericError,
-    NSTOutOfMemoryError, NSTShapeError, NSTStateError, NSTUnknownLayerError, NSTWeightsFormatError,
-    StyleTransferInterrupted, WeightsError,
+    NSTInternalError, NSTInvalidArgumentError, NSTInvalidHandleError, NSTIOError, NSTNullPointerError,
+    NSTNumericError, NSTOutOfMemoryError, NSTShapeError, NSTStateError, NSTUnknownLayerError,
+    NSTWeightsFormatError, StyleTransferInterrupted, WeightsError,
 )
 
 __version__ = "0.1.0"
@@ -57,8 +59,7 @@ _SUBMODULES = ("ops", "weights", "model", "session", "options", "transfer", "pla
 
 __all__ = [
     "ImageError", "ImageNotFoundError", "LibraryNotFoundError", "MemoryBudgetError", "NSTCancelledError", "NSTError",
-    "NSTIOError",
-    "NSTInternalError", "NSTInvalidArgumentError", "NSTInvalidHandleError", "NSTNullPointerError",
+    "NSTIOError", "NSTInternalError", "NSTInvalidArgumentError", "NSTInvalidHandleError", "NSTNullPointerError",
     "NSTNumericError", "NSTOutOfMemoryError", "NSTShapeError", "NSTStateError", "NSTUnknownLayerError",
     "NSTWeightsFormatError", "StyleTransferInterrupted", "WeightsError", "__version__", "blas_info",
     "library_version",

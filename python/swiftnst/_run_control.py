@@ -35,6 +35,7 @@ class RunControl:
         self._scale = 0
         self._best: list[float] = []    # per step of the current scale: the lowest loss so far
         self._step_started = self.started
+        self._setup = 0.0
 
     @property
     def speed(self) -> float:
@@ -53,13 +54,15 @@ class RunControl:
             if rest > left:
                 steps = max(1, int(steps * max(0.0, left) / rest))
         self._step_started = self.clock()
+        self._setup = scale.setup_seconds  # the first step's measured time includes the setup
         return steps
 
     def step_done(self, loss: float, description: str) -> None:
         """Record a step of the current scale with its total ``loss``; ``description`` goes on the bar."""
         now = self.clock()
         scale = self.plan.scales[self._scale]
-        self.predicted_done += scale.seconds_per_step
+        self.predicted_done += scale.seconds_per_step + self._setup
+        self._setup = 0.0
         self.measured_done += now - self._step_started
         self._step_started = now
         self._best.append(min(loss, self._best[-1]) if self._best else loss)

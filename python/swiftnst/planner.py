@@ -15,7 +15,6 @@ engine's step peak (see ``_process_memory``).
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from dataclasses import dataclass
 from typing import Sequence
@@ -34,8 +33,6 @@ from .schedule import SETUP_STEPS, fit_steps_to_time, scale_sizes, step_seconds,
 from .session import Session
 
 __all__ = ["MIN_LBFGS_HISTORY", "PAD_MULTIPLE", "RenderPlan", "ScalePlan", "padded_shape", "plan", "plan_render"]
-
-logger = logging.getLogger("swiftnst")
 
 #: The planner shortens the L-BFGS history to fit a budget, but never below this many pairs; a budget
 #: that needs fewer is refused instead. Histories are only short at the finest scales, which take tens

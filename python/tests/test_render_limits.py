@@ -60,12 +60,13 @@ def test_run_control_calibrates_and_cuts_the_next_scale():
     now = [0.0]
     control = RunControl(_plan(time_limit=150), progress=False, clock=lambda: now[0])
     assert control.start_scale(0) == int(50 * 150 / 204)     # the plan: 2 scales x (2 s setup + 50 x 2 s)
+    now[0] += 4.0                                # the setup, twice the predicted time
     for _ in range(10):
         now[0] += 4.0                            # steps take twice the predicted time
         control.step_done(1.0, "")
     assert control.speed == pytest.approx(2.0)
     control.end_scale(10)
-    assert control.start_scale(1) == max(1, int(50 * (150 - 40) / (2.0 * 102)))
+    assert control.start_scale(1) == max(1, int(50 * (150 - 44) / (2.0 * 102)))
     now[0] = 147.0
     assert control.stop_reason() == "time limit reached"      # the next step would end past the limit
     now[0] = 150.0
