@@ -34,7 +34,7 @@ def test_time_limit_stops_with_the_best_image(model, pictures, tmp_path):
     result = swiftnst.stylize(*pictures, model=model, image_size=48, iterations=100_000, time_limit=2,
                               progress=False, output=tmp_path / "out.png", callback=lambda i, *_: steps.append(i))
     elapsed = time.monotonic() - started
-    assert elapsed < 2.5, elapsed                    # the limit counts from the call, setup included
+    assert elapsed < 3.0, elapsed                    # the limit counts from the call, setup included
     assert 0 < len(steps) < 100_000
     saved = images.load_image(tmp_path / "out.png")
     assert saved.shape == result.shape == (32, 48, 3) and np.array_equal(saved, result)
