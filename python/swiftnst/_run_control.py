@@ -69,6 +69,18 @@ class RunControl:
         self.bar.update(scale.seconds_per_step)
         self.bar.set_postfix_str(f"scale {self._scale + 1}/{len(self.plan.scales)}, {description}", refresh=False)
 
+    def resume_scale(self, scale_losses: tuple[float, ...]) -> None:
+        """Continue the current scale with the loss history a checkpoint kept (for the tolerance)."""
+        self._best = list(scale_losses)
+
+    def scale_losses(self) -> tuple[float, ...]:
+        """Per step of the current scale, the lowest total loss so far (what a checkpoint keeps)."""
+        return tuple(self._best)
+
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return self.clock() - self.started
+
     def stop_reason(self) -> str | None:
         """Why the current scale must stop now (time is up; the loss stopped falling), or None."""
         if self.deadline is not None:

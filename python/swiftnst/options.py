@@ -187,6 +187,12 @@ class StyleTransferOptions:
     #: Stop a scale early once its lowest total loss fell by less than this fraction over the last
     #: :data:`TOLERANCE_WINDOW` (10) steps; 0: run every step.
     tolerance: float = 0.0
+    #: Checkpoint file (see :mod:`swiftnst.checkpoint`), written atomically at every scale's start, every
+    #: ``checkpoint_every`` steps, and when the run stops early (Ctrl-C, SIGTERM, the time limit); resume
+    #: with ``stylize(..., resume=PATH)``. None: no checkpoints.
+    checkpoint: str | os.PathLike | None = None
+    #: Steps between checkpoints (>= 1).
+    checkpoint_every: int = 50
 
     def __post_init__(self) -> None:
         checked_int(self.image_size, "image_size", minimum=1, maximum=NST_MAX_IMAGE_SIDE,
@@ -223,6 +229,9 @@ class StyleTransferOptions:
         if self.time_limit is not None:
             object.__setattr__(self, "time_limit", parse_duration(self.time_limit, "time_limit"))
         _check_finite(self.tolerance, "tolerance", minimum=0.0)
+        checked_int(self.checkpoint_every, "checkpoint_every", minimum=1)
+        if self.checkpoint is not None:
+            object.__setattr__(self, "checkpoint", os.fspath(self.checkpoint))
 
     def noise_ratio(self) -> float | None:
         """The noise fraction of a ``content``/``noise``/``noise:R`` init, or None for an image path."""

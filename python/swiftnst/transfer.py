@@ -27,8 +27,10 @@ from tqdm.auto import tqdm
 
 from . import images
 from ._errors import StyleTransferInterrupted
+from ._interrupts import deferred_interrupts
 from ._run_control import RunControl
 from ._strategies import apply_strategy
+from .checkpoint import Checkpoint, check_inputs, input_hashes, read_checkpoint, resume_options, write_checkpoint
 from .images import ImageSource
 from .model import Model
 from .options import (
@@ -69,6 +71,7 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
             output: str | os.PathLike | None = None,
             callback: ProgressCallback | None = None,
             options: StyleTransferOptions | None = None,
+            resume: str | os.PathLike | None = None,
             **option_overrides) -> np.ndarray:
     """Render ``content`` in the style of ``style`` and return the result as RGB uint8 (H, W, 3).
 
@@ -81,6 +84,11 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         callback: ``callback(iteration, losses, image_fn)`` after every step (see :data:`ProgressCallback`).
         options: a :class:`StyleTransferOptions`; keyword overrides (e.g. ``iterations=100``)
             are applied on top of it (or of the defaults).
+        resume: a checkpoint file (``checkpoint=PATH`` option of an earlier run) to continue from: the
+            result is bitwise the uninterrupted run's (same machine, library and threads). The options
+            and plan are the checkpoint's; only run-control options (``checkpoint.RUN_CONTROL_OPTIONS``)
+            may be changed, any other option given must equal the checkpoint's. The content and style
+            must be the same images (their hashes are checked).
 
     The render follows :func:`swiftnst.plan`'s plan (logged on the ``swiftnst`` logger): scales,
     steps, evaluation strategy and L-BFGS history fitted to ``max_memory`` and ``time_limit``; with a
@@ -96,10 +104,16 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
             into the engine, the message names the smallest budget that would work.
         ImageError: an image cannot be loaded or saved.
         NSTError: the engine failed (its message says why).
-        StyleTransferInterrupted: Ctrl-C, when ``raise_on_interrupt`` (the default).
+        StyleTransferInterrupted: Ctrl-C (or SIGTERM while checkpointing), when ``raise_on_interrupt``.
+        CheckpointError: ``resume`` is not a valid checkpoint or does not fit the inputs or options.
     """
-    options = dataclasses.replace(options or StyleTransferOptions(), **option_overrides)
-    started = time.monotonic()  # a time limit counts from here
+    started = time.monotonic()  # a time limit counts from here (less the time a resumed run had taken)
+    saved = read_checkpoint(resume) if resume is not None else None
+    if saved is not None:
+        options = resume_options(saved, options, option_overrides)
+        started -= saved.elapsed
+    else:
+        options = dataclasses.replace(options or StyleTransferOptions(), **option_overrides)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
         raise ValueError("at least one style image is needed")
@@ -111,11 +125,15 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
     net = _open_model(model) if owned else model
     try:
         _check_layers_exist(net, options)
-        plan = plan_render(net, options, shapes[0], shapes[1:])  # refuses a budget it cannot meet, before work
+        # The plan refuses a budget it cannot meet, before work; a resumed run keeps its plan.
+        plan = saved.plan if saved is not None else plan_render(net, options, shapes[0], shapes[1:])
         logger.info("%s", plan)
         content_rgb = images.load_image(content)
         style_rgbs = [images.load_image(s) for s in styles]
-        return _Transfer(net, options, plan, content_rgb, style_rgbs, blend, callback).run(
+        hashes = input_hashes(content_rgb, style_rgbs)
+        if saved is not None:
+            check_inputs(saved, hashes)
+        return _Transfer(net, options, plan, content_rgb, style_rgbs, blend, callback, hashes, saved).run(
             Path(output) if output is not None else None, started)
     finally:
         if owned:
@@ -141,8 +159,10 @@ class _Transfer:
     """One run: the scales, the step loop and its side effects (progress, snapshots, callback)."""
 
     def __init__(self, model: Model, options: StyleTransferOptions, plan: RenderPlan, content: np.ndarray,
-                 styles: list[np.ndarray], blend: Sequence[float], callback: ProgressCallback | None) -> None:
+                 styles: list[np.ndarray], blend: Sequence[float], callback: ProgressCallback | None,
+                 hashes: dict, resume: Checkpoint | None) -> None:
         self.model, self.options, self.plan, self.callback = model, options, plan, callback
+        self.hashes, self.resume = hashes, resume
         self.content = images.to_float(content)
         self.styles = [images.to_float(s) for s in styles]
         self.blend = blend
@@ -151,6 +171,10 @@ class _Transfer:
         self.iteration = 0
         self.snapshots: list[tuple[int, np.ndarray]] = []
         self.rng = np.random.default_rng(options.seed)
+        self.scale_index = self.scale_steps = self.scale_taken = 0  # where the run is, for checkpoints
+        if resume is not None:
+            self.iteration = resume.iteration
+            self.rng.bit_generator.state = resume.rng_state
 
     def run(self, output: Path | None, started: float) -> np.ndarray:
         """Optimise every scale of the plan (a time limit counting from ``started``), save and return."""
@@ -158,19 +182,27 @@ class _Transfer:
         session: Session | None = None
         control = RunControl(self.plan, self.options.progress, started)
         try:
-            for index, scale in enumerate(self.plan.scales):
-                if index and control.out_of_time():
+            first = self.resume.scale_index if self.resume is not None else 0
+            for index, scale in enumerate(self.plan.scales[first:], first):
+                if index > first and control.out_of_time():
                     logger.info("time limit reached: the remaining scales are skipped")
                     break
                 steps = control.start_scale(index)
-                session = self._make_session(scale, result)
-                control.end_scale(self._optimise(session, steps, control))
+                resumed = self.resume if index == first else None
+                session = self._make_session(scale, result, resumed)
+                self.scale_index, self.scale_steps = index, resumed.scale_steps if resumed else steps
+                self.scale_taken = resumed.scale_taken if resumed else 0
+                if resumed is not None:
+                    control.resume_scale(resumed.scale_losses)
+                self._checkpoint(session, control)
+                control.end_scale(self._optimise(session, control))
                 result = self._pick(session)
                 session.close()
                 session = None
         except KeyboardInterrupt:
             # The engine's state is consistent between steps, so the best image so far is valid.
             if session is not None:
+                self._checkpoint(session, control)
                 result = self._pick(session)
             if result is None:
                 raise
@@ -188,14 +220,19 @@ class _Transfer:
 
     # Setting up one scale.
 
-    def _make_session(self, scale: ScalePlan, previous: np.ndarray | None) -> Session:
+    def _make_session(self, scale: ScalePlan, previous: np.ndarray | None, resumed: Checkpoint | None) -> Session:
         """A session at the scale's size padded to :data:`PAD_MULTIPLE` (see :func:`_pad`), evaluated
-        and with the L-BFGS history as planned; images leave it only through :meth:`_read`, which crops
-        back to ``self.shape``."""
+        and with the L-BFGS history as planned, in the ``resumed`` checkpoint's state if given; images
+        leave it only through :meth:`_read`, which crops back to ``self.shape``."""
         o = self.options
         height, width = self.shape = scale.height, scale.width
         content = images.resize(self.content, height, width)
-        start = images.resize(previous, height, width) if previous is not None else self._initial(content)
+        if resumed is not None:
+            start = content  # replaced by the checkpoint's image; the noise generator is not drawn from
+        elif previous is not None:
+            start = images.resize(previous, height, width)
+        else:
+            start = self._initial(content)
         content, start = _pad(content), _pad(start)
         session = Session(self.model, content.shape[0], content.shape[1],
                           content_layers=dict(o.content_layers), style_layers=dict(o.style_layers),
@@ -211,6 +248,8 @@ class _Transfer:
                     side = max(style_side, _longest_side_for_short_side(style, PAD_MULTIPLE))
                     session.add_style(self.model.preprocess(images.resize_longest_side(style, side)), weight)
             session.set_image(self.model.preprocess(start))
+            if resumed is not None:
+                session.load_state(resumed.session_state)
         except BaseException:
             session.close()
             raise
@@ -228,18 +267,23 @@ class _Transfer:
 
     # The step loop.
 
-    def _optimise(self, session: Session, steps: int, control: RunControl) -> int:
-        """Up to ``steps`` steps, fewer when ``control`` stops the scale; returns the steps taken."""
+    def _optimise(self, session: Session, control: RunControl) -> int:
+        """The scale's remaining steps, fewer when ``control`` stops it; returns the steps taken in it."""
         o = self.options
-        for taken in range(steps):
+        while self.scale_taken < self.scale_steps:
             reason = control.stop_reason()
             if reason is not None:
-                logger.info("scale %dx%d stopped after %d steps: %s", *self.shape[::-1], taken, reason)
-                return taken
-            losses = session.step(1)
-            self.iteration += 1
-            control.step_done(losses.total, f"iteration {self.iteration}: loss {losses.total:.4g} (content "
-                                            f"{losses.content:.3g}, style {losses.style:.3g}, tv {losses.tv:.3g})")
+                logger.info("scale %dx%d stopped after %d steps: %s", *self.shape[::-1], self.scale_taken, reason)
+                self._checkpoint(session, control)
+                return self.scale_taken
+            with deferred_interrupts(terminate=o.checkpoint is not None):
+                losses = session.step(1)
+                self.iteration += 1
+                self.scale_taken += 1
+                control.step_done(losses.total, f"iteration {self.iteration}: loss {losses.total:.4g} (content "
+                                                f"{losses.content:.3g}, style {losses.style:.3g}, tv {losses.tv:.3g})")
+            if self.iteration % o.checkpoint_every == 0:
+                self._checkpoint(session, control)
             if o.print_every and self.iteration % o.print_every == 0:
                 tqdm.write(f"iteration {self.iteration}/{self.plan.iterations}: total {losses.total:.6g}, "
                            f"content {losses.content:.6g}, style {losses.style:.6g}, tv {losses.tv:.6g}",
@@ -248,7 +292,17 @@ class _Transfer:
                 self._save_snapshot(self._render(session.image))
             if self.callback is not None:
                 self.callback(self.iteration, losses, lambda: images.to_uint8(self._render(session.image)))
-        return steps
+        return self.scale_taken
+
+    def _checkpoint(self, session: Session, control: RunControl) -> None:
+        """Write the checkpoint (with the ``checkpoint`` option): where the run is and the session's state."""
+        if self.options.checkpoint is None:
+            return
+        write_checkpoint(self.options.checkpoint, Checkpoint(
+            self.options, self.plan, self.scale_index, self.scale_steps, self.scale_taken, self.iteration,
+            control.elapsed(), self.rng.bit_generator.state, control.scale_losses(), self.hashes,
+            session.save_state()))
+        logger.info("checkpoint written to %s at iteration %d", self.options.checkpoint, self.iteration)
 
     def _pick(self, session: Session) -> np.ndarray:
         """The scale's result as float RGB: the best image seen, or the last one."""
