@@ -41,6 +41,7 @@ _LAZY: dict[str, str] = {
     "plan": "planner",
     "plan_render": "planner",
     "RenderPlan": "planner",
+    "CheckpointError": "checkpoint",
     "NeuralStyleTransfer": "tutorial",
     "StyleTransferOptions": "options",
     "compute_content_cost": "tutorial",
@@ -54,8 +55,8 @@ _LAZY: dict[str, str] = {
     "save_image": "images",
     "LivePreview": "notebook",
 }
-_SUBMODULES = ("ops", "weights", "model", "session", "options", "transfer", "planner", "tutorial", "images", "notebook",
-               "cli")
+_SUBMODULES = ("ops", "weights", "model", "session", "options", "transfer", "planner", "checkpoint", "tutorial", "images",
+               "notebook", "cli")
 
 __all__ = [
     "ImageError", "ImageNotFoundError", "LibraryNotFoundError", "MemoryBudgetError", "NSTCancelledError", "NSTError",

@@ -1,5 +1,6 @@
 """The command line's memory and time options (``--max-memory``, ``--time-limit``, ``--tolerance``,
-``--dry-run``) and how the CLI shows the render plan (the ``swiftnst`` logger, on stderr)."""
+``--dry-run``, ``--checkpoint``, ``--checkpoint-every``, ``--resume``) and how the CLI shows the render
+plan (the ``swiftnst`` logger, on stderr)."""
 
 from __future__ import annotations
 
@@ -33,11 +34,24 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--dry-run", action="store_true",
                        help="print the plan (scales, steps, evaluation strategy, L-BFGS history, predicted peak "
                             "memory and time) and exit without rendering (default: off)")
+    group.add_argument("--checkpoint", metavar="FILE", default=None,
+                       help="write the run's full state to FILE (atomically) at every scale's start, every "
+                            "--checkpoint-every steps and when the run stops early (Ctrl-C, SIGTERM, --time-limit) "
+                            "(default: none)")
+    group.add_argument("--checkpoint-every", metavar="N", type=int, default=StyleTransferOptions().checkpoint_every,
+                       help="steps between checkpoints (default: %(default)s)")
+    group.add_argument("--resume", metavar="FILE", default=None,
+                       help="continue the run saved in checkpoint FILE, with bitwise the uninterrupted result "
+                            "(same machine and --threads). Give the same CONTENT and STYLE images (checked by "
+                            "hash); every option is the checkpoint's except --checkpoint, --checkpoint-every, "
+                            "--time-limit, --print-every, --save-every, --snapshot-dir, --no-progress and -o; "
+                            "another flag that differs from the checkpoint's is refused (default: none)")
 
 
 def render_options(args: argparse.Namespace) -> dict[str, object]:
     """The ``StyleTransferOptions`` fields set by this group."""
-    return dict(max_memory=args.max_memory, time_limit=args.time_limit, tolerance=args.tolerance)
+    return dict(max_memory=args.max_memory, time_limit=args.time_limit, tolerance=args.tolerance,
+                checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every)
 
 
 def log_to_stderr() -> None:

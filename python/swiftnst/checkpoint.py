@@ -165,8 +165,9 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
 
 
 def resume_options(checkpoint: Checkpoint, given: StyleTransferOptions | None, overrides: dict) -> StyleTransferOptions:
-    """The checkpoint's options with the run-control ones (:data:`RUN_CONTROL_OPTIONS`) from ``given``
-    and ``overrides``; any other option given must equal the checkpoint's.
+    """The checkpoint's options, with the run-control ones (:data:`RUN_CONTROL_OPTIONS`) that are given
+    (in ``overrides``, or in ``given`` with a value other than the default) replaced; any other option
+    given must equal the checkpoint's.
 
     Raises:
         CheckpointError: an option that changes the result differs from the checkpoint's.
@@ -176,11 +177,13 @@ def resume_options(checkpoint: Checkpoint, given: StyleTransferOptions | None, o
     requested.update(overrides)
     defaults = StyleTransferOptions()
     for name, value in requested.items():
-        if name in RUN_CONTROL_OPTIONS:
-            options = dataclasses.replace(options, **{name: value})
-            continue
         wanted = getattr(dataclasses.replace(defaults, **{name: value}), name)  # normalised as the options do
-        if wanted != getattr(options, name) and (given is None or name in overrides or wanted != getattr(defaults, name)):
+        explicit = name in overrides or wanted != getattr(defaults, name)
+        if name in RUN_CONTROL_OPTIONS:
+            if explicit:
+                options = dataclasses.replace(options, **{name: value})
+            continue
+        if wanted != getattr(options, name) and explicit:
             raise CheckpointError(f"resuming uses the checkpoint's options: {name} is {getattr(options, name)!r} "
                                   f"there, not {wanted!r}")
     return options

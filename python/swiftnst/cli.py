@@ -148,7 +148,7 @@ def _run_transfer(argv: Sequence[str]) -> int:
     log_to_stderr()
     try:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        stylize(args.content, args.styles, model=args.model, output=args.output, options=options)
+        stylize(args.content, args.styles, model=args.model, output=args.output, options=options, resume=args.resume)
     except StyleTransferInterrupted as stop:
         print(f"swiftnst: interrupted after {stop.iteration} iterations; best image so far saved to {args.output}",
               file=sys.stderr)

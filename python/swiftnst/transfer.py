@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from . import images
 from ._errors import StyleTransferInterrupted
-from ._interrupts import deferred_interrupts
+from ._interrupts import deferred_interrupts, terminate_interrupts
 from ._run_control import RunControl
 from ._strategies import apply_strategy
 from .checkpoint import Checkpoint, check_inputs, input_hashes, read_checkpoint, resume_options, write_checkpoint
@@ -181,38 +181,39 @@ class _Transfer:
         result: np.ndarray | None = None        # float RGB of the last finished scale
         session: Session | None = None
         control = RunControl(self.plan, self.options.progress, started)
-        try:
-            first = self.resume.scale_index if self.resume is not None else 0
-            for index, scale in enumerate(self.plan.scales[first:], first):
-                if index > first and control.out_of_time():
-                    logger.info("time limit reached: the remaining scales are skipped")
-                    break
-                steps = control.start_scale(index)
-                resumed = self.resume if index == first else None
-                session = self._make_session(scale, result, resumed)
-                self.scale_index, self.scale_steps = index, resumed.scale_steps if resumed else steps
-                self.scale_taken = resumed.scale_taken if resumed else 0
-                if resumed is not None:
-                    control.resume_scale(resumed.scale_losses)
-                self._checkpoint(session, control)
-                control.end_scale(self._optimise(session, control))
-                result = self._pick(session)
-                session.close()
-                session = None
-        except KeyboardInterrupt:
-            # The engine's state is consistent between steps, so the best image so far is valid.
-            if session is not None:
-                self._checkpoint(session, control)
-                result = self._pick(session)
-            if result is None:
-                raise
-            interrupted = True
-        else:
-            interrupted = False
-        finally:
-            if session is not None:
-                session.close()
-            control.close()
+        with terminate_interrupts(self.options.checkpoint is not None):  # SIGTERM stops like Ctrl-C
+            try:
+                first = self.resume.scale_index if self.resume is not None else 0
+                for index, scale in enumerate(self.plan.scales[first:], first):
+                    if index > first and control.out_of_time():
+                        logger.info("time limit reached: the remaining scales are skipped")
+                        break
+                    steps = control.start_scale(index)
+                    resumed = self.resume if index == first else None
+                    session = self._make_session(scale, result, resumed)
+                    self.scale_index, self.scale_steps = index, resumed.scale_steps if resumed else steps
+                    self.scale_taken = resumed.scale_taken if resumed else 0
+                    if resumed is not None:
+                        control.resume_scale(resumed.scale_losses)
+                    self._checkpoint(session, control)
+                    control.end_scale(self._optimise(session, control))
+                    result = self._pick(session)
+                    session.close()
+                    session = None
+            except KeyboardInterrupt:
+                # The engine's state is consistent between steps, so the best image so far is valid.
+                if session is not None:
+                    self._checkpoint(session, control)
+                    result = self._pick(session)
+                if result is None:
+                    raise
+                interrupted = True
+            else:
+                interrupted = False
+            finally:
+                if session is not None:
+                    session.close()
+                control.close()
         image = self._finish(result, output)
         if interrupted and self.options.raise_on_interrupt:
             raise StyleTransferInterrupted(image, self.iteration, output)
@@ -276,7 +277,7 @@ class _Transfer:
                 logger.info("scale %dx%d stopped after %d steps: %s", *self.shape[::-1], self.scale_taken, reason)
                 self._checkpoint(session, control)
                 return self.scale_taken
-            with deferred_interrupts(terminate=o.checkpoint is not None):
+            with deferred_interrupts():
                 losses = session.step(1)
                 self.iteration += 1
                 self.scale_taken += 1
