@@ -5,12 +5,11 @@
 import CSwiftNST
 import NSTEngine
 
-/// A caller's byte count as an `Int`, refused when negative.
-private func byteCount(_ size: Int64, _ name: String) throws -> Int {
-    guard size >= 0, let count = Int(exactly: size) else {
-        throw BridgeError.shape("\(name) must be >= 0 bytes, got \(size)")
-    }
-    return count
+/// A caller's byte buffer of `size` bytes: `NST_ERR_NULL_POINTER` for NULL, `NST_ERR_SHAPE` for a negative size.
+private func byteBuffer(_ pointer: UnsafeMutableRawPointer?, _ size: Int64) throws -> UnsafeMutableRawBufferPointer {
+    let start = try required(pointer, "buffer")
+    guard size >= 0, let count = Int(exactly: size) else { throw BridgeError.shape("size must be >= 0 bytes, got \(size)") }
+    return UnsafeMutableRawBufferPointer(start: start, count: count)
 }
 
 @_cdecl("nst_session_state_size")
@@ -26,8 +25,7 @@ public func nst_session_state_size(_ session: OpaquePointer?, _ bytesOut: Unsafe
 public func nst_session_save_state(_ session: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ size: Int64) -> nst_status {
     bridge("nst_session_save_state") {
         let handle = try SessionHandle.from(session)
-        let count = try byteCount(size, "size")
-        let destination = UnsafeMutableRawBufferPointer(start: try required(buffer, "buffer"), count: count)
+        let destination = try byteBuffer(buffer, size)
         try handle.withLock { try $0.exportState(into: destination) }
     }
 }
@@ -36,8 +34,8 @@ public func nst_session_save_state(_ session: OpaquePointer?, _ buffer: UnsafeMu
 public func nst_session_load_state(_ session: OpaquePointer?, _ buffer: UnsafeRawPointer?, _ size: Int64) -> nst_status {
     bridge("nst_session_load_state") {
         let handle = try SessionHandle.from(session)
-        let count = try byteCount(size, "size")
-        let source = UnsafeRawBufferPointer(start: try required(buffer, "buffer"), count: count)
+        // Only read: the buffer is viewed as mutable to share the checks with nst_session_save_state.
+        let source = UnsafeRawBufferPointer(try byteBuffer(UnsafeMutableRawPointer(mutating: buffer), size))
         try handle.withLock { try $0.importState(source) }
     }
 }

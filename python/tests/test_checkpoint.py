@@ -25,12 +25,15 @@ RUN = dict(image_size=64, iterations=12, multiscale=True, multiscale_min_size=32
 
 @pytest.fixture(scope="module")
 def model(vgg19_weights_path) -> Model:
-    with Model(vgg19_weights_path) as net:
-        yield net
+    """The safetensors VGG-19 (the run's model), not conftest's Keras-checked one."""
+    net = Model(vgg19_weights_path)
+    yield net
+    net.close()
 
 
 @pytest.fixture(scope="module")
 def pictures() -> tuple[np.ndarray, np.ndarray]:
+    """A 48x64 content photo and a 40x40 swirl painting."""
     return images.resize_longest_side(load_demo_content(), 64), render_swirl_painting(40, 40)
 
 

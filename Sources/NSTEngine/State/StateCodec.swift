@@ -86,24 +86,25 @@ public struct StateReader {
         }
     }
 
-    /// `count` floats (`count` overflow-checked by the caller), all finite.
-    mutating func floats(_ count: Int, _ what: String) throws -> [Float] {
-        let (byteCount, overflow) = count.multipliedReportingOverflow(by: 4)
+    /// `count` finite values of `width` bytes each, decoded from their little-endian bit patterns by `decode`.
+    private mutating func finite<T: BinaryFloatingPoint>(_ count: Int, width: Int, _ what: String,
+                                                         _ decode: (UnsafeRawBufferPointer, Int) -> T) throws -> [T] {
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: width)
         guard !overflow else { throw NSTError.invalidArgument("session state's \(what) is too large") }
         let raw = try take(byteCount, what)
-        let values = (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        let values = (0..<count).map { decode(raw, width * $0) }
         guard values.allSatisfy(\.isFinite) else { throw NSTError.invalidArgument("session state's \(what) holds NaN or infinity") }
         return values
     }
 
+    /// `count` finite floats.
+    mutating func floats(_ count: Int, _ what: String) throws -> [Float] {
+        try finite(count, width: 4, what) { Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt32.self))) }
+    }
+
     /// `count` finite doubles.
     mutating func doubles(_ count: Int, _ what: String) throws -> [Double] {
-        let (byteCount, overflow) = count.multipliedReportingOverflow(by: 8)
-        guard !overflow else { throw NSTError.invalidArgument("session state's \(what) is too large") }
-        let raw = try take(byteCount, what)
-        let values = (0..<count).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }
-        guard values.allSatisfy(\.isFinite) else { throw NSTError.invalidArgument("session state's \(what) holds NaN or infinity") }
-        return values
+        try finite(count, width: 8, what) { Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt64.self))) }
     }
 
     /// Refuses bytes after the end of the state (a wrong or concatenated buffer).
