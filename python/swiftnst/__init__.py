@@ -24,7 +24,7 @@ import importlib
 from typing import Any
 
 from ._errors import (
-    ImageError, ImageNotFoundError, LibraryNotFoundError, MemoryBudgetError, NSTCancelledError, NSTError,
+    CheckpointError, ImageError, ImageNotFoundError, LibraryNotFoundError, MemoryBudgetError, NSTCancelledError, NSTError,
     NSTInternalError, NSTInvalidArgumentError, NSTInvalidHandleError, NSTIOError, NSTNullPointerError,
     NSTNumericError, NSTOutOfMemoryError, NSTShapeError, NSTStateError, NSTUnknownLayerError,
     NSTWeightsFormatError, StyleTransferInterrupted, WeightsError,
@@ -41,7 +41,6 @@ _LAZY: dict[str, str] = {
     "plan": "planner",
     "plan_render": "planner",
     "RenderPlan": "planner",
-    "CheckpointError": "checkpoint",
     "NeuralStyleTransfer": "tutorial",
     "StyleTransferOptions": "options",
     "compute_content_cost": "tutorial",
@@ -59,7 +58,7 @@ _SUBMODULES = ("ops", "weights", "model", "session", "options", "transfer", "pla
                "notebook", "cli")
 
 __all__ = [
-    "ImageError", "ImageNotFoundError", "LibraryNotFoundError", "MemoryBudgetError", "NSTCancelledError", "NSTError",
+    "CheckpointError", "ImageError", "ImageNotFoundError", "LibraryNotFoundError", "MemoryBudgetError", "NSTCancelledError", "NSTError",
     "NSTIOError", "NSTInternalError", "NSTInvalidArgumentError", "NSTInvalidHandleError", "NSTNullPointerError",
     "NSTNumericError", "NSTOutOfMemoryError", "NSTShapeError", "NSTStateError", "NSTUnknownLayerError",
     "NSTWeightsFormatError", "StyleTransferInterrupted", "WeightsError", "__version__", "blas_info",

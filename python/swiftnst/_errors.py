@@ -143,6 +143,11 @@ class ImageError(NSTError, ValueError):
     """An image could not be loaded, converted or saved; the message names the file and the problem."""
 
 
+class CheckpointError(NSTError, ValueError):
+    """A checkpoint file that cannot be read, is damaged, or does not fit the run resuming from it
+    (other inputs or options); the message says which."""
+
+
 class ImageNotFoundError(FileNotFoundError, ImageError):
     """The image path does not exist (also a :class:`FileNotFoundError`, built like one:
     ``ImageNotFoundError(errno.ENOENT, message, path)``)."""

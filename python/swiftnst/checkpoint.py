@@ -27,6 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._atomic import atomic_write
+from ._errors import CheckpointError
 from ._strategies import EvaluationStrategy
 from .options import StyleTransferOptions
 from .planner import RenderPlan, ScalePlan
@@ -44,10 +45,6 @@ _MAX_HEADER_BYTES = 1 << 20
 #: change them; every other option is the checkpoint's.
 RUN_CONTROL_OPTIONS = frozenset({"checkpoint", "checkpoint_every", "progress", "print_every", "save_every",
                                  "snapshot_dir", "raise_on_interrupt", "time_limit"})
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be read, is damaged, or does not fit the run resuming from it."""
 
 
 @dataclass(frozen=True)
