@@ -8,8 +8,8 @@ Two measurements, each case in a fresh child process so that one does not inheri
   RSS), the high-water mark after the steps (``ru_maxrss``), their difference (the session's growth),
   the engine's prediction for this run (``Session.predict_peak_bytes`` with the L-BFGS pairs held
   after these steps, ``min(steps - 1, history)``) and for a long run (full history), and the time per step.
-* ``time``: for each size, the time of one evaluation (objective and gradient), whole and strips,
-  median of ``--repeats`` after one warm-up.
+* ``time``: for each size, the time of one evaluation (objective and gradient), whole and strips
+  alternating call by call in one process, median and minimum of ``--repeats`` after one warm-up each.
 
 A benchmark, not a test: run it on a quiet machine and read the numbers (bench/RESULTS.md, "Large
 renders: engine memory"). Example::
@@ -60,13 +60,18 @@ if mode == "memory":
     result["baseline"] = baseline
     result["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 else:
-    session.evaluate(content)
-    times = []
-    for _ in range(repeats):
+    # Whole and strips alternate call by call in this one process, so that a load that comes and goes on a
+    # shared machine falls on both alike.
+    whole = swiftnst.Session(model, height, width)
+    whole.set_content(content)
+    whole.add_style(rng.standard_normal((3, height, width), dtype=np.float32) * 50)
+    times = {"whole": [], "strips": []}
+    for name, s in [("whole", whole), ("strips", session)] * (repeats + 1):
         start = time.perf_counter()
-        session.evaluate(content)
-        times.append(time.perf_counter() - start)
-    result["seconds_per_evaluation"] = statistics.median(times)
+        s.evaluate(content)
+        times[name].append(time.perf_counter() - start)
+    for name, values in times.items():  # the first call of each is a warm-up
+        result[name] = {"median": statistics.median(values[1:]), "min": min(values[1:])}
 print(json.dumps(result))
 """
 
@@ -100,16 +105,19 @@ def main() -> None:
     args = parser.parse_args()
     strategies = ([] if args.no_whole else [(None, 0)]) + [(args.split, args.rows)]
     for height, width in args.sizes:
+        if args.mode == "time":
+            r = run_case("time", height, width, args.split, args.rows, args)
+            w, s = r["whole"], r["strips"]
+            print(f"{height}x{width}: whole {w['median']:.2f} s/evaluation (min {w['min']:.2f}), strips "
+                  f"{args.split}/{args.rows} {s['median']:.2f} (min {s['min']:.2f}), ratio {s['median'] / w['median']:.2f}")
+            continue
         for split, rows in strategies:
             r = run_case(args.mode, height, width, split, rows, args)
             label = f"{height}x{width} {'whole' if split is None else f'strips {split}/{rows}'}"
-            if args.mode == "memory":
-                growth = r["peak"] - r["baseline"]
-                print(f"{label}: peak RSS {r['peak'] / GIB:.2f} GiB (baseline {r['baseline'] / GIB:.2f}, growth "
-                      f"{growth / GIB:.2f}, predicted {r['predicted_this_run'] / GIB:.2f}; with {args.history} pairs "
-                      f"{r['predicted'] / GIB:.2f}), {r['seconds_per_step']:.1f} s/step")
-            else:
-                print(f"{label}: {r['seconds_per_evaluation']:.2f} s/evaluation")
+            growth = r["peak"] - r["baseline"]
+            print(f"{label}: peak RSS {r['peak'] / GIB:.2f} GiB (baseline {r['baseline'] / GIB:.2f}, growth "
+                  f"{growth / GIB:.2f}, predicted {r['predicted_this_run'] / GIB:.2f}; with {args.history} pairs "
+                  f"{r['predicted'] / GIB:.2f}), {r['seconds_per_step']:.1f} s/step")
 
 
 if __name__ == "__main__":
