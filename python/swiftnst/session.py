@@ -190,7 +190,7 @@ class Session(NativeHandle):
         """The session's optimisation state: image, best image and losses, counters, optimiser state
         (L-BFGS pairs or Adam moments). Layers, targets and strips are not included (see
         ``nst_session_save_state``)."""
-        with self._lock:
+        with self._exclusive():
             size = np.zeros(1, dtype=np.int64)
             check(C.nst_session_state_size(self.handle, size), "nst_session_state_size")
             out = np.empty(int(size[0]), dtype=np.uint8)
@@ -203,7 +203,7 @@ class Session(NativeHandle):
         would have taken (same machine and threads). Raises ``NSTInvalidArgumentError`` or
         ``NSTShapeError`` for a state that does not fit or is damaged; the session is then unchanged."""
         data = np.frombuffer(state, dtype=np.uint8)
-        with self._lock:
+        with self._exclusive():
             check(C.nst_session_load_state(self.handle, data, data.size), "nst_session_load_state")
             self._stepped = True  # the best losses are the state's (NaN, so None, when it had none)
 

@@ -138,10 +138,12 @@ typedef struct nst_session_params {
 // NST_ERR_CANCELLED and the session keeps the image and best image reached so far.
 // Re-entrancy: the callback may call any nst_ function. On the session being stepped:
 // - reads work and see the state after this step: nst_session_get_image, nst_session_get_best_image,
-//   nst_session_predict_peak_bytes (and every nst_model_* function, on any model);
+//   nst_session_predict_peak_bytes, nst_session_state_size, nst_session_save_state (and every
+//   nst_model_* function, on any model);
 // - calls that change the session (nst_session_set_content_layers, nst_session_set_style_layers,
 //   nst_session_set_content_image, nst_session_add_style_image, nst_session_clear_style_images,
-//   nst_session_evaluate, nst_session_set_image, nst_session_step, nst_session_set_strips) return
+//   nst_session_evaluate, nst_session_set_image, nst_session_step, nst_session_set_strips,
+//   nst_session_load_state) return
 //   NST_ERR_STATE ("not allowed inside this session's progress callback") and change nothing;
 // - nst_session_free is deferred: the handle is invalid at once (later calls with it, also in this
 //   callback, give NST_ERR_INVALID_HANDLE), the step stops after the current step and returns
