@@ -52,7 +52,8 @@ final class SessionHandle {
     func changing<R>(_ body: (StyleTransferSession) throws -> R) throws -> R {
         guard !isInsideOwnCallback else {
             throw NSTError.state("not allowed inside this session's progress callback, which may only read the "
-                                 + "session (nst_session_get_image, nst_session_get_best_image, nst_session_predict_peak_bytes)")
+                                 + "session (nst_session_get_image, nst_session_get_best_image, nst_session_predict_peak_bytes, "
+                                 + "nst_session_state_size, nst_session_save_state)")
         }
         return try lock.withLock { try body(session) }
     }

@@ -51,15 +51,16 @@ public final class StyleTransferSession {
     public private(set) var contentLayers: [(name: String, weight: Float)]
     public private(set) var styleLayers: [(name: String, weight: Float)]
     /// The image being optimised, `[3, height, width]`; always finite.
-    public private(set) var image: [Float]
+    public internal(set) var image: [Float]
     /// The evaluated image with the lowest total loss since `setImage` (the set image before any step).
-    public private(set) var bestImage: [Float]
+    public internal(set) var bestImage: [Float]
     /// Losses of `bestImage`, nil until an evaluation happened since `setImage`.
-    public private(set) var bestProgress: Progress?
-    public private(set) var iteration = 0
-    public private(set) var evaluations = 0
+    public internal(set) var bestProgress: Progress?
+    public internal(set) var iteration = 0
+    public internal(set) var evaluations = 0
 
-    private let optimizer: any ImageOptimizer
+    /// Replaced only by `importState`.
+    var optimizer: any ImageOptimizer
 
     /// Number of values in an image of the session's size.
     public var imageCount: Int { 3 * configuration.height * configuration.width }
@@ -73,12 +74,7 @@ public final class StyleTransferSession {
         guard c.threadCount >= 0 else {
             throw NSTError.invalidArgument("number of worker threads must be >= 0 (0: one per core), got \(c.threadCount)")
         }
-        switch c.optimizer {
-        case .lbfgs:
-            optimizer = try LBFGS(historySize: c.lbfgsHistory)
-        case .adam:
-            optimizer = try Adam(learningRate: c.learningRate, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon)
-        }
+        optimizer = try Self.makeOptimizer(c)
         contentLayers = Self.defaultContentLayers
         styleLayers = Self.defaultStyleLayers
         do {
@@ -91,6 +87,14 @@ public final class StyleTransferSession {
         self.configuration = c
         image = [Float](repeating: 0, count: 3 * c.height * c.width)
         bestImage = image
+    }
+
+    /// The optimiser `c` asks for, without state.
+    static func makeOptimizer(_ c: Configuration) throws -> any ImageOptimizer {
+        switch c.optimizer {
+        case .lbfgs: try LBFGS(historySize: c.lbfgsHistory)
+        case .adam: try Adam(learningRate: c.learningRate, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon)
+        }
     }
 
     /// Runs `body` with the session's worker count (see `Parallel.withThreadCount`).
@@ -210,7 +214,7 @@ public final class StyleTransferSession {
     }
 
     /// The progress of the last step taken, when `step` threw `.cancelled` after it.
-    public private(set) var lastProgress: Progress?
+    public internal(set) var lastProgress: Progress?
 
     private func stepOnce() throws -> Progress {
         var losses = ObjectiveLosses(content: 0, style: 0, tv: 0)

@@ -7,7 +7,7 @@ final class StyleTransferSessionTests: XCTestCase {
 
     /// A session on a 16x16 image with shallow layers (cheap in debug builds), its targets set from
     /// two different random images and its image set to a third.
-    private func makeSession(_ edit: (inout StyleTransferSession.Configuration) -> Void = { $0.lbfgsHistory = 10 }) throws -> StyleTransferSession {
+    func makeSession(_ edit: (inout StyleTransferSession.Configuration) -> Void = { $0.lbfgsHistory = 10 }) throws -> StyleTransferSession {
         var configuration = StyleTransferSession.Configuration()
         configuration.height = size
         configuration.width = size

@@ -5,6 +5,9 @@ Quick start::
     import swiftnst
     result = swiftnst.stylize("content.jpg", "style.jpg", iterations=300)
 
+Large renders: ``swiftnst.plan(...)`` returns the ``RenderPlan`` ``stylize`` follows (scales, steps,
+evaluation strategy, predicted memory and time) within ``max_memory``/``time_limit``.
+
 Lower level: ``Model`` (a loaded VGG network), ``Session`` (one optimisation problem),
 ``swiftnst.ops`` (single layer operations and the tutorial costs), ``swiftnst.weights``
 (converting and fetching weights). Every error swiftnst raises on purpose is a subclass of
@@ -21,10 +24,10 @@ import importlib
 from typing import Any
 
 from ._errors import (
-    ImageError, ImageNotFoundError, LibraryNotFoundError, NSTCancelledError, NSTError, NSTInternalError,
-    NSTInvalidArgumentError, NSTInvalidHandleError, NSTIOError, NSTNullPointerError, NSTNumericError,
-    NSTOutOfMemoryError, NSTShapeError, NSTStateError, NSTUnknownLayerError, NSTWeightsFormatError,
-    StyleTransferInterrupted, WeightsError,
+    CheckpointError, ImageError, ImageNotFoundError, LibraryNotFoundError, MemoryBudgetError, NSTCancelledError, NSTError,
+    NSTInternalError, NSTInvalidArgumentError, NSTInvalidHandleError, NSTIOError, NSTNullPointerError,
+    NSTNumericError, NSTOutOfMemoryError, NSTShapeError, NSTStateError, NSTUnknownLayerError,
+    NSTWeightsFormatError, StyleTransferInterrupted, WeightsError,
 )
 
 __version__ = "0.1.0"
@@ -35,6 +38,9 @@ _LAZY: dict[str, str] = {
     "Session": "session",
     "Losses": "session",
     "stylize": "transfer",
+    "plan": "planner",
+    "plan_render": "planner",
+    "RenderPlan": "planner",
     "NeuralStyleTransfer": "tutorial",
     "StyleTransferOptions": "options",
     "compute_content_cost": "tutorial",
@@ -48,11 +54,12 @@ _LAZY: dict[str, str] = {
     "save_image": "images",
     "LivePreview": "notebook",
 }
-_SUBMODULES = ("ops", "weights", "model", "session", "options", "transfer", "tutorial", "images", "notebook", "cli")
+_SUBMODULES = ("ops", "weights", "model", "session", "options", "transfer", "planner", "checkpoint", "tutorial", "images",
+               "notebook", "cli")
 
 __all__ = [
-    "ImageError", "ImageNotFoundError", "LibraryNotFoundError", "NSTCancelledError", "NSTError", "NSTIOError",
-    "NSTInternalError", "NSTInvalidArgumentError", "NSTInvalidHandleError", "NSTNullPointerError",
+    "CheckpointError", "ImageError", "ImageNotFoundError", "LibraryNotFoundError", "MemoryBudgetError", "NSTCancelledError", "NSTError",
+    "NSTIOError", "NSTInternalError", "NSTInvalidArgumentError", "NSTInvalidHandleError", "NSTNullPointerError",
     "NSTNumericError", "NSTOutOfMemoryError", "NSTShapeError", "NSTStateError", "NSTUnknownLayerError",
     "NSTWeightsFormatError", "StyleTransferInterrupted", "WeightsError", "__version__", "blas_info",
     "library_version",

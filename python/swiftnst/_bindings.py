@@ -52,6 +52,10 @@ F32_OUT = _nullable(np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS,WRITE
 I64_IN = _nullable(np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS"))
 #: ``int64_t *`` written by the engine.
 I64_OUT = _nullable(np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS,WRITEABLE"))
+#: ``const void *`` bytes: a C-contiguous uint8 array (or None).
+BYTES_IN = _nullable(np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS"))
+#: ``void *`` bytes written by the engine.
+BYTES_OUT = _nullable(np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS,WRITEABLE"))
 
 # Opaque handles: the engine owns them, Python only passes them back (None is NULL).
 nst_model_p = c_void_p
@@ -309,3 +313,14 @@ nst_session_set_strips = _bind("nst_session_set_strips", [nst_session_p, c_char_
 #                                                   int64_t * bytes_out);
 nst_session_predict_peak_bytes = _bind("nst_session_predict_peak_bytes",
                                        [nst_session_p, c_char_p, c_int64, c_int64, I64_OUT], nst_status)
+
+# --- Session state (checkpoints)
+
+# NST_API nst_status nst_session_state_size(const nst_session * session, int64_t * bytes_out);
+nst_session_state_size = _bind("nst_session_state_size", [nst_session_p, I64_OUT], nst_status)
+
+# NST_API nst_status nst_session_save_state(const nst_session * session, void * buffer, int64_t size);
+nst_session_save_state = _bind("nst_session_save_state", [nst_session_p, BYTES_OUT, c_int64], nst_status)
+
+# NST_API nst_status nst_session_load_state(nst_session * session, const void * buffer, int64_t size);
+nst_session_load_state = _bind("nst_session_load_state", [nst_session_p, BYTES_IN, c_int64], nst_status)

@@ -106,6 +106,18 @@ class NSTOutOfMemoryError(NSTError, MemoryError):
     status = NST_ERR_OUT_OF_MEMORY
 
 
+class MemoryBudgetError(NSTOutOfMemoryError):
+    """A render cannot be planned within the memory budget (``max_memory``); raised before any work.
+    ``needed`` is the smallest budget, in bytes, with which the same render would be planned. Found in
+    Python (by the planner), so its ``status`` is ``NOT_AN_ENGINE_STATUS``."""
+
+    status = NOT_AN_ENGINE_STATUS
+
+    def __init__(self, message: str, needed: int) -> None:
+        super().__init__(message)
+        self.needed = needed
+
+
 class NSTNumericError(NSTError, ArithmeticError):
     """The objective became NaN or Inf (``NST_ERR_NUMERIC``)."""
 
@@ -129,6 +141,11 @@ class LibraryNotFoundError(NSTError, ImportError):
 
 class ImageError(NSTError, ValueError):
     """An image could not be loaded, converted or saved; the message names the file and the problem."""
+
+
+class CheckpointError(NSTError, ValueError):
+    """A checkpoint file that cannot be read, is damaged, or does not fit the run resuming from it
+    (other inputs or options); the message says which."""
 
 
 class ImageNotFoundError(FileNotFoundError, ImageError):

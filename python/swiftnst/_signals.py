@@ -33,13 +33,16 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def terminate_like_ctrl_c() -> Iterator[list[int]]:
+def terminate_like_ctrl_c(*, keep_custom_handler: bool = False) -> Iterator[list[int]]:
     """While active, SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``) between steps.
 
-    Yields a list that receives the number of every such signal (the CLI's exit code is 128 + it).
+    With ``keep_custom_handler`` (a library run checkpointing inside a host program), only SIGTERM's
+    default action is replaced: a handler the host installed stays. Yields a list that receives the
+    number of every such signal (the CLI's exit code is 128 + it).
     """
     received: list[int] = []
-    if not _in_main_thread() or signal.getsignal(signal.SIGTERM) is None:  # None: not ours to replace
+    current = signal.getsignal(signal.SIGTERM)
+    if not _in_main_thread() or current is None or (keep_custom_handler and current is not signal.SIG_DFL):
         yield received
         return
 

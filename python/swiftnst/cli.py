@@ -30,6 +30,7 @@ from typing import Iterator, Sequence
 
 from . import weights as weights_module
 from ._arguments import OPTIMIZER_CODES, POOLING_CODES
+from ._render_cli import add_render_arguments, dry_run, log_to_stderr, render_options
 from ._errors import ImageError, NSTError, StyleTransferInterrupted
 from ._signals import Terminated, print_line, terminate_like_ctrl_c
 from ._outputs import SNAPSHOT_GRID_NAME
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     result.add_argument("--snapshot-dir", type=Path, default=None,
                         help="where snapshots go (default: OUTPUT's name + '_snapshots', next to it)")
     result.add_argument("--no-progress", action="store_true", help="hide the progress bar (default: shown)")
+    add_render_arguments(parser)
     return parser
 
 
@@ -147,7 +149,7 @@ def _options_from_args(args: argparse.Namespace) -> StyleTransferOptions:
         preserve_colors=args.preserve_colors, seed=args.seed, multiscale=args.multiscale,
         multiscale_min_size=args.multiscale_min_size, keep_best=not args.keep_last,
         print_every=args.print_every, save_every=args.save_every, snapshot_dir=snapshot_dir,
-        progress=not args.no_progress, threads=args.threads)
+        progress=not args.no_progress, threads=args.threads, **render_options(args))
 
 
 def _run_transfer(argv: Sequence[str]) -> int:
@@ -157,10 +159,13 @@ def _run_transfer(argv: Sequence[str]) -> int:
         options = _options_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.dry_run:
+        return dry_run(args, options)
+    log_to_stderr()
     with terminate_like_ctrl_c() as terminated:
         try:
             stylize(args.content, args.styles, model=args.model, input_convention=args.input_convention,
-                    output=args.output, options=options)
+                    output=args.output, options=options, resume=args.resume)
         except StyleTransferInterrupted as stop:
             print(f"swiftnst: {'terminated' if terminated else 'interrupted'} after {stop.iteration} iterations; "
                   f"best image so far saved to {args.output}", file=sys.stderr)

@@ -13,7 +13,7 @@ import errno
 import logging
 import os
 from pathlib import Path
-from typing import BinaryIO, Sequence, Union
+from typing import BinaryIO, Callable, Sequence, TypeVar, Union
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
@@ -59,6 +59,9 @@ FLOAT_RANGE_TOLERANCE = 0.5 / 255
 #: or (H, W, 4), uint8 or float in [0, 1].
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
 
+T = TypeVar("T")
+_EXIF_ORIENTATION = 0x0112  # the EXIF tag ImageOps.exif_transpose reads
+
 
 # MARK: - Loading
 
@@ -91,18 +94,42 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np
         return _array_to_rgb(source)
     if isinstance(source, Image.Image):
         return _pil_to_rgb(source, "<PIL image>", max_pixels)
+    return _read_file(source, lambda im, name: _pil_to_rgb(im, name, max_pixels))
+
+
+def image_shape(source: ImageSource) -> tuple[int, int]:
+    """``(height, width)`` of the image :func:`load_image` would return, reading only a file's header.
+
+    Raises:
+        ImageNotFoundError, ImageError: as :func:`load_image`, for problems the header shows.
+    """
+    if isinstance(source, np.ndarray):
+        return _array_to_rgb(source).shape[:2]
+    if isinstance(source, Image.Image):
+        return _oriented_shape(source)
+    return _read_file(source, lambda im, _name: _oriented_shape(im))
+
+
+def _read_file(source: ImageSource, read: Callable[[Image.Image, str], T]) -> T:
+    """``read(image, name)`` on the image file at ``source``, with every failure an :class:`ImageError`."""
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"expected a path, PIL image or NumPy array, got {type(source).__name__}")
     path = Path(source)
     handle = _open_image_file(path)
     try:
         with handle, Image.open(handle) as im:
-            return _pil_to_rgb(im, str(path), max_pixels)
+            return read(im, str(path))
     except UnidentifiedImageError:
         raise ImageError(f"cannot load image '{path}': not an image file Pillow can read") from None
     except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
         # Pillow reports truncated and corrupt data as OSError ("image file is truncated", ...).
         raise ImageError(f"cannot load image '{path}': {exc}") from None
+
+
+def _oriented_shape(im: Image.Image) -> tuple[int, int]:
+    """(height, width) after ``exif_transpose``: EXIF orientations 5-8 turn the image by 90 degrees."""
+    width, height = im.size
+    return (width, height) if im.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8) else (height, width)
 
 
 def _open_image_file(path: Path) -> BinaryIO:

@@ -17,6 +17,7 @@ from typing import Iterable, Mapping, Sequence, Union
 
 from ._abi import NST_MAX_IMAGE_SIDE
 from ._arguments import OPTIMIZER_CODES, POOLING_CODES, checked_int
+from ._quantities import parse_duration, parse_memory_size
 from ._defaults import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, engine_defaults
 from ._tutorial_layers import STYLE_LAYERS_TUTORIAL, engine_layer_name
 from .weights import ARCHITECTURES, layer_names
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_STYLE_LAYERS",
     "STYLE_LAYER_PRESETS",
     "MULTISCALE_AUTO_ABOVE",
+    "TOLERANCE_WINDOW",
     "LayerSpec",
     "LayerWeights",
     "StyleTransferOptions",
@@ -46,6 +48,9 @@ STYLE_LAYER_PRESETS: dict[str, tuple[tuple[str, float], ...]] = {
 #: and 256 px (54 s vs 79 s: 1.02e7 vs 9.07e6) it was faster but ended 12-16 % higher, so it is
 #: only a clear win above 384 px.
 MULTISCALE_AUTO_ABOVE = 384
+
+#: ``tolerance`` compares a scale's lowest total loss with its lowest one this many steps earlier.
+TOLERANCE_WINDOW = 10
 
 LayerWeights = tuple[tuple[str, float], ...]
 LayerSpec = Union[str, Mapping[str, float], Sequence[Union[str, tuple[str, float]]]]
@@ -185,6 +190,22 @@ class StyleTransferOptions:
     threads: int = _ENGINE.threads
     #: On Ctrl-C: raise :class:`StyleTransferInterrupted` (True) or return the best image so far (False).
     raise_on_interrupt: bool = True
+    #: Memory budget of the whole process: bytes, or a size like ``"4G"``, ``"1500M"``, ``"2.5GiB"``
+    #: (stored as bytes). The planner picks the evaluation strategy and L-BFGS history to fit it and
+    #: refuses, before any work, a render that cannot. None: 75 % of the memory available when planning.
+    max_memory: int | str | None = None
+    #: Wall-clock limit: seconds, or ``"90s"``, ``"20m"``, ``"1h"`` (stored as seconds). The schedule is
+    #: fitted to it and the run stops with the best image when it is reached. None: no limit.
+    time_limit: float | str | None = None
+    #: Stop a scale early once its lowest total loss fell by less than this fraction over the last
+    #: :data:`TOLERANCE_WINDOW` (10) steps; 0: run every step.
+    tolerance: float = 0.0
+    #: Checkpoint file (see :mod:`swiftnst.checkpoint`), written atomically at every scale's start, every
+    #: ``checkpoint_every`` steps, and when the run stops early (Ctrl-C, SIGTERM, the time limit); resume
+    #: with ``stylize(..., resume=PATH)``. None: no checkpoints.
+    checkpoint: str | os.PathLike | None = None
+    #: Steps between checkpoints (>= 1).
+    checkpoint_every: int = 50
 
     def __post_init__(self) -> None:
         checked_int(self.image_size, "image_size", minimum=1, maximum=NST_MAX_IMAGE_SIDE,
@@ -222,6 +243,14 @@ class StyleTransferOptions:
         checked_int(self.threads, "threads", bits=32, minimum=0)
         if self.save_every and self.snapshot_dir is None:
             raise ValueError("save_every > 0 needs a snapshot_dir")
+        if self.max_memory is not None:
+            object.__setattr__(self, "max_memory", parse_memory_size(self.max_memory, "max_memory"))
+        if self.time_limit is not None:
+            object.__setattr__(self, "time_limit", parse_duration(self.time_limit, "time_limit"))
+        _check_finite(self.tolerance, "tolerance", minimum=0.0)
+        checked_int(self.checkpoint_every, "checkpoint_every", minimum=1)
+        if self.checkpoint is not None:
+            object.__setattr__(self, "checkpoint", os.fspath(self.checkpoint))
 
     def noise_ratio(self) -> float | None:
         """The noise fraction of a ``content``/``noise``/``noise:R`` init, or None for an image path."""

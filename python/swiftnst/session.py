@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import math
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -183,6 +184,29 @@ class Session(NativeHandle):
                   "nst_session_predict_peak_bytes")
         return int(out[0])
 
+    # MARK: - State (checkpoints)
+
+    def save_state(self) -> bytes:
+        """The session's optimisation state: image, best image and losses, counters, optimiser state
+        (L-BFGS pairs or Adam moments). Layers, targets and strips are not included (see
+        ``nst_session_save_state``)."""
+        with self._exclusive():
+            size = np.zeros(1, dtype=np.int64)
+            check(C.nst_session_state_size(self.handle, size), "nst_session_state_size")
+            out = np.empty(int(size[0]), dtype=np.uint8)
+            check(C.nst_session_save_state(self.handle, out, out.size), "nst_session_save_state")
+        return out.tobytes()
+
+    def load_state(self, state: bytes) -> None:
+        """Continue from ``state`` (from :meth:`save_state` of a session with the same parameters);
+        call it after setting layers and images. The next steps are bitwise those the saved session
+        would have taken (same machine and threads). Raises ``NSTInvalidArgumentError`` or
+        ``NSTShapeError`` for a state that does not fit or is damaged; the session is then unchanged."""
+        data = np.frombuffer(state, dtype=np.uint8)
+        with self._exclusive():
+            check(C.nst_session_load_state(self.handle, data, data.size), "nst_session_load_state")
+            self._stepped = True  # the best losses are the state's (NaN, so None, when it had none)
+
     # MARK: - Optimisation
 
     def evaluate(self, x: np.ndarray, gradient: bool = True) -> tuple[Losses, np.ndarray | None]:
@@ -271,4 +295,4 @@ class Session(NativeHandle):
             check(C.nst_session_get_best_image(self.handle, out, out.size, ctypes.byref(losses)),
                   "nst_session_get_best_image")
             stepped = self._stepped
-        return out, Losses.from_c(losses) if stepped else None
+        return out, Losses.from_c(losses) if stepped and not math.isnan(losses.total) else None

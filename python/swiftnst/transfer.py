@@ -16,26 +16,32 @@ Typical use::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import os
-import sys
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import images
 from ._errors import StyleTransferInterrupted
 from ._outputs import SNAPSHOT_GRID_NAME, prepare_outputs, snapshot_name
-from ._signals import deferred_signals, print_line
+from ._run_control import RunControl
+from ._signals import deferred_signals, print_line, terminate_like_ctrl_c
 from ._sizes import PAD_MULTIPLE, check_run_sizes, style_side
+from ._strategies import apply_strategy
+from .checkpoint import Checkpoint, check_inputs, input_hashes, read_checkpoint, resume_options, write_checkpoint
 from .images import ImageSource
 from .model import Model
 from .options import (
     DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, MULTISCALE_AUTO_ABOVE, STYLE_LAYER_PRESETS,
     StyleTransferOptions, parse_layer_weights,
 )
+from .planner import RenderPlan, ScalePlan, plan_render
+from .schedule import scale_plan
 from .session import Losses, Session
 from .weights import convert
 from .weights.pth_convention import check_convention_name
@@ -65,24 +71,7 @@ MAX_GRID_SNAPSHOTS = 100
 #: Height of a snapshot in the grid (``images.make_grid``'s cell height).
 GRID_CELL_HEIGHT = 192
 
-
-def scale_plan(image_size: int, iterations: int, multiscale: bool, min_size: int = 256) -> list[tuple[int, int]]:
-    """Return ``[(longest_side, steps), ...]`` from coarse to fine.
-
-    Sizes halve from ``image_size`` while they stay >= ``min_size``. The final (full) size gets
-    half of the steps (rounded up), the coarser sizes share the other half equally: coarse steps
-    are cheap (a quarter of the pixels per halving) and fix the large-scale layout, the fine steps
-    add the detail. Scales that would get no step are dropped.
-    """
-    sizes = [image_size]
-    while multiscale and sizes[0] // 2 >= min_size:
-        sizes.insert(0, sizes[0] // 2)
-    final_steps = -(-iterations // 2) if len(sizes) > 1 else iterations
-    coarse = sizes[:-1]
-    share, extra = divmod(iterations - final_steps, max(1, len(coarse)))
-    plan = [(size, share + (1 if i < extra else 0)) for i, size in enumerate(coarse)]
-    return [(size, steps) for size, steps in plan if steps > 0] + [(image_size, final_steps)]
-
+logger = logging.getLogger("swiftnst")
 
 # MARK: - Running
 
@@ -93,6 +82,7 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
             output: str | os.PathLike | None = None,
             callback: ProgressCallback | None = None,
             options: StyleTransferOptions | None = None,
+            resume: str | os.PathLike | None = None,
             **option_overrides) -> np.ndarray:
     """Render ``content`` in the style of ``style`` and return the result as RGB uint8 (H, W, 3).
 
@@ -107,6 +97,16 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         callback: ``callback(iteration, losses, image_fn)`` after every step (see :data:`ProgressCallback`).
         options: a :class:`StyleTransferOptions`; keyword overrides (e.g. ``iterations=100``)
             are applied on top of it (or of the defaults).
+        resume: a checkpoint file (``checkpoint=PATH`` option of an earlier run) to continue from: the
+            result is bitwise the uninterrupted run's (same machine, library and threads). The options
+            and plan are the checkpoint's; only run-control options (``checkpoint.RUN_CONTROL_OPTIONS``)
+            may be changed, any other option given must equal the checkpoint's. The content and style
+            must be the same images (their hashes are checked).
+
+    The render follows :func:`swiftnst.plan`'s plan (logged on the ``swiftnst`` logger): scales,
+    steps, evaluation strategy and L-BFGS history fitted to ``max_memory`` and ``time_limit``; with a
+    ``time_limit`` the run stops with the best image when it is reached, with a ``tolerance`` a scale
+    ends once its loss stops falling.
 
     Returns:
         The result, exactly ``image_size`` on its longest side with the content's aspect ratio.
@@ -119,10 +119,19 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
             created or written): found before the model is loaded. An existing ``output`` is
             replaced, with a warning on the ``swiftnst`` logger.
         NSTOutOfMemoryError: the largest image of the run cannot fit in the available memory.
+        MemoryBudgetError: the render cannot fit ``max_memory``; raised before any image is loaded
+            into the engine, the message names the smallest budget that would work.
         NSTError: the engine failed (its message says why).
-        StyleTransferInterrupted: Ctrl-C, when ``raise_on_interrupt`` (the default).
+        StyleTransferInterrupted: Ctrl-C (or SIGTERM while checkpointing), when ``raise_on_interrupt``.
+        CheckpointError: ``resume`` is not a valid checkpoint or does not fit the inputs or options.
     """
-    options = dataclasses.replace(options or StyleTransferOptions(), **option_overrides)
+    started = time.monotonic()  # a time limit counts from here (less the time a resumed run had taken)
+    saved = read_checkpoint(resume) if resume is not None else None
+    if saved is not None:
+        options = resume_options(saved, options, option_overrides)
+        started -= saved.elapsed
+    else:
+        options = dataclasses.replace(options or StyleTransferOptions(), **option_overrides)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
         raise ValueError("at least one style image is needed")
@@ -144,12 +153,19 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
              for i, s in enumerate(styles)]
     style_sides = check_run_sizes(options.image_size, options.style_scale, content_rgb.shape,
                                   [s.shape for s in style_rgbs], names)
+    hashes = input_hashes(content_rgb, style_rgbs)
+    if saved is not None:
+        check_inputs(saved, hashes)
     owned = not isinstance(model, Model)
     net = _open_model(model, input_convention) if owned else model
     try:
         _check_layers_exist(net, options)
-        return _Transfer(net, options, content_rgb, list(zip(style_rgbs, style_sides)), blend, callback,
-                         init_rgb).run(output)
+        # The plan refuses a budget it cannot meet, before work; a resumed run keeps its plan.
+        plan = saved.plan if saved is not None else plan_render(
+            net, options, content_rgb.shape[:2], [s.shape[:2] for s in style_rgbs])
+        logger.info("%s", plan)
+        return _Transfer(net, options, plan, content_rgb, list(zip(style_rgbs, style_sides)), blend, callback,
+                         init_rgb, hashes, saved).run(output, started)
     finally:
         if owned:
             net.close()
@@ -173,12 +189,14 @@ def _check_layers_exist(model: Model, options: StyleTransferOptions) -> None:
 class _Transfer:
     """One run: the scales, the step loop and its side effects (progress, snapshots, callback)."""
 
-    def __init__(self, model: Model, options: StyleTransferOptions, content: np.ndarray,
+    def __init__(self, model: Model, options: StyleTransferOptions, plan: RenderPlan, content: np.ndarray,
                  styles: list[tuple[np.ndarray, int]], blend: Sequence[float], callback: ProgressCallback | None,
-                 init: np.ndarray | None) -> None:
+                 init: np.ndarray | None, hashes: dict, resume: Checkpoint | None) -> None:
         """``content``, the ``styles`` and the ``init`` image (None unless ``options.init`` is a path) are
-        RGB uint8 as loaded, each style with the largest side the run resizes it to (``_sizes.check_run_sizes``)."""
-        self.model, self.options, self.callback = model, options, callback
+        RGB uint8 as loaded, each style with the largest side the run resizes it to (``_sizes.check_run_sizes``);
+        ``hashes`` identify the inputs in checkpoints, ``resume`` is the checkpoint to continue from."""
+        self.model, self.options, self.plan, self.callback = model, options, plan, callback
+        self.hashes, self.resume = hashes, resume
         self.final_shape = images.fit_longest_side(content.shape[0], content.shape[1], options.image_size)
         # Float copies only at the largest size the run needs, never of the full-size inputs.
         self.content = _float_at_most(content, options.image_size)
@@ -189,37 +207,55 @@ class _Transfer:
         self.iteration = 0
         self.printing = True
         self.snapshots: list[tuple[int, np.ndarray]] = []   # (iteration, grid thumbnail)
-        snapshot_count = options.iterations // options.save_every if options.save_every else 0
+        snapshot_count = plan.iterations // options.save_every if options.save_every else 0
         self.grid_stride = max(1, -(-snapshot_count // MAX_GRID_SNAPSHOTS))
         self.rng = np.random.default_rng(options.seed)
+        self.scale_index = self.scale_steps = self.scale_taken = 0  # where the run is, for checkpoints
+        if resume is not None:
+            self.iteration = resume.iteration
+            self.rng.bit_generator.state = resume.rng_state
 
-    def run(self, output: Path | None) -> np.ndarray:
-        plan = scale_plan(self.options.image_size, self.options.iterations,
-                          self.options.uses_multiscale(), self.options.multiscale_min_size)
+    def run(self, output: Path | None, started: float) -> np.ndarray:
+        """Optimise every scale of the plan (a time limit counting from ``started``), save and return."""
         result: np.ndarray | None = None        # float RGB of the last finished scale
         session: Session | None = None
-        bar = tqdm(total=self.options.iterations, disable=not self.options.progress, delay=2.0,
-                   unit="it", dynamic_ncols=True, file=sys.stderr)
+        control = RunControl(self.plan, self.options.progress, started)
         interrupted = False
         image: np.ndarray | None = None
+        # While checkpointing, SIGTERM stops like Ctrl-C (a host's own SIGTERM handler is left alone).
+        terminate = (terminate_like_ctrl_c(keep_custom_handler=True) if self.options.checkpoint is not None
+                     else contextlib.nullcontext())
         try:
-            try:
-                for size, steps in plan:
-                    session = self._make_session(size, result)
-                    self._optimise(session, steps, bar)
-                    result = self._pick(session)
-                    session.close()
-                    session = None
-            except KeyboardInterrupt:
-                if session is None and result is None:
-                    raise                       # nothing to save yet
-                interrupted = True
-            # From here to the saved result, a second Ctrl-C (or SIGTERM) waits: it cannot lose the image.
-            with deferred_signals():
-                if interrupted and session is not None:
-                    # The engine's state is consistent between steps, so the best image so far is valid.
-                    result = self._pick(session)
-                image = self._finish(result, output)
+            with terminate:
+                try:
+                    first = self.resume.scale_index if self.resume is not None else 0
+                    for index, scale in enumerate(self.plan.scales[first:], first):
+                        if index > first and control.out_of_time():
+                            logger.info("time limit reached: the remaining scales are skipped")
+                            break
+                        steps = control.start_scale(index)
+                        resumed = self.resume if index == first else None
+                        session = self._make_session(scale, result, resumed)
+                        self.scale_index, self.scale_steps = index, resumed.scale_steps if resumed else steps
+                        self.scale_taken = resumed.scale_taken if resumed else 0
+                        if resumed is not None:
+                            control.resume_scale(resumed.scale_losses)
+                        self._checkpoint(session, control)
+                        control.end_scale(self._optimise(session, control))
+                        result = self._pick(session)
+                        session.close()
+                        session = None
+                except KeyboardInterrupt:
+                    if session is None and result is None:
+                        raise                   # nothing to save yet
+                    interrupted = True
+                # From here to the saved result, a second Ctrl-C (or SIGTERM) waits: it cannot lose the image.
+                with deferred_signals():
+                    if interrupted and session is not None:
+                        # The engine's state is consistent between steps, so the best image so far is valid.
+                        self._checkpoint(session, control)
+                        result = self._pick(session)
+                    image = self._finish(result, output)
         except KeyboardInterrupt:
             if image is None:
                 raise
@@ -227,33 +263,42 @@ class _Transfer:
         finally:
             if session is not None:
                 session.close()
-            bar.close()
+            control.close()
         if interrupted and self.options.raise_on_interrupt:
             raise StyleTransferInterrupted(image, self.iteration, output)
         return image
 
     # Setting up one scale.
 
-    def _make_session(self, size: int, previous: np.ndarray | None) -> Session:
-        """A session at the scale's size padded to :data:`PAD_MULTIPLE` (see :func:`_pad`); images
+    def _make_session(self, scale: ScalePlan, previous: np.ndarray | None, resumed: Checkpoint | None) -> Session:
+        """A session at the scale's size padded to :data:`PAD_MULTIPLE` (see :func:`_pad`), evaluated
+        and with the L-BFGS history as planned, in the ``resumed`` checkpoint's state if given; images
         leave it only through :meth:`_read`, which crops back to ``self.shape``."""
         o = self.options
-        height, width = self.shape = images.fit_longest_side(*self.final_shape, size)
+        height, width = self.shape = scale.height, scale.width
         content = images.resize(self.content, height, width)
-        start = images.resize(previous, height, width) if previous is not None else self._initial(content)
+        if resumed is not None:
+            start = content  # replaced by the checkpoint's image; the noise generator is not drawn from
+        elif previous is not None:
+            start = images.resize(previous, height, width)
+        else:
+            start = self._initial(content)
         content, start = _pad(content), _pad(start)
         session = Session(self.model, content.shape[0], content.shape[1],
                           content_layers=dict(o.content_layers), style_layers=dict(o.style_layers),
                           content_weight=o.content_weight, style_weight=o.style_weight, tv_weight=o.tv_weight,
                           pooling=o.pooling, optimizer=o.optimizer, learning_rate=o.learning_rate,
-                          lbfgs_history=o.lbfgs_history, threads=o.threads)
+                          lbfgs_history=scale.lbfgs_history or o.lbfgs_history, threads=o.threads)
         try:
+            apply_strategy(session, scale.strategy)
             session.set_content(self.model.preprocess(content))
             for style, weight in zip(self.styles, self.blend):
                 if weight > 0:
                     side = style_side(style.shape, max(height, width), o.style_scale)
                     session.add_style(self.model.preprocess(images.resize_longest_side(style, side)), weight)
             session.set_image(self.model.preprocess(start))
+            if resumed is not None:
+                session.load_state(resumed.session_state)
         except BaseException:
             session.close()
             raise
@@ -271,23 +316,43 @@ class _Transfer:
 
     # The step loop.
 
-    def _optimise(self, session: Session, steps: int, bar: tqdm) -> None:
+    def _optimise(self, session: Session, control: RunControl) -> int:
+        """The scale's remaining steps, fewer when ``control`` stops it; returns the steps taken in it."""
         o = self.options
-        for _ in range(steps):
-            losses = session.step(1)
-            self.iteration += 1
-            bar.update(1)
-            bar.set_postfix_str(f"loss {losses.total:.4g} (content {losses.content:.3g}, "
-                                f"style {losses.style:.3g}, tv {losses.tv:.3g})", refresh=False)
+        while self.scale_taken < self.scale_steps:
+            reason = control.stop_reason()
+            if reason is not None:
+                logger.info("scale %dx%d stopped after %d steps: %s", *self.shape[::-1], self.scale_taken, reason)
+                self._checkpoint(session, control)
+                return self.scale_taken
+            with deferred_signals():  # a step and its bookkeeping are never separated (checkpoints rely on it)
+                losses = session.step(1)
+                self.iteration += 1
+                self.scale_taken += 1
+                control.step_done(losses.total, f"iteration {self.iteration}: loss {losses.total:.4g} (content "
+                                                f"{losses.content:.3g}, style {losses.style:.3g}, tv {losses.tv:.3g})")
+            if self.iteration % o.checkpoint_every == 0:
+                self._checkpoint(session, control)
             if self.printing and o.print_every and self.iteration % o.print_every == 0:
                 # A closed standard output (``| head``) ends the printing, not the run.
-                self.printing = print_line(f"iteration {self.iteration}/{o.iterations}: total {losses.total:.6g}, "
-                                           f"content {losses.content:.6g}, style {losses.style:.6g}, "
-                                           f"tv {losses.tv:.6g}")
+                self.printing = print_line(f"iteration {self.iteration}/{self.plan.iterations}: total "
+                                           f"{losses.total:.6g}, content {losses.content:.6g}, style "
+                                           f"{losses.style:.6g}, tv {losses.tv:.6g}")
             if o.save_every and self.iteration % o.save_every == 0:
                 self._save_snapshot(self._render(session.image))
             if self.callback is not None:
                 self.callback(self.iteration, losses, lambda: images.to_uint8(self._render(session.image)))
+        return self.scale_taken
+
+    def _checkpoint(self, session: Session, control: RunControl) -> None:
+        """Write the checkpoint (with the ``checkpoint`` option): where the run is and the session's state."""
+        if self.options.checkpoint is None:
+            return
+        write_checkpoint(self.options.checkpoint, Checkpoint(
+            self.options, self.plan, self.scale_index, self.scale_steps, self.scale_taken, self.iteration,
+            control.elapsed(), self.rng.bit_generator.state, control.scale_losses(), self.hashes,
+            session.save_state()))
+        logger.info("checkpoint written to %s at iteration %d", self.options.checkpoint, self.iteration)
 
     def _pick(self, session: Session) -> np.ndarray:
         """The scale's result as float RGB: the best image seen, or the last one."""
@@ -308,7 +373,7 @@ class _Transfer:
     def _save_snapshot(self, rgb: np.ndarray) -> None:
         images.save_image(rgb, Path(self.options.snapshot_dir) / snapshot_name(self.iteration))
         taken = self.iteration // self.options.save_every
-        if (taken - 1) % self.grid_stride == 0 or self.iteration + self.options.save_every > self.options.iterations:
+        if (taken - 1) % self.grid_stride == 0 or self.iteration + self.options.save_every > self.plan.iterations:
             self.snapshots.append((self.iteration, images.thumbnail(images.to_uint8(rgb), GRID_CELL_HEIGHT)))
 
     def _finish(self, result: np.ndarray, output: Path | None) -> np.ndarray:

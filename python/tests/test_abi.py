@@ -48,7 +48,7 @@ def test_every_status_code_has_its_exception_class():
 @pytest.mark.parametrize("name, builtins", [
     ("ImageError", (ValueError,)), ("ImageNotFoundError", (FileNotFoundError, ValueError)),
     ("WeightsError", (ValueError,)), ("LibraryNotFoundError", (ImportError,)),
-    ("StyleTransferInterrupted", (KeyboardInterrupt,)),
+    ("StyleTransferInterrupted", (KeyboardInterrupt,)), ("MemoryBudgetError", (MemoryError,)),
 ])
 def test_python_side_errors_are_nst_errors_and_keep_their_builtin_bases(name, builtins):
     cls = getattr(swiftnst, name)
@@ -59,7 +59,7 @@ def test_python_side_errors_are_nst_errors_and_keep_their_builtin_bases(name, bu
 
 def test_every_public_exception_class_is_an_nst_error():
     exported = [getattr(swiftnst, name) for name in swiftnst.__all__ if name.endswith(("Error", "Interrupted"))]
-    assert len(exported) == 18
+    assert len(exported) == 20
     assert all(issubclass(cls, NSTError) for cls in exported)
 
 

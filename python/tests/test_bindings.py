@@ -51,18 +51,20 @@ def _expected_ctype(c_type: str):
         return lambda t: t is None
     if stars == 0 and base == "nst_progress_callback":
         return lambda t: t is C.nst_progress_callback
-    if stars == 1 and base in ("float", "int64_t"):  # NumPy buffers
-        dtype = np.float32 if base == "float" else np.int64
+    if stars == 1 and base in ("float", "int64_t", "void"):  # NumPy buffers (void *: bytes as uint8)
+        dtype = {"float": np.float32, "int64_t": np.int64, "void": np.uint8}[base]
         writeable = "const" not in c_type
-        return lambda t: (getattr(t, "_dtype_", None) == dtype and "C_CONTIGUOUS" in _flag_names(t)
-                          and ("WRITEABLE" in _flag_names(t)) == writeable)
+        buffer = lambda t: (getattr(t, "_dtype_", None) == dtype and "C_CONTIGUOUS" in _flag_names(t)
+                            and ("WRITEABLE" in _flag_names(t)) == writeable)
+        # An opaque void * (callback user data) is a plain c_void_p.
+        return (lambda t: t is ctypes.c_void_p or buffer(t)) if base == "void" else buffer
     if stars == 1 and base == "char":
         return lambda t: t is ctypes.c_char_p
     if stars == 2 and base == "char":
         return lambda t: t is ctypes.POINTER(ctypes.c_char_p)
     if stars == 2 and base == "float":
         return lambda t: t is ctypes.POINTER(ctypes.POINTER(ctypes.c_float))
-    if stars == 1 and base in ("nst_model", "nst_session", "void"):
+    if stars == 1 and base in ("nst_model", "nst_session"):
         return lambda t: t is ctypes.c_void_p
     if stars == 2 and base in ("nst_model", "nst_session"):
         return lambda t: t is ctypes.POINTER(ctypes.c_void_p)

@@ -138,10 +138,12 @@ typedef struct nst_session_params {
 // NST_ERR_CANCELLED and the session keeps the image and best image reached so far.
 // Re-entrancy: the callback may call any nst_ function. On the session being stepped:
 // - reads work and see the state after this step: nst_session_get_image, nst_session_get_best_image,
-//   nst_session_predict_peak_bytes (and every nst_model_* function, on any model);
+//   nst_session_predict_peak_bytes, nst_session_state_size, nst_session_save_state (and every
+//   nst_model_* function, on any model);
 // - calls that change the session (nst_session_set_content_layers, nst_session_set_style_layers,
 //   nst_session_set_content_image, nst_session_add_style_image, nst_session_clear_style_images,
-//   nst_session_evaluate, nst_session_set_image, nst_session_step, nst_session_set_strips) return
+//   nst_session_evaluate, nst_session_set_image, nst_session_step, nst_session_set_strips,
+//   nst_session_load_state) return
 //   NST_ERR_STATE ("not allowed inside this session's progress callback") and change nothing;
 // - nst_session_free is deferred: the handle is invalid at once (later calls with it, also in this
 //   callback, give NST_ERR_INVALID_HANDLE), the step stops after the current step and returns
@@ -410,6 +412,34 @@ NST_API nst_status nst_session_set_strips(nst_session * session, const char * sp
 NST_API nst_status nst_session_predict_peak_bytes(const nst_session * session, const char * split_layer,
                                                   int64_t strip_rows, int64_t lbfgs_history,
                                                   int64_t * bytes_out);
+
+// MARK: - Session state (checkpoints)
+
+// A session's optimisation state as bytes, so a run can stop and continue later with bitwise the same
+// steps (same library, machine and n_threads): the image, the best image and its losses, the iteration
+// and evaluation counters and the optimiser's state (L-BFGS: iteration, previous gradient and step, the
+// s/y pairs, rho, the H-diagonal scale; Adam: the moments and step count). Not included: the params,
+// layers, targets and strips, which the caller sets up as before loading. The layout is versioned and
+// self-describing (magic "SWNSTST1", format version, optimiser kind, image size, counts; little-endian;
+// documented in Sources/NSTEngine/State/StyleTransferSession+State.swift).
+
+// Writes the size in bytes of the session's current state (it grows as L-BFGS collects pairs).
+// Returns NST_OK, NST_ERR_INVALID_HANDLE or NST_ERR_NULL_POINTER.
+NST_API nst_status nst_session_state_size(const nst_session * session, int64_t * bytes_out);
+
+// Writes the state into buffer, which must hold exactly nst_session_state_size bytes.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER or NST_ERR_SHAPE (size differs);
+// the buffer is untouched on error.
+NST_API nst_status nst_session_save_state(const nst_session * session, void * buffer, int64_t size);
+
+// Replaces the session's state by the size bytes at buffer, written by nst_session_save_state of a
+// session with the same params (size, optimiser and its parameters). Call it after setting layers and
+// images, which reset the optimiser. Everything is validated before anything changes.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_SHAPE (size < 0, or a state for
+// another image size) or NST_ERR_INVALID_ARGUMENT (not a session state, another format version or
+// optimiser, a parameter that differs from the session's, truncated, trailing bytes, a count out of
+// range, NaN/Inf); the session is unchanged on error.
+NST_API nst_status nst_session_load_state(nst_session * session, const void * buffer, int64_t size);
 
 #ifdef __cplusplus
 }

@@ -57,5 +57,35 @@ public final class Adam: ImageOptimizer {
         v = []
         stepCount = 0
     }
-}
 
+    /// Layout: learning rate, beta1, beta2, epsilon (Float32), step count (Int64), has-moments flag
+    /// (UInt32), then when set the first and second moments (Float32 × count each).
+    public func exportState(_ writer: inout StateWriter) {
+        for parameter in [learningRate, beta1, beta2, epsilon] { writer.append(parameter) }
+        writer.append(stepCount)
+        writer.append(UInt32(m.isEmpty ? 0 : 1))
+        if !m.isEmpty {
+            writer.append(m)
+            writer.append(v)
+        }
+    }
+
+    public func importState(_ reader: inout StateReader, count: Int) throws {
+        for (name, own) in [("Adam learning rate", learningRate), ("Adam beta1", beta1), ("Adam beta2", beta2),
+                            ("Adam epsilon", epsilon)] {
+            try OptimizerChecks.expect(try reader.float(name), equals: own, name)
+        }
+        let steps = try reader.count("Adam step count")
+        var first: [Float] = [], second: [Float] = []
+        if try reader.flag("Adam has-moments flag") {
+            first = try reader.floats(count, "Adam first moment")
+            second = try reader.floats(count, "Adam second moment")
+            guard second.allSatisfy({ $0 >= 0 }) else { throw NSTError.invalidArgument("session state's Adam second moment is negative") }
+        } else if steps != 0 {
+            throw NSTError.invalidArgument("session state's Adam step count is \(steps) without moments")
+        }
+        m = first
+        v = second
+        stepCount = steps
+    }
+}

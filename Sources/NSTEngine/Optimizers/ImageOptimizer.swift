@@ -12,10 +12,26 @@ public protocol ImageOptimizer: AnyObject {
 
     /// Forgets all state (moments, curvature history), as if newly created.
     func reset()
+
+    /// Appends the optimiser's parameters and state (layout: `StyleTransferSession+State.swift`).
+    func exportState(_ writer: inout StateWriter)
+
+    /// Reads what `exportState` wrote for an optimiser with the same parameters over `count` variables
+    /// and takes it over only when all of it is valid.
+    /// - Throws: `NSTError.invalidArgument` naming what is truncated, out of range, not finite, or a
+    ///   parameter that differs from this optimiser's; the state is unchanged then.
+    func importState(_ reader: inout StateReader, count: Int) throws
 }
 
 /// Shared checks on what an objective returned.
 enum OptimizerChecks {
+    /// Refuses a state written by an optimiser with another value of parameter `name`.
+    static func expect<T: Equatable>(_ stored: T, equals own: T, _ name: String) throws {
+        guard stored == own else {
+            throw NSTError.invalidArgument("session state's \(name) is \(stored), the session's is \(own)")
+        }
+    }
+
     static func validate(gradient: [Float], count: Int) throws {
         guard gradient.count == count else {
             throw NSTError.shape("objective returned \(gradient.count) gradient values for \(count) variables")

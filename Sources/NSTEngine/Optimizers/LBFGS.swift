@@ -96,6 +96,53 @@ public final class LBFGS: ImageOptimizer {
         hDiagonal = ys / OptimizerChecks.dot(y, y)
     }
 
+    /// Layout: history size (Int64), learning rate (Float32), iteration (Int64), pairs held (Int64),
+    /// H-diagonal scale (Float64), then, from the second iteration on, the previous gradient and the
+    /// previous step (Float32 × count each), then rho (Float64 × pairs) and the s and y pairs, oldest
+    /// first (Float32 × count each).
+    public func exportState(_ writer: inout StateWriter) {
+        writer.append(historySize)
+        writer.append(learningRate)
+        writer.append(iteration)
+        writer.append(sHistory.count)
+        writer.append(hDiagonal)
+        if iteration > 0 {
+            writer.append(previousGradient)
+            writer.append(previousStep)
+        }
+        writer.append(rho)
+        for s in sHistory { writer.append(s) }
+        for y in yHistory { writer.append(y) }
+    }
+
+    public func importState(_ reader: inout StateReader, count: Int) throws {
+        try OptimizerChecks.expect(try reader.count("L-BFGS history size"), equals: historySize, "L-BFGS history size")
+        try OptimizerChecks.expect(try reader.float("L-BFGS learning rate"), equals: learningRate, "L-BFGS learning rate")
+        let iterations = try reader.count("L-BFGS iteration")
+        let pairs = try reader.count("L-BFGS pair count")
+        guard pairs <= historySize, pairs < max(1, iterations) else {
+            throw NSTError.invalidArgument("session state holds \(pairs) L-BFGS pairs after \(iterations) iterations "
+                                           + "with history size \(historySize)")
+        }
+        let scale = try reader.double("L-BFGS H-diagonal scale")
+        guard scale.isFinite, scale > 0 else {
+            throw NSTError.invalidArgument("session state's L-BFGS H-diagonal scale must be finite and > 0, got \(scale)")
+        }
+        let gradient = iterations > 0 ? try reader.floats(count, "L-BFGS previous gradient") : []
+        let move = iterations > 0 ? try reader.floats(count, "L-BFGS previous step") : []
+        let inverseCurvatures = try reader.doubles(pairs, "L-BFGS rho")
+        guard inverseCurvatures.allSatisfy({ $0 > 0 }) else { throw NSTError.invalidArgument("session state's L-BFGS rho must be > 0") }
+        let s = try (0..<pairs).map { try reader.floats(count, "L-BFGS s[\($0)]") }
+        let y = try (0..<pairs).map { try reader.floats(count, "L-BFGS y[\($0)]") }
+        iteration = iterations
+        previousGradient = gradient
+        previousStep = move
+        rho = inverseCurvatures
+        hDiagonal = scale
+        sHistory = s
+        yHistory = y
+    }
+
     /// `−H g` by the two-loop recursion over the stored pairs (newest first, then oldest first).
     ///
     /// With 100 pairs of image-sized vectors this is 400 passes over memory per step (measured:

@@ -35,11 +35,12 @@ def _ready_session(weights: str):
 
 def python_reads(weights: str) -> None:
     _, model, session = _ready_session(weights)
-    seen = []
+    seen, states = [], []
 
     def callback(losses):
         seen.append((session.image, session.best_image, session.best_losses, session.predict_peak_bytes(),
                      model.layer_shape("relu1_1", 16, 16)))
+        states.append(session.save_state())
 
     session.step(3, callback=callback)
     assert len(seen) == 3
@@ -47,12 +48,14 @@ def python_reads(weights: str) -> None:
     np.testing.assert_array_equal(seen[-1][0], session.image)
     assert all(best is not None and np.isfinite(best.total) for _, _, best, _, _ in seen)
     assert all(peak > 0 and shape == (64, 16, 16) for _, _, _, peak, shape in seen)
+    assert len(states) == 3 and states[-1] == session.save_state(), "the state saved in the callback is not the step's"
 
 
 def python_changes_refused(weights: str) -> None:
     swiftnst, model, session = _ready_session(weights)
     x = small_image(model, 16, 16, seed=4)
-    changes = {"set_image": lambda: session.set_image(x), "set_content": lambda: session.set_content(x),
+    state = session.save_state()
+    changes = {"load_state": lambda: session.load_state(state), "set_image": lambda: session.set_image(x), "set_content": lambda: session.set_content(x),
                "add_style": lambda: session.add_style(x), "clear_styles": session.clear_styles,
                "set_strips": lambda: session.set_strips("pool1", 8), "evaluate": lambda: session.evaluate(x),
                "step": lambda: session.step(1)}

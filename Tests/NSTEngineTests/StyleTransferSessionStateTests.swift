@@ -1,0 +1,104 @@
+import XCTest
+@testable import NSTEngine
+
+/// `exportState` / `importState`: a run continued from an exported state is bitwise the run that never
+/// stopped, and a damaged state is refused without changing the session.
+extension StyleTransferSessionTests {
+    private func configure(_ optimizer: StyleTransferSession.Configuration.Optimizer) -> (inout StyleTransferSession.Configuration) -> Void {
+        { $0.optimizer = optimizer; $0.lbfgsHistory = 3; $0.threadCount = 2 }
+    }
+
+    /// Steps `before`, exports, continues `after` steps in the original and in a fresh session that
+    /// imported the state: both must agree bit for bit.
+    private func assertResumeIsExact(_ optimizer: StyleTransferSession.Configuration.Optimizer, before: Int, after: Int) throws {
+        let original = try makeSession(configure(optimizer))
+        try original.step(count: before)
+        let state = original.exportState()
+        XCTAssertEqual(state.count, original.stateByteCount)
+        let resumed = try makeSession(configure(optimizer))
+        try state.withUnsafeBytes { try resumed.importState($0) }
+        XCTAssertTrue(resumed.exportState() == state, "an imported state exports the same bytes")
+        let expected = try XCTUnwrap(original.step(count: after))
+        let got = try XCTUnwrap(resumed.step(count: after))
+        XCTAssertEqual(got, expected)
+        XCTAssertTrue(resumed.image.map(\.bitPattern) == original.image.map(\.bitPattern), "image")
+        XCTAssertTrue(resumed.bestImage.map(\.bitPattern) == original.bestImage.map(\.bitPattern), "best image")
+        XCTAssertEqual(resumed.bestProgress, original.bestProgress)
+        XCTAssertTrue(resumed.exportState() == original.exportState(), "the states after the same steps")
+    }
+
+    func testLBFGSResumeIsBitwiseExact() throws {
+        // Pairs are first kept at step 10 here (earlier moves fail the curvature test): 12 steps hold the
+        // full history of 3 pairs, and the 4 after the import roll it over.
+        try assertResumeIsExact(.lbfgs, before: 12, after: 4)
+        try assertResumeIsExact(.lbfgs, before: 0, after: 2)   // before any step: no best, no history
+        try assertResumeIsExact(.lbfgs, before: 1, after: 2)   // previous gradient, no pair yet
+    }
+
+    func testAdamResumeIsBitwiseExact() throws {
+        try assertResumeIsExact(.adam, before: 3, after: 3)
+        try assertResumeIsExact(.adam, before: 0, after: 1)
+    }
+
+    /// `importState` must throw `expected` (checked by status) and leave `session` as it was.
+    private func assertRefused(_ bytes: [UInt8], by session: StyleTransferSession, _ expected: (NSTError) -> Bool,
+                               _ why: String, file: StaticString = #filePath, line: UInt = #line) {
+        let before = session.exportState()
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { try session.importState($0) }, why, file: file, line: line) {
+            XCTAssertTrue(($0 as? NSTError).map(expected) ?? false, "\(why): \($0)", file: file, line: line)
+        }
+        XCTAssertTrue(session.exportState() == before, "\(why): the session must be unchanged", file: file, line: line)
+    }
+
+    func testDamagedStatesAreRefused() throws {
+        let source = try makeSession(configure(.lbfgs))
+        try source.step(count: 12)  // with L-BFGS pairs (see testLBFGSResumeIsBitwiseExact)
+        let state = source.exportState()
+        let target = try makeSession(configure(.lbfgs))
+        try target.step(count: 1)
+        let invalid: (NSTError) -> Bool = { if case .invalidArgument = $0 { true } else { false } }
+        let shape: (NSTError) -> Bool = { if case .shape = $0 { true } else { false } }
+        // Every truncation, from empty to one byte short (every 97th length, plus the last few).
+        for length in Array(stride(from: 0, to: state.count, by: 97)) + [state.count - 4, state.count - 1] {
+            assertRefused(Array(state[..<length]), by: target, invalid, "truncated to \(length) bytes")
+        }
+        assertRefused(state + [0], by: target, invalid, "a trailing byte")
+        var patched = state
+        patched[0] ^= 1
+        assertRefused(patched, by: target, invalid, "wrong magic")
+        patched = state
+        patched[8] = 2
+        assertRefused(patched, by: target, invalid, "another format version")
+        patched = state
+        patched[12] = 1
+        assertRefused(patched, by: target, invalid, "another optimiser kind")
+        patched = state
+        patched[16] = 17
+        assertRefused(patched, by: target, shape, "another height")
+        // A huge negative then a huge positive iteration counter (8 bytes at offset 32).
+        patched = state
+        for i in 32..<40 { patched[i] = 0xFF }
+        assertRefused(patched, by: target, invalid, "negative iteration")
+        // NaN in the image (first float after the fixed header of 100 bytes).
+        patched = state
+        patched.replaceSubrange(100..<104, with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian, Array.init))
+        assertRefused(patched, by: target, invalid, "NaN pixel")
+        // The L-BFGS pair count (after the images and history size, learning rate, iteration) set huge.
+        let pairOffset = 100 + 2 * 4 * source.imageCount + 8 + 4 + 8
+        patched = state
+        patched.replaceSubrange(pairOffset..<pairOffset + 8, with: withUnsafeBytes(of: Int64.max.littleEndian, Array.init))
+        assertRefused(patched, by: target, invalid, "pair count above the history")
+        // A session with another history size refuses the state.
+        let otherHistory = try makeSession { $0.lbfgsHistory = 4 }
+        assertRefused(state, by: otherHistory, invalid, "another history size")
+    }
+
+    func testExportIntoABufferOfTheWrongSizeIsRefused() throws {
+        let session = try makeSession(configure(.adam))
+        var buffer = [UInt8](repeating: 7, count: session.stateByteCount + 1)
+        XCTAssertThrowsError(try buffer.withUnsafeMutableBytes { try session.exportState(into: $0) }) {
+            guard case .shape = $0 as? NSTError else { return XCTFail("\($0)") }
+        }
+        XCTAssertTrue(buffer.allSatisfy { $0 == 7 }, "the buffer is untouched")
+    }
+}
