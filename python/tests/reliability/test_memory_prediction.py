@@ -3,11 +3,11 @@
 
 The prediction is checked against the memory a real ``step`` takes, measured in a child process: the
 growth of the resident set from just after the model is loaded (current RSS, ``VmRSS``) to the
-high-water mark after the steps (``ru_maxrss``). The baseline is the current RSS (after one small
+high-water mark after the steps (``VmHWM``: not ``ru_maxrss``, which Linux carries across ``fork`` and
+``exec``, so a child of a large pytest reported pytest's size). The baseline is the current RSS (after one small
 warm-up evaluation, which brings one-time process state in) rather than the high-water mark after
 loading, because loading peaks above where it settles (the file is validated while mapped); a
-high-water baseline would hide ~70 MB of the session's growth. Without the warm-up, the growth
-measured 92 MB above the prediction at 384 px when the whole suite ran, and matched it alone.
+high-water baseline would hide ~70 MB of the session's growth. 
 
 Tolerance: 15% of the prediction plus 16 MB. The prediction counts the engine's float buffers; the
 rest (the Python images handed in, allocator headers and fragmentation, thread stacks) measured
@@ -48,7 +48,8 @@ session.set_content(content)
 session.add_style(rng.standard_normal((3, height, width), dtype=np.float32) * 50)
 session.set_image(content)
 session.step(2)  # the second step holds one L-BFGS pair, the history's full length
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+with open("/proc/self/status") as status:
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) * 1024
 print(json.dumps({{"growth": peak - baseline, "predicted": session.predict_peak_bytes(split, rows)}}))
 """
 
