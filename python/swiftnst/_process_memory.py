@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
+from ._sizes import available_bytes
 from .model import Model
 from .schedule import LARGE_OUTPUT_ABOVE
 
@@ -47,18 +48,7 @@ def default_budgets(image_size: int) -> list[int]:
 def default_max_memory() -> int:
     """The default memory budget: :data:`DEFAULT_MEMORY_SHARE` of ``MemAvailable`` (Linux), or of the
     physical memory where ``/proc/meminfo`` does not exist."""
-    available = None
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    available = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        pass
-    if available is None:
-        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return int(available * DEFAULT_MEMORY_SHARE)
+    return int(available_bytes() * DEFAULT_MEMORY_SHARE)
 
 
 def process_baseline_bytes(model: Model) -> int:
