@@ -91,6 +91,9 @@ public final class StyleTransferObjective {
     /// Whether the style term needs style images.
     var usesStyle: Bool { styleWeight > 0 && !styleLayers.isEmpty }
 
+    /// Whether a content or style image has been set.
+    var hasTargets: Bool { !contentLosses.isEmpty || !styleImages.isEmpty }
+
     /// Number of style images added since creation or the last `clearStyles`.
     var styleImageCount: Int { styleImages.count }
 

@@ -48,6 +48,8 @@ public final class StyleTransferSession {
     public let network: FeatureNetwork
     public let configuration: Configuration
     public private(set) var objective: StyleTransferObjective
+    /// The preview-size term (`setAnchor`), nil without one.
+    private(set) var anchor: PreviewAnchor?
     public private(set) var contentLayers: [(name: String, weight: Float)]
     public private(set) var styleLayers: [(name: String, weight: Float)]
     /// The image being optimised, `[3, height, width]`; always finite.
@@ -120,7 +122,9 @@ public final class StyleTransferSession {
         let rebuilt = try Self.makeObjective(network, configuration, layers, styleLayers)
         try rebuilt.setStrategy(objective.strategy)
         try rebuilt.adoptTargets(from: objective, content: false, style: true)
+        let rebuiltAnchor = try anchor?.rebuilt(for: rebuilt, keepContent: false, keepStyle: true)
         objective = rebuilt
+        anchor = rebuiltAnchor
         contentLayers = layers
         objectiveChanged()
     }
@@ -131,7 +135,9 @@ public final class StyleTransferSession {
         let rebuilt = try Self.makeObjective(network, configuration, contentLayers, layers)
         try rebuilt.setStrategy(objective.strategy)
         try rebuilt.adoptTargets(from: objective, content: true, style: false)
+        let rebuiltAnchor = try anchor?.rebuilt(for: rebuilt, keepContent: true, keepStyle: false)
         objective = rebuilt
+        anchor = rebuiltAnchor
         styleLayers = layers
         objectiveChanged()
     }
@@ -143,23 +149,51 @@ public final class StyleTransferSession {
         try objective.setStrategy(strategy)
     }
 
-    /// Sets the content target from `image` `[3, height, width]`.
-    /// - Throws: `NSTError.shape`, `.numeric` (NaN/Inf), `.outOfMemory`.
-    public func setContent(image: UnsafeBufferPointer<Float>) throws {
-        try withWorkers { try objective.setContent(image: image) }
+    /// Adds to the objective the same objective at a preview size, `height / factor × width / factor`,
+    /// evaluated on the image box-averaged by `factor` and weighted by `weight` (see `PreviewAnchor`);
+    /// `factor` 0 removes it. Set it before the content and style images: its targets are made from them.
+    /// - Throws: `NSTError.state` (a content or style image is already set), `.invalidArgument` (factor
+    ///   not 0 and outside `PreviewAnchor.factorRange`, weight not finite or <= 0), `.shape` (factor does
+    ///   not divide the size, or the preview is too small for the layers); the session is unchanged on error.
+    public func setAnchor(factor: Int, weight: Float) throws {
+        guard !objective.hasTargets else {
+            throw NSTError.state("set the anchor before the content and style images")
+        }
+        anchor = factor == 0 ? nil : try PreviewAnchor(full: objective, factor: factor, weight: weight)
         objectiveChanged()
     }
 
-    /// Adds a style image `[3, height, width]` (any size) with blend weight `weight` > 0.
-    /// - Throws: as `StyleTransferObjective.addStyle`.
+    /// The anchor's factor and weight (`setAnchor`), nil without one.
+    public var anchorSettings: (factor: Int, weight: Float)? { anchor.map { ($0.factor, $0.weight) } }
+
+    /// Sets the content target from `image` `[3, height, width]`.
+    /// - Throws: `NSTError.shape`, `.numeric` (NaN/Inf), `.outOfMemory`.
+    public func setContent(image: UnsafeBufferPointer<Float>) throws {
+        try withWorkers {
+            try objective.setContent(image: image)
+            try anchor?.setContent(image: image)
+        }
+        objectiveChanged()
+    }
+
+    /// Adds a style image `[3, height, width]` (any size; with an anchor at least its factor on a side)
+    /// with blend weight `weight` > 0.
+    /// - Throws: as `StyleTransferObjective.addStyle` and `PreviewAnchor.addStyle`.
     public func addStyle(image: UnsafeBufferPointer<Float>, height: Int, width: Int, weight: Double) throws {
-        try withWorkers { try objective.addStyle(image: image, height: height, width: width, weight: weight) }
+        if let anchor, height < anchor.factor || width < anchor.factor {
+            throw NSTError.shape("a style image of \(height)x\(width) is smaller than the anchor factor \(anchor.factor)")
+        }
+        try withWorkers {
+            try objective.addStyle(image: image, height: height, width: width, weight: weight)
+            try anchor?.addStyle(image: image, height: height, width: width, weight: weight)
+        }
         objectiveChanged()
     }
 
     /// Removes every style image.
     public func clearStyles() {
         objective.clearStyles()
+        anchor?.objective.clearStyles()
         objectiveChanged()
     }
 
@@ -175,7 +209,22 @@ public final class StyleTransferSession {
     /// Losses (and, with `gradient`, their gradient) at `image`, leaving the session unchanged.
     /// - Throws: as `StyleTransferObjective.evaluate`.
     public func evaluate(image: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>?) throws -> ObjectiveLosses {
-        try withWorkers { try objective.evaluate(image: image, gradient: gradient) }
+        try withWorkers { try evaluateObjective(image: image, gradient: gradient) }
+    }
+
+    /// The objective and, with an anchor, its preview term (added into the losses and the gradient).
+    private func evaluateObjective(image: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>?) throws -> ObjectiveLosses {
+        var losses = try objective.evaluate(image: image, gradient: gradient)
+        if let anchor {
+            let preview = try anchor.addEvaluation(image: image, gradient: gradient,
+                                                   releasingBuffers: objective.strategy != .whole)
+            losses = ObjectiveLosses(content: losses.content + preview.content, style: losses.style + preview.style,
+                                     tv: losses.tv + preview.tv)
+            guard losses.total.isFinite else {
+                throw NSTError.numeric("objective is not finite (content \(losses.content), style \(losses.style), tv \(losses.tv))")
+            }
+        }
+        return losses
     }
 
     /// Sets the image to optimise and resets the optimiser and the best image.
@@ -219,11 +268,10 @@ public final class StyleTransferSession {
     private func stepOnce() throws -> Progress {
         var losses = ObjectiveLosses(content: 0, style: 0, tv: 0)
         var gradient = [Float](repeating: 0, count: imageCount)
-        let objective = self.objective
         var candidate = image  // the session's image changes only once the step is known to be finite
         _ = try optimizer.step(&candidate) { [self] x in
             losses = try x.withUnsafeBufferPointer { xs in
-                try gradient.withUnsafeMutableBufferPointer { try objective.evaluate(image: xs, gradient: $0) }
+                try gradient.withUnsafeMutableBufferPointer { try evaluateObjective(image: xs, gradient: $0) }
             }
             evaluations += 1
             // Best is tracked per evaluation: the point evaluated is x, before the optimiser moves it.

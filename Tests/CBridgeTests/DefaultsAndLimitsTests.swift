@@ -88,5 +88,6 @@ final class DefaultsAndLimitsTests: XCTestCase {
 
     func testHeaderLimitsAreTheEngines() {
         XCTAssertEqual(Int(NST_MAX_IMAGE_SIDE), StyleTransferObjective.maxImageSide)
+        XCTAssertEqual(Int(NST_MIN_ANCHOR_FACTOR)...Int(NST_MAX_ANCHOR_FACTOR), PreviewAnchor.factorRange)
     }
 }

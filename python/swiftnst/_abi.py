@@ -41,3 +41,6 @@ NST_OPTIMIZER_ADAM = 1
 NST_MAX_IMAGE_SIDE = 8192
 #: Longest layer name, in bytes including the terminating NUL.
 NST_MAX_LAYER_NAME = 64
+#: Bounds of ``nst_session_set_anchor``'s factor when it is not 0.
+NST_MIN_ANCHOR_FACTOR = 2
+NST_MAX_ANCHOR_FACTOR = 1024

@@ -314,6 +314,9 @@ nst_session_set_strips = _bind("nst_session_set_strips", [nst_session_p, c_char_
 nst_session_predict_peak_bytes = _bind("nst_session_predict_peak_bytes",
                                        [nst_session_p, c_char_p, c_int64, c_int64, I64_OUT], nst_status)
 
+# NST_API nst_status nst_session_set_anchor(nst_session * session, int64_t factor, float weight);
+nst_session_set_anchor = _bind("nst_session_set_anchor", [nst_session_p, c_int64, c_float], nst_status)
+
 # --- Session state (checkpoints)
 
 # NST_API nst_status nst_session_state_size(const nst_session * session, int64_t * bytes_out);

@@ -12,7 +12,7 @@ from ._process_memory import DEFAULT_MEMORY_SHARE, LARGE_RENDER_MEMORY
 from ._quantities import format_bytes
 from .options import TOLERANCE_WINDOW, StyleTransferOptions
 from .planner import plan
-from .schedule import LARGE_OUTPUT_ABOVE
+from .schedule import ANCHOR_SIDE, LARGE_OUTPUT_ABOVE
 
 __all__ = ["add_render_arguments", "dry_run", "log_to_stderr", "render_options"]
 
@@ -31,6 +31,10 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--tolerance", type=float, default=StyleTransferOptions().tolerance, metavar="T",
                        help="end a scale once its loss fell by less than the fraction T over the last "
                             f"{TOLERANCE_WINDOW} steps, e.g. 1e-3; 0 = never (default: %(default)s)")
+    group.add_argument("--anchor-weight", type=float, default=StyleTransferOptions().anchor_weight, metavar="W",
+                       help=f"above {LARGE_OUTPUT_ABOVE} px, the scales larger than {ANCHOR_SIDE} px also match the "
+                            f"objective on the image downscaled to about {ANCHOR_SIDE} px, with weight W, so the "
+                            "result keeps the look of the preview-size render; 0 = off (default: %(default)s)")
     group.add_argument("--dry-run", action="store_true",
                        help="print the plan (scales, steps, evaluation strategy, L-BFGS history, predicted peak "
                             "memory and time) and exit without rendering (default: off)")
@@ -51,6 +55,7 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
 def render_options(args: argparse.Namespace) -> dict[str, object]:
     """The ``StyleTransferOptions`` fields set by this group."""
     return dict(max_memory=args.max_memory, time_limit=args.time_limit, tolerance=args.tolerance,
+                anchor_weight=args.anchor_weight,
                 checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every)
 
 

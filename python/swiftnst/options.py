@@ -197,6 +197,11 @@ class StyleTransferOptions:
     #: Wall-clock limit: seconds, or ``"90s"``, ``"20m"``, ``"1h"`` (stored as seconds). The schedule is
     #: fitted to it and the run stops with the best image when it is reached. None: no limit.
     time_limit: float | str | None = None
+    #: Weight of the preview anchor on the scales of a render above ``schedule.LARGE_OUTPUT_ABOVE`` px
+    #: that are larger than ``schedule.ANCHOR_SIDE``: the objective also judges the image downscaled to
+    #: about that size, so a large render keeps the look of the preview-size one (``Session.set_anchor``).
+    #: 0 turns it off.
+    anchor_weight: float = 1.0
     #: Stop a scale early once its lowest total loss fell by less than this fraction over the last
     #: :data:`TOLERANCE_WINDOW` (10) steps; 0: run every step.
     tolerance: float = 0.0
@@ -248,6 +253,7 @@ class StyleTransferOptions:
         if self.time_limit is not None:
             object.__setattr__(self, "time_limit", parse_duration(self.time_limit, "time_limit"))
         _check_finite(self.tolerance, "tolerance", minimum=0.0)
+        _check_finite(self.anchor_weight, "anchor_weight", minimum=0.0)
         checked_int(self.checkpoint_every, "checkpoint_every", minimum=1)
         if self.checkpoint is not None:
             object.__setattr__(self, "checkpoint", os.fspath(self.checkpoint))

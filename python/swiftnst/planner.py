@@ -30,7 +30,7 @@ from ._strategies import (
 from .images import ImageSource
 from .model import Model
 from .options import TOLERANCE_WINDOW, StyleTransferOptions
-from .schedule import SETUP_STEPS, fit_steps_to_time, scale_sizes, step_seconds, steps_per_scale
+from .schedule import SETUP_STEPS, anchor_factor, fit_steps_to_time, scale_sizes, step_seconds, steps_per_scale
 from .session import Session
 
 __all__ = ["MIN_LBFGS_HISTORY", "PAD_MULTIPLE", "RenderPlan", "ScalePlan", "padded_shape", "plan", "plan_render"]
@@ -63,6 +63,8 @@ class ScalePlan:
     engine_bytes: int
     python_bytes: int
     seconds_per_step: float
+    #: The preview anchor's factor at this scale (``schedule.anchor_factor``), 0 for none.
+    anchor_factor: int = 0
 
     @property
     def setup_seconds(self) -> float:
@@ -109,7 +111,8 @@ class RenderPlan:
                  + (f" (limit {format_seconds(self.time_limit)})" if self.time_limit else "")]
         for i, s in enumerate(self.scales, 1):
             history = f", L-BFGS history {s.lbfgs_history}" if s.lbfgs_history is not None else ""
-            lines.append(f"  scale {i}: {s.width}x{s.height}, {s.steps} steps, {s.strategy}{history}, "
+            anchor = f", anchored at 1/{s.anchor_factor}" if s.anchor_factor else ""
+            lines.append(f"  scale {i}: {s.width}x{s.height}, {s.steps} steps, {s.strategy}{history}{anchor}, "
                          f"peak {format_bytes(self.baseline_bytes + s.engine_bytes + s.python_bytes)}, "
                          f"{s.seconds_per_step:.2f} s/step, {format_seconds(s.seconds)}")
         if self.tolerance:
@@ -166,7 +169,7 @@ def _plan_for_budget(model: Model, options: StyleTransferOptions, content_shape:
             f"(the least memory of any evaluation strategy"
             + (f", with an L-BFGS history of {min(options.lbfgs_history, MIN_LBFGS_HISTORY)}" if options.optimizer == "lbfgs" else "")
             + f"); the memory budget (--max-memory / max_memory) is {format_bytes(budget)}", needed)
-    timing = [step_seconds(*padded_shape(*shape), choice.time_factor) for shape, (_, choice, _) in zip(shapes, first)]
+    timing = [_step_seconds(options, shape, choice) for shape, (_, choice, _) in zip(shapes, first)]
     steps = steps_per_scale(options.image_size, options.iterations, sizes, timing)
     notes = []
     if options.time_limit is not None:
@@ -188,8 +191,21 @@ def _plan_for_budget(model: Model, options: StyleTransferOptions, content_shape:
             notes.append(f"L-BFGS history shortened from {options.lbfgs_history} to {choice.lbfgs_history} at "
                          f"{width}x{height} to fit {format_bytes(budget)}")
         scales.append(ScalePlan(height, width, n, choice.strategy, choice.lbfgs_history, choice.engine_bytes,
-                                python, step_seconds(*padded_shape(height, width), choice.time_factor)))
+                                python, _step_seconds(options, shapes[i], choice),
+                                _anchor_factor(options, padded_shape(height, width))))
     return RenderPlan(tuple(scales), budget, baseline, options.time_limit, options.tolerance, tuple(notes))
+
+
+def _anchor_factor(options: StyleTransferOptions, padded: tuple[int, int]) -> int:
+    return anchor_factor(options.image_size, *padded) if options.anchor_weight > 0 else 0
+
+
+def _step_seconds(options: StyleTransferOptions, shape: tuple[int, int], choice: "_Choice") -> float:
+    """A step at ``shape`` with ``choice``'s strategy, plus the preview anchor's evaluation (whole image)."""
+    height, width = padded_shape(*shape)
+    factor = _anchor_factor(options, (height, width))
+    anchor = step_seconds(height // factor, width // factor) if factor else 0.0
+    return step_seconds(height, width, choice.time_factor) + anchor
 
 
 @dataclass(frozen=True)
@@ -216,6 +232,9 @@ def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[i
     with Session(model, height, width, content_layers=dict(options.content_layers),
                  style_layers=dict(options.style_layers), optimizer=options.optimizer,
                  lbfgs_history=requested, threads=options.threads) as session:
+        factor = _anchor_factor(options, (height, width))
+        if factor:
+            session.set_anchor(factor, options.anchor_weight)
         candidates = sorted([WHOLE_IMAGE, *strip_strategies(model, height)], key=cost.time_factor)
         needs = {strategy: predict_engine_bytes(session, strategy, shortest) for strategy in candidates}
         fewest = min(needs.values())

@@ -13,15 +13,21 @@ Two schedules, chosen by the size of the result (see :func:`steps_per_scale`):
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
-__all__ = ["LARGE_OUTPUT_ABOVE", "MIN_STEPS_FINAL_SCALE", "SECONDS_PER_MEGAPIXEL", "SETUP_STEPS",
-           "equal_time_steps", "fit_steps_to_time", "scale_plan", "scale_sizes", "step_seconds", "steps_per_scale"]
+__all__ = ["ANCHOR_SIDE", "LARGE_OUTPUT_ABOVE", "MIN_STEPS_FINAL_SCALE", "SECONDS_PER_MEGAPIXEL", "SETUP_STEPS",
+           "anchor_factor", "equal_time_steps", "fit_steps_to_time", "scale_plan", "scale_sizes", "step_seconds", "steps_per_scale"]
 
 #: Results whose longest side is above this many pixels use :func:`equal_time_steps`; up to it
 #: :func:`scale_plan`, whose final scale gets half of the steps (at 2048 px that would be 250 steps
 #: of ~30 s each on the project's 2-core machine, over two hours).
 LARGE_OUTPUT_ABOVE = 1024
+
+#: The preview size of large renders: their scales above it keep the look of a render of about this
+#: longest side (the default ``image_size``) through the engine's preview anchor (``Session.set_anchor``);
+#: see :func:`anchor_factor`.
+ANCHOR_SIDE = 512
 
 #: :func:`equal_time_steps` gives the final scale at least this many steps (when there are enough).
 MIN_STEPS_FINAL_SCALE = 10
@@ -104,6 +110,23 @@ def steps_per_scale(image_size: int, iterations: int, sizes: Sequence[int], step
         return equal_time_steps(step_seconds, iterations)
     planned = dict(scale_plan(image_size, iterations, len(sizes) > 1, min(sizes)))
     return [planned.get(size, 0) for size in sizes]
+
+
+def anchor_factor(image_size: int, height: int, width: int) -> int:
+    """The preview anchor's factor for a scale of ``height`` x ``width`` (padded) pixels of a render
+    whose longest side is ``image_size``, or 0 for none.
+
+    Only results above :data:`LARGE_OUTPUT_ABOVE` are anchored (up to it, every scale runs enough steps
+    to settle, and the recipe stays the tuned one). The factor is the power of two that brings the longest
+    side nearest to :data:`ANCHOR_SIDE` and divides both sides (2048 -> 4, 3840 -> 8); scales within
+    a factor sqrt(2) of it get none.
+    """
+    if image_size <= LARGE_OUTPUT_ABOVE:
+        return 0
+    factor = 2 ** max(0, round(math.log2(max(height, width) / ANCHOR_SIDE)))
+    while factor > 1 and (height % factor or width % factor):
+        factor //= 2
+    return factor if factor >= 2 else 0
 
 
 def fit_steps_to_time(steps: Sequence[int], step_seconds: Sequence[float], setup_seconds: Sequence[float],

@@ -184,6 +184,16 @@ class Session(NativeHandle):
                   "nst_session_predict_peak_bytes")
         return int(out[0])
 
+    def set_anchor(self, factor: int, weight: float = 1.0) -> None:
+        """Add the same objective at ``1/factor`` of the size, on the image averaged over
+        ``factor`` x ``factor`` blocks, times ``weight`` (``factor`` 0 removes it): the "preview anchor"
+        that keeps a large render's look (``nst_session_set_anchor``). Call it before
+        :meth:`set_content` and :meth:`add_style`; ``factor`` must divide the height and the width.
+        """
+        factor = checked_int(factor, "factor", minimum=0)
+        with self._exclusive():
+            check(C.nst_session_set_anchor(self.handle, factor, weight), "nst_session_set_anchor")
+
     # MARK: - State (checkpoints)
 
     def save_state(self) -> bytes:

@@ -291,6 +291,8 @@ class _Transfer:
                           lbfgs_history=scale.lbfgs_history or o.lbfgs_history, threads=o.threads)
         try:
             apply_strategy(session, scale.strategy)
+            if scale.anchor_factor:
+                session.set_anchor(scale.anchor_factor, o.anchor_weight)
             session.set_content(self.model.preprocess(content))
             for style, weight in zip(self.styles, self.blend):
                 if weight > 0:

@@ -76,9 +76,12 @@ typedef int32_t nst_status;
 
 // Limits the library enforces (documented here so callers can check early). NST_MAX_IMAGE_SIDE is
 // StyleTransferObjective.maxImageSide in the engine, which cannot include this header; a test keeps
-// the two equal. NST_MAX_LAYER_NAME bounds how far the library reads a caller's name string.
+// the two equal (and NST_MIN/MAX_ANCHOR_FACTOR PreviewAnchor.factorRange). NST_MAX_LAYER_NAME bounds
+// how far the library reads a caller's name string.
 #define NST_MAX_IMAGE_SIDE        8192        // pixels, height or width
 #define NST_MAX_LAYER_NAME        64          // bytes, including the terminating NUL
+#define NST_MIN_ANCHOR_FACTOR     2           // nst_session_set_anchor's factor, when not 0
+#define NST_MAX_ANCHOR_FACTOR     1024
 
 // MARK: - Opaque types
 typedef struct nst_model nst_model;       // loaded VGG weights; immutable, shareable across threads
@@ -143,7 +146,7 @@ typedef struct nst_session_params {
 // - calls that change the session (nst_session_set_content_layers, nst_session_set_style_layers,
 //   nst_session_set_content_image, nst_session_add_style_image, nst_session_clear_style_images,
 //   nst_session_evaluate, nst_session_set_image, nst_session_step, nst_session_set_strips,
-//   nst_session_load_state) return
+//   nst_session_set_anchor, nst_session_load_state) return
 //   NST_ERR_STATE ("not allowed inside this session's progress callback") and change nothing;
 // - nst_session_free is deferred: the handle is invalid at once (later calls with it, also in this
 //   callback, give NST_ERR_INVALID_HANDLE), the step stops after the current step and returns
@@ -412,6 +415,21 @@ NST_API nst_status nst_session_set_strips(nst_session * session, const char * sp
 NST_API nst_status nst_session_predict_peak_bytes(const nst_session * session, const char * split_layer,
                                                   int64_t strip_rows, int64_t lbfgs_history,
                                                   int64_t * bytes_out);
+
+// Adds the preview anchor to the objective: the same objective (layers, weights) at the size
+// height/factor x width/factor, evaluated on the image averaged over factor x factor blocks, against
+// content and style targets made the same way from the images given later, times weight; 0 removes it.
+// Its losses are added to the session's and its gradient is spread back over each block. A multi-scale
+// render sets it on its large scales so that they keep the look found at the preview size
+// (docs/ARCHITECTURE.md, "Large renders"). Style images must then be at least factor on each side
+// (rows and columns past the last whole block are left out). Call it before
+// nst_session_set_content_image and nst_session_add_style_image. Resets the optimiser and the best image.
+// nst_session_predict_peak_bytes counts it.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_INVALID_ARGUMENT (factor not 0 and outside
+// NST_MIN_ANCHOR_FACTOR..NST_MAX_ANCHOR_FACTOR; weight not finite or <= 0), NST_ERR_SHAPE (factor does
+// not divide the session's height and width, or the preview is too small for the layers) or
+// NST_ERR_STATE (a content or style image is already set); on error the session is unchanged.
+NST_API nst_status nst_session_set_anchor(nst_session * session, int64_t factor, float weight);
 
 // MARK: - Session state (checkpoints)
 

@@ -12,8 +12,12 @@ public struct MemoryPrediction: Sendable, Equatable {
     public var images: Int
     /// The optimiser's arrays: L-BFGS history pairs and work vectors, or Adam's moments.
     public var optimizer: Int
+    /// The preview anchor's part (`StyleTransferSession.setAnchor`): its targets and image-sized arrays,
+    /// and its network buffers, which add to `network` with a whole-image evaluation (both kept) and
+    /// only above it with strips (the strip evaluator and the anchor free theirs after each use).
+    public var anchor: Int
 
-    public var total: Int { network + kernels + targets + images + optimizer }
+    public var total: Int { network + kernels + targets + images + optimizer + anchor }
 }
 
 extension StyleTransferSession {
@@ -70,15 +74,16 @@ extension StyleTransferSession {
             }
         }
 
-        // Content targets (whole layers); per style layer the Grams of each image, the blended target, the
-        // Gram gradient, and GramMatrix.backward's symmetric sum (one, the largest).
-        var targets = try content.reduce(0) { sum, index in
-            let s = try wholeShapes(index)[index]
-            return sum + s.channels * s.height * s.width
+        var anchorFloats = 0
+        if let anchor {
+            let preview = anchor.objective
+            let previewNetwork = try Self.wholeNetworkFloats(of: preview)
+            // The downsampled image, its gradient, and the preview objective's total-variation gradient.
+            anchorFloats = try Self.targetFloats(of: preview) + 3 * 3 * preview.height * preview.width
+                + (strategy == .whole ? previewNetwork : max(0, previewNetwork - network))
         }
-        let styleImages = max(1, o.styleImageCount)
-        targets += style.reduce(0) { $0 + (styleImages + 2) * self.network.layers[$1].channels * self.network.layers[$1].channels }
-        targets += style.map { self.network.layers[$0].channels * self.network.layers[$0].channels }.max() ?? 0
+
+        let targets = try Self.targetFloats(of: o)
 
         // Session image and best image, stepOnce's gradient (the optimiser's g), the objective's
         // total-variation gradient; the candidate shares the image's storage until the optimiser moves it,
@@ -104,7 +109,32 @@ extension StyleTransferSession {
             throw NSTError.invalidArgument("L-BFGS history \(lbfgsHistory ?? configuration.lbfgsHistory) is too large to predict")
         }
         return MemoryPrediction(network: 4 * network, kernels: 4 * kernels, targets: 4 * targets,
-                                images: 4 * images, optimizer: optimizer)
+                                images: 4 * images, optimizer: optimizer, anchor: 4 * anchorFloats)
+    }
+
+    /// Content targets (whole layers); per style layer the Grams of each image, the blended target, the
+    /// Gram gradient, and GramMatrix.backward's symmetric sum (one, the largest); at least one style image.
+    private static func targetFloats(of o: StyleTransferObjective) throws -> Int {
+        let content = o.usesContent ? o.contentLayers.map(\.index) : []
+        let style = o.usesStyle ? o.styleLayers.map(\.index) : []
+        var targets = try content.reduce(0) { sum, index in
+            let s = try o.network.shapes(upTo: index, height: o.height, width: o.width)[index]
+            return sum + s.channels * s.height * s.width
+        }
+        let styleImages = max(1, o.styleImageCount)
+        let squares = style.map { o.network.layers[$0].channels * o.network.layers[$0].channels }
+        targets += squares.reduce(0) { $0 + (styleImages + 2) * $1 }
+        targets += squares.max() ?? 0
+        return targets
+    }
+
+    /// The whole-image evaluation buffers of `o`'s active layers (its kernels are the session's).
+    private static func wholeNetworkFloats(of o: StyleTransferObjective) throws -> Int {
+        let requested = Set((o.usesContent ? o.contentLayers.map(\.index) : []) + (o.usesStyle ? o.styleLayers.map(\.index) : []))
+        guard let deepest = requested.max() else { return 0 }
+        let shapes = try o.network.shapes(upTo: deepest, height: o.height, width: o.width)
+        return EvaluationFootprint(network: o.network, shapes: shapes, requested: requested, start: -1,
+                                  height: o.height, width: o.width).floats
     }
 
     /// Whole-image shapes of layers `0...last`.
