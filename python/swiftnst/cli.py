@@ -37,6 +37,7 @@ from ._render_cli import add_render_arguments, dry_run, render_options
 from ._errors import ImageError, NSTError, StyleTransferInterrupted
 from ._signals import Terminated, print_line, terminate_like_ctrl_c
 from ._outputs import SNAPSHOT_GRID_NAME
+from ._tutorial_layers import LAYER_CONVENTIONS
 from .options import MULTISCALE_AUTO_ABOVE, STYLE_LAYER_PRESETS, StyleTransferOptions
 from .transfer import stylize
 
@@ -103,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
                            help="comma-separated layers with optional ':weight', or a preset: "
                                 + "; ".join(f"'{k}' = {_layers_text(v)}" for k, v in STYLE_LAYER_PRESETS.items())
                                 + " (default: %(default)s)")
+    objective.add_argument("--layer-convention", choices=LAYER_CONVENTIONS, default=d.layer_convention,
+                           help="how layer names are read: 'keras' as in the Keras/TensorFlow tutorials, where "
+                                "convB_I is the activation after the ReLU (swiftnst's reluB_I; Keras's blockB_convI "
+                                "and blockB_pool are accepted too); 'torch' as swiftnst, neural-style and PyTorch "
+                                "name them: convB_I before the ReLU, reluB_I after it (default: swiftnst's names, "
+                                "with a warning when a convB_I layer is named)")
     objective.add_argument("--style-weight", type=float, default=d.style_weight, help="(default: %(default)s)")
     objective.add_argument("--tv-weight", type=float, default=d.tv_weight,
                            help="total-variation (smoothness) weight (default: %(default)s)")
@@ -149,7 +156,8 @@ def _options_from_args(args: argparse.Namespace) -> StyleTransferOptions:
         image_size=args.image_size, iterations=args.iterations, optimizer=args.optimizer,
         learning_rate=args.learning_rate, lbfgs_history=args.lbfgs_history,
         content_layers=args.content_layers, content_weight=args.content_weight,
-        style_layers=args.style_layers, style_weight=args.style_weight, tv_weight=args.tv_weight,
+        style_layers=args.style_layers, layer_convention=args.layer_convention, style_weight=args.style_weight,
+        tv_weight=args.tv_weight,
         style_blend_weights=blend, style_scale=args.style_scale, init=args.init, pooling=args.pooling,
         preserve_colors=args.preserve_colors, seed=args.seed, multiscale=args.multiscale,
         multiscale_min_size=args.multiscale_min_size, keep_best=not args.keep_last,
