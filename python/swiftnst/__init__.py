@@ -15,13 +15,18 @@ Lower level: ``Model`` (a loaded VGG network), ``Session`` (one optimisation pro
 ``StyleTransferInterrupted``), each also deriving from the built-in exception it used to be.
 
 Everything but the exceptions is imported on first use (module ``__getattr__``), so
-``import swiftnst`` works before the native library is built and stays fast.
+``import swiftnst`` works before the native library is built and stays fast; type checkers see the
+same names through the ``TYPE_CHECKING`` imports below.
+
+Diagnostics go to the ``swiftnst`` loggers (``logging.getLogger("swiftnst")`` and its children), which
+print nothing until the application configures logging, e.g. ``logging.basicConfig()``.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from ._errors import (
     CheckpointError, ImageError, ImageNotFoundError, LibraryNotFoundError, MemoryBudgetError, NSTCancelledError, NSTError,
@@ -30,7 +35,25 @@ from ._errors import (
     NSTWeightsFormatError, StyleTransferInterrupted, WeightsError,
 )
 
-__version__ = "0.1.0"
+from ._version import package_version
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__version__: str = package_version()
+
+if TYPE_CHECKING:  # exactly the names of _LAZY and _SUBMODULES (tests/test_public_names.py checks it)
+    from . import checkpoint, cli, images, model, notebook, ops, options, planner, session, transfer, tutorial, weights
+    from .images import load_image, save_image
+    from .model import Model
+    from .notebook import LivePreview
+    from .options import StyleTransferOptions
+    from .planner import RenderPlan, plan, plan_render
+    from .session import Losses, Session
+    from .transfer import stylize
+    from .tutorial import (
+        STYLE_LAYERS, STYLE_LAYERS_TUTORIAL, NeuralStyleTransfer, compute_content_cost, compute_layer_style_cost,
+        compute_style_cost, gram_matrix, total_cost,
+    )
 
 #: Public name -> the submodule defining it, imported when the name is first used.
 _LAZY: dict[str, str] = {

@@ -6,6 +6,7 @@ or for instructions this CPU lacks. Before the first load it picks OpenBLAS's ke
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import sys
 import threading
@@ -16,8 +17,12 @@ from ._cpu import cpu_flags, missing_cpu_features, select_blas_kernels, warn_if_
 from ._errors import LibraryNotFoundError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-#: Where a source checkout keeps the release build (python/swiftnst -> repository root).
-REPO_BUILD_DIR = PACKAGE_DIR.parents[1] / ".build" / "release"
+#: The repository root when this package is imported from a source checkout (python/swiftnst -> root).
+SOURCE_ROOT = PACKAGE_DIR.parents[1]
+#: Where a source checkout keeps the release build.
+REPO_BUILD_DIR = SOURCE_ROOT / ".build" / "release"
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _library: ctypes.CDLL | None = None
@@ -60,7 +65,9 @@ def load_library() -> ctypes.CDLL:
             library = _load_first(candidate_paths())
             library.nst_blas_info.argtypes = []
             library.nst_blas_info.restype = ctypes.c_char_p
-            warn_if_generic_blas(library.nst_blas_info().decode("utf-8", "replace"), cpu_flags())
+            blas = library.nst_blas_info().decode("utf-8", "replace")
+            warn_if_generic_blas(blas, cpu_flags())
+            logger.debug("loaded %s (C ABI %d; BLAS: %s)", library._name, NST_ABI_VERSION, blas)
             _library = library
         return _library
 

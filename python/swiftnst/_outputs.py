@@ -22,7 +22,7 @@ from PIL import Image
 
 from ._errors import ImageError
 
-logger = logging.getLogger("swiftnst")
+logger = logging.getLogger(__name__)
 
 #: The grid of all snapshots, written into the snapshot directory at the end of a run.
 SNAPSHOT_GRID_NAME = "iterations.png"

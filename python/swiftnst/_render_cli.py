@@ -1,12 +1,10 @@
 """The command line's memory and time options (``--max-memory``, ``--time-limit``, ``--tolerance``,
-``--dry-run``, ``--checkpoint``, ``--checkpoint-every``, ``--resume``) and how the CLI shows the render
-plan (the ``swiftnst`` logger, on stderr)."""
+``--dry-run``, ``--checkpoint``, ``--checkpoint-every``, ``--resume``) and the dry run, which prints the
+render plan on stdout (a real run logs it on the ``swiftnst`` logger, shown on stderr by the CLI)."""
 
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 
 from ._process_memory import DEFAULT_MEMORY_SHARE, LARGE_RENDER_MEMORY
 from ._quantities import format_bytes
@@ -14,7 +12,7 @@ from .options import TOLERANCE_WINDOW, StyleTransferOptions
 from .planner import plan
 from .schedule import ANCHOR_SIDE, LARGE_OUTPUT_ABOVE
 
-__all__ = ["add_render_arguments", "dry_run", "log_to_stderr", "render_options"]
+__all__ = ["add_render_arguments", "dry_run", "render_options"]
 
 
 def add_render_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,17 +55,6 @@ def render_options(args: argparse.Namespace) -> dict[str, object]:
     return dict(max_memory=args.max_memory, time_limit=args.time_limit, tolerance=args.tolerance,
                 anchor_weight=args.anchor_weight,
                 checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every)
-
-
-def log_to_stderr() -> None:
-    """Show the ``swiftnst`` logger's INFO messages (the plan, early stops) on stderr, once."""
-    logger = logging.getLogger("swiftnst")
-    if not any(getattr(handler, "_swiftnst_cli", False) for handler in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("swiftnst: %(message)s"))
-        handler._swiftnst_cli = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
 
 
 def dry_run(args: argparse.Namespace, options: StyleTransferOptions) -> int:

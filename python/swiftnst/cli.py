@@ -12,6 +12,10 @@ Exit codes: 0 success, 1 error (one-line message on stderr, no traceback), 2 usa
 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIGTERM: in both cases the best image so far is
 saved first, and a second signal while it is being saved waits until it is written.
 
+Diagnostics (the plan, notices, warnings) go to stderr through the ``swiftnst`` loggers; ``-v`` adds
+debugging details and ``-q`` keeps warnings and errors only (see ``_cli_output``). ``--version`` prints
+the package's and the native library's versions.
+
 Every output is checked before the model loads (``_outputs``): a bad extension, a directory, an input
 image or an unwritable directory is refused at once. An existing output file is replaced, with a
 notice on stderr ("swiftnst: replacing the existing file ..."), so re-running a command works.
@@ -21,19 +25,19 @@ A closed standard output (``swiftnst ... --print-every 1 | head -1``) stops the 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from . import weights as weights_module
 from ._arguments import OPTIMIZER_CODES, POOLING_CODES
-from ._render_cli import add_render_arguments, dry_run, log_to_stderr, render_options
+from ._cli_output import add_verbosity_arguments, add_version_argument, is_quiet, logging_to_stderr
+from ._render_cli import add_render_arguments, dry_run, render_options
 from ._errors import ImageError, NSTError, StyleTransferInterrupted
 from ._signals import Terminated, print_line, terminate_like_ctrl_c
 from ._outputs import SNAPSHOT_GRID_NAME
+from ._tutorial_layers import LAYER_CONVENTIONS
 from .options import MULTISCALE_AUTO_ABOVE, STYLE_LAYER_PRESETS, StyleTransferOptions
 from .transfer import stylize
 
@@ -62,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                "143 stopped by SIGTERM (both save the best image first).")
     parser.add_argument("content", metavar="CONTENT", help="content image (any format Pillow reads)")
     parser.add_argument("styles", metavar="STYLE", nargs="+", help="style image(s); several are blended")
+    add_version_argument(parser)
+    add_verbosity_arguments(parser)
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT,
                         help="result image; the extension picks the format; an existing file is replaced, with a "
                              "notice (default: %(default)s)")
@@ -98,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
                            help="comma-separated layers with optional ':weight', or a preset: "
                                 + "; ".join(f"'{k}' = {_layers_text(v)}" for k, v in STYLE_LAYER_PRESETS.items())
                                 + " (default: %(default)s)")
+    objective.add_argument("--layer-convention", choices=LAYER_CONVENTIONS, default=d.layer_convention,
+                           help="how layer names are read: 'keras' as in the Keras/TensorFlow tutorials, where "
+                                "convB_I is the activation after the ReLU (swiftnst's reluB_I; Keras's blockB_convI "
+                                "and blockB_pool are accepted too); 'torch' as swiftnst, neural-style and PyTorch "
+                                "name them: convB_I before the ReLU, reluB_I after it (default: swiftnst's names, "
+                                "with a warning when a convB_I layer is named)")
     objective.add_argument("--style-weight", type=float, default=d.style_weight, help="(default: %(default)s)")
     objective.add_argument("--tv-weight", type=float, default=d.tv_weight,
                            help="total-variation (smoothness) weight (default: %(default)s)")
@@ -144,24 +156,29 @@ def _options_from_args(args: argparse.Namespace) -> StyleTransferOptions:
         image_size=args.image_size, iterations=args.iterations, optimizer=args.optimizer,
         learning_rate=args.learning_rate, lbfgs_history=args.lbfgs_history,
         content_layers=args.content_layers, content_weight=args.content_weight,
-        style_layers=args.style_layers, style_weight=args.style_weight, tv_weight=args.tv_weight,
+        style_layers=args.style_layers, layer_convention=args.layer_convention, style_weight=args.style_weight,
+        tv_weight=args.tv_weight,
         style_blend_weights=blend, style_scale=args.style_scale, init=args.init, pooling=args.pooling,
         preserve_colors=args.preserve_colors, seed=args.seed, multiscale=args.multiscale,
         multiscale_min_size=args.multiscale_min_size, keep_best=not args.keep_last,
         print_every=args.print_every, save_every=args.save_every, snapshot_dir=snapshot_dir,
-        progress=not args.no_progress, threads=args.threads, **render_options(args))
+        progress=not (args.no_progress or is_quiet(args)), threads=args.threads, **render_options(args))
 
 
 def _run_transfer(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        options = _options_from_args(args)
-    except ValueError as exc:
-        parser.error(str(exc))
-    if args.dry_run:
-        return dry_run(args, options)
-    log_to_stderr()
+    with logging_to_stderr(args.log_level):
+        try:
+            options = _options_from_args(args)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if args.dry_run:
+            return dry_run(args, options)
+        return _render(args, options)
+
+
+def _render(args: argparse.Namespace, options: StyleTransferOptions) -> int:
     with terminate_like_ctrl_c() as terminated:
         try:
             stylize(args.content, args.styles, model=args.model, input_convention=args.input_convention,
@@ -170,23 +187,11 @@ def _run_transfer(argv: Sequence[str]) -> int:
             print(f"swiftnst: {'terminated' if terminated else 'interrupted'} after {stop.iteration} iterations; "
                   f"best image so far saved to {args.output}", file=sys.stderr)
             return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
-    print_line(str(args.output))
-    if options.save_every:
-        print_line(str(Path(options.snapshot_dir) / SNAPSHOT_GRID_NAME))
+    if not is_quiet(args):
+        print_line(str(args.output))
+        if options.save_every:
+            print_line(str(Path(options.snapshot_dir) / SNAPSHOT_GRID_NAME))
     return EXIT_OK
-
-
-@contextlib.contextmanager
-def _notices_on_stderr() -> Iterator[None]:
-    """Print the library's warnings (e.g. an output file being replaced) as one-line notices on stderr."""
-    logger = logging.getLogger("swiftnst")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("swiftnst: %(message)s"))
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
 
 
 def _add_convention_argument(parser: argparse.ArgumentParser) -> None:
@@ -210,17 +215,23 @@ def _build_weights_parser() -> argparse.ArgumentParser:
     path = commands.add_parser("path", help="print where the cached weights of an architecture live")
     path.add_argument("architecture", choices=_ARCHITECTURES, nargs="?", default="vgg19",
                       help="(default: %(default)s)")
+    for command in (fetch, convert, path):  # after the command, as the main command takes them anywhere
+        add_verbosity_arguments(command)
     return parser
 
 
 def _run_weights(argv: Sequence[str]) -> int:
     args = _build_weights_parser().parse_args(argv)
-    if args.command == "fetch":
-        print(weights_module.fetch(args.architecture))
-    elif args.command == "convert":
-        print(weights_module.convert(args.file, args.output, input_convention=args.input_convention))
-    else:
-        print(weights_module.cached_weights_path(args.architecture))
+    with logging_to_stderr(args.log_level):
+        if args.command == "path":
+            print(weights_module.cached_weights_path(args.architecture))
+            return EXIT_OK
+        if args.command == "fetch":
+            written = weights_module.fetch(args.architecture)
+        else:
+            written = weights_module.convert(args.file, args.output, input_convention=args.input_convention)
+    if not is_quiet(args):
+        print(written)
     return EXIT_OK
 
 
@@ -231,8 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (a content image literally named 'weights' can be passed as ./weights).
     run = _run_weights if argv[:1] == ["weights"] else _run_transfer
     try:
-        with _notices_on_stderr():
-            return run(argv[1:] if run is _run_weights else argv)
+        return run(argv[1:] if run is _run_weights else argv)
     except KeyboardInterrupt as stop:
         print("swiftnst: interrupted", file=sys.stderr)
         return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED

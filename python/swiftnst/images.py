@@ -24,7 +24,7 @@ from ._errors import ImageError, ImageNotFoundError
 from ._files import NotRegularFileError, open_regular_file
 from ._outputs import image_format
 
-logger = logging.getLogger("swiftnst")
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "MAX_IMAGE_PIXELS",

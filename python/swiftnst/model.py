@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 from typing import Sequence
 
@@ -16,6 +17,7 @@ from .images import to_float
 
 _ARCHITECTURES = {C.NST_ARCH_VGG19: "vgg19", C.NST_ARCH_VGG16: "vgg16"}
 _CHANNEL_ORDERS = {C.NST_CHANNELS_RGB: "RGB", C.NST_CHANNELS_BGR: "BGR"}
+logger = logging.getLogger(__name__)
 
 
 class Model(NativeHandle):
@@ -50,6 +52,8 @@ class Model(NativeHandle):
         self.mean: np.ndarray = np.array(info.mean[:], dtype=np.float32)
         self.std: np.ndarray = np.array(info.std[:], dtype=np.float32)
         self.layer_names: list[str] = [self._layer_name(i) for i in range(info.n_layers)]
+        logger.debug("loaded %s: %s, %s input scaled to 0..%g", self.path, self.architecture, self.channel_order,
+                     self.input_scale)
 
     # MARK: - Lifetime
 

@@ -4,10 +4,15 @@ Defaults the engine also has (weights, optimiser, pooling, threads, L-BFGS histo
 default layers) come from the engine (``_defaults``); the options only Python uses (size,
 iterations, multi-scale, snapshots, ...) are defined here, once. The CLI's defaults and help are
 built from ``StyleTransferOptions()``.
+
+Layer names are swiftnst's unless ``layer_convention`` says otherwise (``_tutorial_layers``); a
+``convB_I`` name read without a chosen convention is logged once as a warning on this module's logger,
+since the tutorials mean another layer by it.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import os
@@ -19,7 +24,10 @@ from ._abi import NST_MAX_IMAGE_SIDE
 from ._arguments import OPTIMIZER_CODES, POOLING_CODES, checked_int
 from ._quantities import parse_duration, parse_memory_size
 from ._defaults import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, engine_defaults
-from ._tutorial_layers import STYLE_LAYERS_TUTORIAL, engine_layer_name
+from ._tutorial_layers import (
+    STYLE_LAYERS_TUTORIAL, ambiguity_warning, ambiguous_layers, check_layer_convention, convention_layer_name,
+    engine_layer_name,
+)
 from .weights import ARCHITECTURES, layer_names
 
 __all__ = [
@@ -56,24 +64,30 @@ LayerWeights = tuple[tuple[str, float], ...]
 LayerSpec = Union[str, Mapping[str, float], Sequence[Union[str, tuple[str, float]]]]
 
 _ENGINE = engine_defaults()
+logger = logging.getLogger(__name__)
+#: The layer-name warnings already logged: each once per process, as the ``warnings`` module does,
+#: although options are rebuilt (``dataclasses.replace``, resuming) several times per run.
+_LOGGED_WARNINGS: set[str] = set()
 
 # Names valid in some supported architecture; whether the loaded model has them is checked per run.
 _KNOWN_LAYERS = frozenset(name for architecture in ARCHITECTURES for name in layer_names(architecture))
 _INIT_NOISE = re.compile(r"noise(?::(.+))?")
 
 
-def parse_layer_weights(spec: LayerSpec) -> LayerWeights:
-    """Normalise a layer specification to ``((name, weight), ...)``.
+def parse_layer_weights(spec: LayerSpec, layer_convention: str | None = None) -> LayerWeights:
+    """Normalise a layer specification to ``((name, weight), ...)`` with swiftnst's layer names.
 
     Accepted forms: a preset name (``"default"``, ``"tutorial"``); a comma-separated string
     ``"relu1_1,relu2_1:0.5"`` (weight 1 when omitted); a mapping ``{name: weight}``; a sequence of
     names and/or ``(name, weight)`` pairs. Names are swiftnst's (``reluX_Y`` after ReLU,
-    ``convX_Y`` before it, ``poolX``).
+    ``convX_Y`` before it, ``poolX``), or with ``layer_convention="keras"`` the tutorials'
+    (``convX_Y`` and ``blockX_convY`` after the ReLU, ``blockX_pool``), mapped to swiftnst's.
 
     Raises:
         ValueError: empty list, unknown layer name, duplicate layer, or a weight that is negative,
             NaN or infinite.
     """
+    check_layer_convention(layer_convention)
     if isinstance(spec, str):
         if spec in STYLE_LAYER_PRESETS:
             return STYLE_LAYER_PRESETS[spec]
@@ -90,15 +104,34 @@ def parse_layer_weights(spec: LayerSpec) -> LayerWeights:
                          f"mapping or a list of names and (name, weight) pairs, got {type(spec).__name__}")
     if not pairs:
         raise ValueError("the layer list is empty")
-    seen = set()
-    for name, weight in pairs:
+    names: list[str] = []
+    for given, weight in pairs:
+        name = convention_layer_name(given, layer_convention) if isinstance(given, str) else given
         if not isinstance(name, str) or name not in _KNOWN_LAYERS:
-            raise ValueError(f"unknown layer name {name!r} (expected reluB_I, convB_I or poolB, e.g. relu4_2)")
-        if name in seen:
+            raise ValueError(f"unknown layer name {given!r} ({_expected_names(layer_convention)})")
+        if name in names:
             raise ValueError(f"layer '{name}' is listed twice")
-        seen.add(name)
-        _check_finite(weight, f"weight of layer '{name}'", minimum=0.0)
-    return tuple((name, float(weight)) for name, weight in pairs)
+        names.append(name)
+        _check_finite(weight, f"weight of layer '{given}'", minimum=0.0)
+    return tuple((name, float(weight)) for name, (_, weight) in zip(names, pairs))
+
+
+def _expected_names(layer_convention: str | None) -> str:
+    if layer_convention == "keras":
+        return ("with layer_convention 'keras': convB_I or blockB_convI (after the ReLU), reluB_I, poolB or "
+                "blockB_pool, e.g. conv4_2")
+    return ("expected reluB_I, convB_I (before the ReLU) or poolB, e.g. relu4_2; the Keras tutorials' names "
+            "need layer_convention 'keras'")
+
+
+def _warn_about_ambiguous_layers(what: str, layers: LayerWeights) -> None:
+    """Log once that ``convB_I`` layers of ``what`` are read as swiftnst's, not as the tutorials' layers."""
+    names = ambiguous_layers(name for name, _ in layers)
+    if names:
+        message = ambiguity_warning(what, names)
+        if message not in _LOGGED_WARNINGS:
+            _LOGGED_WARNINGS.add(message)
+            logger.warning("%s", message)
 
 
 def _layer_pair(item: object) -> tuple[object, object]:
@@ -156,6 +189,11 @@ class StyleTransferOptions:
     content_weight: float = _ENGINE.content_weight
     #: Style layers with weights, or a preset name (``"default"``, ``"tutorial"``).
     style_layers: LayerSpec = DEFAULT_STYLE_LAYERS
+    #: How ``content_layers``/``style_layers`` names are read: ``"keras"`` (the Keras/TensorFlow
+    #: tutorials: ``conv4_2`` is the activation after the ReLU, swiftnst's ``relu4_2``; ``block4_conv2``
+    #: too), ``"torch"`` (swiftnst's names: ``conv4_2`` before the ReLU, ``relu4_2`` after), or None:
+    #: swiftnst's names, with a warning when a ``convB_I`` layer is named. Layers are stored mapped.
+    layer_convention: str | None = None
     style_weight: float = _ENGINE.style_weight
     #: Total-variation (smoothness) weight.
     tv_weight: float = _ENGINE.tv_weight
@@ -220,11 +258,14 @@ class StyleTransferOptions:
             raise ValueError(f"optimizer must be {_choices(OPTIMIZER_CODES)}, got {self.optimizer!r}")
         _check_finite(self.learning_rate, "learning_rate", positive=True)
         checked_int(self.lbfgs_history, "lbfgs_history", bits=32, minimum=1)
+        check_layer_convention(self.layer_convention)
         for name in ("content_layers", "style_layers"):
             try:
-                object.__setattr__(self, name, parse_layer_weights(getattr(self, name)))
+                object.__setattr__(self, name, parse_layer_weights(getattr(self, name), self.layer_convention))
             except ValueError as exc:
                 raise ValueError(f"{name}: {exc}") from None
+            if self.layer_convention is None:
+                _warn_about_ambiguous_layers(name, getattr(self, name))
         for name in ("content_weight", "style_weight", "tv_weight"):
             _check_finite(getattr(self, name), name, minimum=0.0)
         if self.style_blend_weights is not None:

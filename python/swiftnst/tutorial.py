@@ -13,8 +13,8 @@ Conventions, as in the TensorFlow tutorial:
   channels-first ``(C, H, W)``; :func:`compute_activations` returns tutorial-layout arrays.)
 - **Layer names use the tutorial's Keras/Caffe spelling**: ``convX_Y`` there means the output of
   the convolution *after* its ReLU, which swiftnst calls ``reluX_Y`` (swiftnst's ``convX_Y`` is
-  the pre-activation). :func:`engine_layer_name` does the mapping; names already in swiftnst
-  spelling (``reluX_Y``, ``poolX``) pass through.
+  the pre-activation); Keras's own ``blockX_convY`` is accepted too. :func:`engine_layer_name` does
+  the mapping; names already in swiftnst spelling (``reluX_Y``, ``poolX``) pass through.
 
 The tutorial's normalisations differ from swiftnst's optimisation objective (see
 docs/ARCHITECTURE.md): J_content = sum((a_C - a_G)^2) / (4 n_H n_W n_C) and
@@ -167,7 +167,9 @@ class NeuralStyleTransfer:
     ``model_path`` may be any weights file swiftnst can read or convert (swiftnst safetensors,
     Keras .h5, MatConvNet .mat, torchvision .pth, lpips .ckpt); None uses the cached default
     VGG-19, fetching it if missing. Extra keyword arguments are :class:`StyleTransferOptions`
-    fields (e.g. ``image_size=256``).
+    fields (e.g. ``image_size=256``); layer names are the tutorial's, as everywhere in this module
+    (``layer_convention="keras"``: ``content_layers="conv4_2"`` is the activation after the ReLU),
+    unless ``layer_convention`` is given.
     """
 
     #: Where :meth:`run` writes its result, relative to the current directory.
@@ -178,7 +180,7 @@ class NeuralStyleTransfer:
         self.content_image_path = content_image_path
         self.style_image_path = style_image_path
         self.model_path = model_path
-        self.options = StyleTransferOptions(**options)
+        self.options = StyleTransferOptions(**{"layer_convention": "keras", **options})
         self.generated_image: np.ndarray | None = None
 
     def run(self, num_iterations: int = 300, callback: ProgressCallback | None = None) -> np.ndarray:

