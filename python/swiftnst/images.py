@@ -127,9 +127,21 @@ def _read_file(source: ImageSource, read: Callable[[Image.Image, str], T]) -> T:
 
 
 def _oriented_shape(im: Image.Image) -> tuple[int, int]:
-    """(height, width) after ``exif_transpose``: EXIF orientations 5-8 turn the image by 90 degrees."""
+    """(height, width) after ``exif_transpose``: EXIF orientations 5-8 turn the image by 90 degrees.
+
+    A malformed EXIF block leaves the image unturned, as :func:`_upright` does when loading it:
+    ``exif_transpose`` fails on such a block when it writes it back without the orientation, so
+    ``tobytes`` is tried here too (without decoding any pixels).
+    """
     width, height = im.size
-    return (width, height) if im.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8) else (height, width)
+    try:
+        exif = im.getexif()
+        orientation = exif.get(_EXIF_ORIENTATION, 1)
+        if orientation != 1:
+            exif.tobytes()
+    except Exception:  # Pillow's EXIF parser raises many kinds (struct.error, KeyError, ValueError...)
+        orientation = 1
+    return (width, height) if orientation in (5, 6, 7, 8) else (height, width)
 
 
 def _open_image_file(path: Path) -> BinaryIO:

@@ -263,8 +263,9 @@ def plan(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         MemoryBudgetError: the render cannot fit ``max_memory`` (the message names what would).
         ValueError, ImageError, NSTError: as ``stylize``.
     """
-    from .transfer import _open_model  # transfer imports this module
+    from .transfer import _check_model_argument, _open_model  # transfer imports this module
 
+    _check_model_argument(model, input_convention)
     options = dataclasses.replace(options or StyleTransferOptions(), **option_overrides)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     content_shape = images.image_shape(content)

@@ -138,11 +138,7 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
     blend = options.style_blend_weights or (1.0,) * len(styles)
     if len(blend) != len(styles):
         raise ValueError(f"got {len(blend)} style blend weights for {len(styles)} style images")
-    if not isinstance(model, (Model, str, os.PathLike, type(None))):
-        raise TypeError(f"model must be a Model, a weights file path or None, got {type(model).__name__}")
-    if input_convention is not None and not isinstance(model, (str, os.PathLike)):
-        raise ValueError("input_convention applies to a .pth weights file given as model")
-    check_convention_name(input_convention)
+    _check_model_argument(model, input_convention)
     output = Path(output) if output is not None else None
     init = [options.init] if options.noise_ratio() is None else []
     prepare_outputs(output, Path(options.snapshot_dir) if options.save_every else None, [content, *styles, *init])
@@ -169,6 +165,15 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
     finally:
         if owned:
             net.close()
+
+
+def _check_model_argument(model: object, input_convention: str | None) -> None:
+    """The ``model`` and ``input_convention`` arguments of ``stylize`` and ``plan``, before any work."""
+    if not isinstance(model, (Model, str, os.PathLike, type(None))):
+        raise TypeError(f"model must be a Model, a weights file path or None, got {type(model).__name__}")
+    if input_convention is not None and not isinstance(model, (str, os.PathLike)):
+        raise ValueError("input_convention applies to a .pth weights file given as model")
+    check_convention_name(input_convention)
 
 
 def _open_model(path: str | os.PathLike | None, input_convention: str | None) -> Model:

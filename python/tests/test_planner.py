@@ -208,3 +208,15 @@ def test_default_budget_keeps_large_renders_laptop_sized(model, monkeypatch):
     assert huge.max_memory == 20 * 2**30                   # cannot fit 3 GiB: the available share instead
     small = plan_render(model, StyleTransferOptions(image_size=1024), (768, 1024), [(512, 512)])
     assert small.max_memory == 20 * 2**30 and all(s.lbfgs_history == 100 for s in small.scales)
+
+
+def test_plan_checks_the_model_arguments_as_stylize_does(model, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), "white").save(tmp_path / "content.png")
+    with pytest.raises(ValueError, match="input_convention applies to a .pth"):
+        swiftnst.plan(tmp_path / "content.png", tmp_path / "content.png", model=model, input_convention="caffe")
+    with pytest.raises(ValueError, match="convention"):
+        swiftnst.plan(tmp_path / "content.png", tmp_path / "content.png", model="x.pth", input_convention="bgr")
+    with pytest.raises(TypeError, match="model must be"):
+        swiftnst.plan(tmp_path / "content.png", tmp_path / "content.png", model=3)

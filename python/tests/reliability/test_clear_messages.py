@@ -39,6 +39,7 @@ def test_a_malformed_exif_block_is_ignored_with_a_warning(fmt, tmp_path, caplog)
         loaded = images.load_image(path)
     assert loaded.shape == (8, 12, 3)
     assert f"image '{path}': ignoring its malformed EXIF orientation" in caplog.text
+    assert images.image_shape(path) == (8, 12)  # the planner's header-only size agrees with the loaded image
 
 
 def test_a_mat_file_whose_layers_is_not_a_cell_array_says_so(tmp_path):
