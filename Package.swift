@@ -1,6 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// SWIFTNST_WHEEL_LIBRARY=1 (set by setup.py when it builds a wheel): libswiftnst.so carries the Swift
+// runtime and Dispatch itself (`-static-stdlib`; SwiftPM's `--static-swift-stdlib` only applies to
+// executables), so it runs where no Swift toolchain is installed, and is stripped of its symbol table
+// and debug information (12 MB -> 7 MB; the exported C functions stay). The engine does not use
+// Foundation, whose static form (with ICU) would add about 55 MB to each library.
+let wheelLibrary: [LinkerSetting] = Context.environment["SWIFTNST_WHEEL_LIBRARY"] == "1"
+    ? [.unsafeFlags(["-static-stdlib", "-Xlinker", "--strip-all"], .when(platforms: [.linux]))] : []
+
 let package = Package(
     name: "swiftnst",
     products: [
@@ -20,7 +28,7 @@ let package = Package(
 
         // MARK: - Swift modules
         .target(name: "NSTEngine", dependencies: ["COpenBLAS"]),
-        .target(name: "CBridge", dependencies: ["NSTEngine", "CSwiftNST"]),
+        .target(name: "CBridge", dependencies: ["NSTEngine", "CSwiftNST"], linkerSettings: wheelLibrary),
 
         // MARK: - Benchmarks (bench/README.md)
         .executableTarget(name: "LayerBench", dependencies: ["NSTEngine"], path: "bench/layers"),

@@ -1,4 +1,3 @@
-import Foundation
 import NSTEngine
 
 /// The set of live handles given to C callers, and the only code that turns a handle into an object.
@@ -25,7 +24,7 @@ final class HandleRegistry: @unchecked Sendable {
         var object: AnyObject?
     }
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private var slots: [Slot] = []
     /// Free slots, reused last-freed first.
     private var freeSlots: [Int] = []

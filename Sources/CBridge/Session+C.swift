@@ -2,7 +2,6 @@
 // is documented at its declaration in Sources/CSwiftNST/include/swiftnst.h, not repeated here.
 
 import CSwiftNST
-import Foundation
 import NSTEngine
 
 extension nst_losses {

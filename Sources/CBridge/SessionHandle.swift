@@ -1,5 +1,5 @@
 import CSwiftNST
-import Foundation
+import Glibc
 import NSTEngine
 
 /// What an `nst_session` handle names. It retains its model, so the model may be freed first.
@@ -15,9 +15,9 @@ final class SessionHandle {
     let model: ModelHandle
     let session: StyleTransferSession
     /// Held for the whole of every call on the session, each step with its callbacks included.
-    private let lock = NSLock()
+    private let lock = Lock()
     /// Guards `callbackThread` and `freed`, which other threads read while a step holds `lock`.
-    private let stateLock = NSLock()
+    private let stateLock = Lock()
     /// The thread running this session's progress callback, while it runs.
     private var callbackThread: pthread_t?
     /// Set by `nst_session_free`: a step running then stops after its current step.

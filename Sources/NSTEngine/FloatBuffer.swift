@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// A growable float buffer with reference identity, so several can be lent at once without
 /// Swift's exclusive-access rules on an array of arrays getting in the way.

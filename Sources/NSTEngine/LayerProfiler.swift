@@ -9,7 +9,8 @@
 // pool.forward, pool.backward; wall time) are timed too, so one profile covers every layer type.
 // Off by default; when off a measurement costs one check of a constant.
 
-import Foundation
+import Dispatch
+import Glibc
 import Synchronization
 
 /// The process-wide timers behind `SWIFTNST_PROFILE=1` (see the comment at the top of this file).
@@ -34,8 +35,9 @@ enum LayerProfiler {
     }
 
     static let isEnabled: Bool = {
-        guard let value = ProcessInfo.processInfo.environment["SWIFTNST_PROFILE"], !value.isEmpty, value != "0"
-        else { return false }
+        guard let variable = getenv("SWIFTNST_PROFILE") else { return false }
+        let value = String(cString: variable)
+        guard !value.isEmpty, value != "0" else { return false }
         atexit { LayerProfiler.report() }
         return true
     }()
@@ -66,12 +68,18 @@ enum LayerProfiler {
         return result
     }
 
+    /// `seconds` (>= 0) with six decimals, as `%.6f` prints it.
+    static func microsecondDecimal(_ seconds: Double) -> String {
+        let microseconds = Int((seconds * 1e6).rounded())
+        let fraction = String(microseconds % 1_000_000)
+        return "\(microseconds / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
+    }
+
     private static func report() {
         for section in Section.allCases {
             let (count, seconds) = totals()[section.name]!
-            FileHandle.standardError.write(
-                "swiftnst-profile \(section.name) calls=\(count) seconds=\(String(format: "%.6f", seconds))\n"
-                    .data(using: .utf8)!)
+            let line = "swiftnst-profile \(section.name) calls=\(count) seconds=\(microsecondDecimal(seconds))\n"
+            _ = Array(line.utf8).withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
         }
     }
 }

@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import Glibc
 
 /// Data-parallel loops for the engine's elementwise, pooling and im2col work.
 ///
@@ -15,8 +15,12 @@ public enum Parallel {
     /// `withThreadCount` around the call, or one per active processor when none is bound or it is 0.
     public static var threadCount: Int {
         let bound = boundThreadCount
-        return bound > 0 ? bound : ProcessInfo.processInfo.activeProcessorCount
+        return bound > 0 ? bound : onlineProcessorCount
     }
+
+    /// The processors online, counted as `ProcessInfo.activeProcessorCount` counts them on Linux (the
+    /// CPU affinity mask is not consulted: a process confined by `taskset` still sees every core).
+    private static var onlineProcessorCount: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     /// Runs `body` with `count` workers (0 or less: one per active processor) for every loop it starts
     /// on this thread, then restores the count bound before, so bindings nest.

@@ -28,7 +28,7 @@ final class ModelWeightsTests: XCTestCase {
         var entries = vggEntries(.vgg16)
         var metadata = caffeMetadata
         edit(&entries, &metadata)
-        return try ModelWeights(contentsOf: writeTemporaryFile(try SafeTensorsFile.serialize(entries, metadata: metadata), self))
+        return try ModelWeights(contentsOf: writeTemporaryFile(SafeTensorsFile.serialize(entries, metadata: metadata), self))
     }
 
     func testValidFileLoadsWithItsConvention() throws {

@@ -5,7 +5,7 @@ The engine's matrix products go through the system OpenBLAS, and an OpenBLAS rel
 CPU falls back to its generic SSE kernels ("Prescott"), which made every evaluation about 3x slower
 on an AVX-512 Xeon that Debian's OpenBLAS 0.3.21 does not know; ``select_blas_kernels`` runs before
 the library is loaded to avoid that. setup.py loads this file by path (it has no imports from the
-package) to choose the ``-target-cpu`` of the build.
+package) for the ``-target-cpu`` of each library it builds.
 """
 
 from __future__ import annotations
@@ -21,12 +21,15 @@ VECTOR_BLAS_CORES = frozenset({"haswell", "zen", "excavator", "skylakex", "coope
 SKYLAKEX_FLAGS = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"})
 HASWELL_FLAGS = frozenset({"avx2", "fma"})
 
-#: The Swift ``-target-cpu`` values setup.py builds the library for, best first, with the CPU flags
-#: the code generated for each may use. A library built for one of them records it in a file
-#: ``<library>.target-cpu`` beside it, and is only loaded on a CPU that has those flags.
+#: The Swift ``-target-cpu`` values setup.py builds the library for on x86-64, best first, with the
+#: CPU flags the code generated for each may use; the last, the x86-64 baseline, runs on every x86-64
+#: CPU. A wheel carries one library per entry (``swiftnst/_lib/<target>/``), an editable install the
+#: one this machine runs best. A library records its target in a file ``<library>.target-cpu`` beside
+#: it and is only loaded on a CPU that has those flags.
 TARGET_CPU_FLAGS: dict[str, frozenset[str]] = {
     "skylake-avx512": SKYLAKEX_FLAGS | HASWELL_FLAGS | {"bmi1", "bmi2", "f16c", "movbe", "abm", "popcnt"},
     "haswell": HASWELL_FLAGS | {"bmi1", "bmi2", "f16c", "movbe", "abm", "popcnt"},
+    "x86-64": frozenset(),
 }
 
 
@@ -53,9 +56,9 @@ def blas_core_for(flags: frozenset[str]) -> str | None:
     return None
 
 
-def best_target_cpu(flags: frozenset[str]) -> str | None:
-    """The best ``-target-cpu`` of ``TARGET_CPU_FLAGS`` that a CPU with these flags runs, or None."""
-    return next((cpu for cpu, needed in TARGET_CPU_FLAGS.items() if needed <= flags), None)
+def best_target_cpu(flags: frozenset[str]) -> str:
+    """The best ``-target-cpu`` of ``TARGET_CPU_FLAGS`` that an x86-64 CPU with these flags runs."""
+    return next(cpu for cpu, needed in TARGET_CPU_FLAGS.items() if needed <= flags)
 
 
 def missing_cpu_features(library: Path, flags: frozenset[str]) -> frozenset[str]:

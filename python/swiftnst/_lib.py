@@ -1,6 +1,6 @@
-"""Finds and loads ``libswiftnst.so`` once, and refuses a library built from another ABI version
-or for instructions this CPU lacks. Before the first load it picks OpenBLAS's kernels for this CPU
-(``_cpu.select_blas_kernels``).
+"""Finds and loads ``libswiftnst.so`` once: of a wheel's builds, the best this CPU runs; it refuses a
+library built from another ABI version or for instructions this CPU lacks. Before the first load it
+picks OpenBLAS's kernels for this CPU (``_cpu.select_blas_kernels``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from ._abi import NST_ABI_VERSION
-from ._cpu import cpu_flags, missing_cpu_features, select_blas_kernels, warn_if_generic_blas
+from ._cpu import TARGET_CPU_FLAGS, cpu_flags, missing_cpu_features, select_blas_kernels, warn_if_generic_blas
 from ._errors import LibraryNotFoundError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -39,16 +39,25 @@ def library_file_name() -> str:
 
 def candidate_paths() -> list[Path]:
     """The paths tried, in order: ``$SWIFTNST_LIB_PATH`` (a file or a directory), the package's
-    ``_lib/`` (filled by ``pip install``), then ``<repo>/.build/release`` of a source checkout."""
+    libraries (``packaged_libraries``), then ``<repo>/.build/release`` of a source checkout."""
     name = library_file_name()
     paths: list[Path] = []
     override = os.environ.get("SWIFTNST_LIB_PATH")
     if override:
         path = Path(override).expanduser()
         paths.append(path / name if path.is_dir() else path)
-    paths.append(PACKAGE_DIR / "_lib" / name)
+    paths += packaged_libraries()
     paths.append(REPO_BUILD_DIR / name)
     return paths
+
+
+def packaged_libraries(directory: Path = PACKAGE_DIR / "_lib") -> list[Path]:
+    """The libraries ``pip`` put in the package's ``directory``: a wheel's, one per ``-target-cpu``
+    in ``<directory>/<target>/``, best first (``_load_first`` passes over those this CPU cannot run);
+    else the one library of an editable install, ``<directory>/libswiftnst.so``."""
+    name = library_file_name()
+    builds = [directory / target / name for target in TARGET_CPU_FLAGS if (directory / target / name).is_file()]
+    return builds or [directory / name]
 
 
 def load_library() -> ctypes.CDLL:
@@ -81,7 +90,7 @@ def _load_first(paths: list[Path]) -> ctypes.CDLL:
         missing = missing_cpu_features(path, cpu_flags()) if sys.platform.startswith("linux") else frozenset()
         if missing:
             failures.append(f"  {path}: built for another CPU, this one lacks {', '.join(sorted(missing))} "
-                            "(rebuild here, or with SWIFTNST_TARGET_CPU=portable for any x86-64)")
+                            "(rebuild here, or with SWIFTNST_TARGET_CPU=x86-64 for any x86-64)")
             continue
         try:
             library = ctypes.CDLL(str(path))

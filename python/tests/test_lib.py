@@ -74,11 +74,11 @@ def test_a_fresh_process_gets_vector_kernels_when_the_cpu_has_them():
 
 
 def test_best_target_cpu_follows_the_flags(cpuinfo):
-    assert _cpu.best_target_cpu(_cpu.cpu_flags(cpuinfo(OLD_CPU))) is None
+    assert _cpu.best_target_cpu(_cpu.cpu_flags(cpuinfo(OLD_CPU))) == "x86-64"
     haswell = _cpu.TARGET_CPU_FLAGS["haswell"]
     assert _cpu.best_target_cpu(haswell) == "haswell"
     assert _cpu.best_target_cpu(haswell | _cpu.SKYLAKEX_FLAGS) == "skylake-avx512"
-    assert _cpu.best_target_cpu(haswell - {"bmi2"}) is None
+    assert _cpu.best_target_cpu(haswell - {"bmi2"}) == "x86-64"
 
 
 def test_a_library_built_for_a_missing_cpu_feature_is_refused_not_loaded(tmp_path, monkeypatch):
@@ -91,3 +91,30 @@ def test_a_library_built_for_a_missing_cpu_feature_is_refused_not_loaded(tmp_pat
     assert _cpu.missing_cpu_features(library, _cpu.TARGET_CPU_FLAGS["skylake-avx512"]) == frozenset()
     assert _cpu.missing_cpu_features(tmp_path / "portable.so", frozenset()) == frozenset()
 
+
+
+def _fake_wheel_libraries(directory: Path, targets) -> None:
+    for target in targets:
+        library = directory / target / _lib.library_file_name()
+        library.parent.mkdir(parents=True)
+        library.write_bytes(b"not an ELF file")
+        library.with_name(library.name + ".target-cpu").write_text(target + "\n")
+
+
+def test_a_wheels_libraries_are_tried_best_first_passing_over_those_this_cpu_cannot_run(tmp_path, monkeypatch):
+    _fake_wheel_libraries(tmp_path, ["x86-64", "skylake-avx512", "haswell"])
+    name = _lib.library_file_name()
+    assert _lib.packaged_libraries(tmp_path) == [tmp_path / target / name for target in _cpu.TARGET_CPU_FLAGS]
+    monkeypatch.setattr(_lib, "cpu_flags", lambda *_: _cpu.TARGET_CPU_FLAGS["haswell"])
+    with pytest.raises(_lib.LibraryNotFoundError) as failure:
+        _lib._load_first(_lib.packaged_libraries(tmp_path))
+    lines = str(failure.value).splitlines()
+    assert "skylake-avx512" in lines[1] and "built for another CPU" in lines[1]
+    assert "haswell" in lines[2] and "built for another CPU" not in lines[2]  # tried: this CPU runs it
+    assert "x86-64" in lines[3] and "built for another CPU" not in lines[3]
+
+
+def test_an_editable_install_has_one_library(tmp_path):
+    assert _lib.packaged_libraries(tmp_path) == [tmp_path / _lib.library_file_name()]
+    _fake_wheel_libraries(tmp_path, ["x86-64"])
+    assert _lib.packaged_libraries(tmp_path) == [tmp_path / "x86-64" / _lib.library_file_name()]

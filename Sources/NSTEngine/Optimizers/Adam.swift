@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Adam (Kingma & Ba) as in torch `optim.adam`, which jcjohnson/neural-style uses:
 /// `m ← β1·m + (1−β1)·g`, `v ← β2·v + (1−β2)·g²`,

@@ -1,7 +1,4 @@
-import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A read-only, memory-mapped safetensors file whose header has been fully validated.
 ///
@@ -128,14 +125,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard headerLength <= file.count - 8 else {
             throw fail("header length \(headerLength) exceeds the \(file.count - 8) bytes after the length field (truncated file?)")
         }
-        let headerBytes = Data(file[8..<(8 + headerLength)])
-        let json: Any
+        let json: JSONValue
         do {
-            json = try JSONSerialization.jsonObject(with: headerBytes)
+            json = try JSONValue.parse(UnsafeRawBufferPointer(rebasing: file[8..<(8 + headerLength)]))
         } catch {
-            throw fail("header is not valid JSON")
+            throw fail("header is not valid JSON: \(error.message) at byte \(error.offset) of the header")
         }
-        guard let header = json as? [String: Any] else { throw fail("header is not a JSON object") }
+        guard case .object(let header) = json else { throw fail("header is not a JSON object") }
 
         let dataStart = 8 + headerLength
         let dataLength = file.count - dataStart
@@ -167,37 +163,37 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return (metadata, tensors, dataStart)
     }
 
-    private static func parseMetadata(_ value: Any, fail: (String) -> NSTError) throws -> [String: String] {
-        guard let entries = value as? [String: Any] else { throw fail("__metadata__ is not a JSON object") }
+    private static func parseMetadata(_ value: JSONValue, fail: (String) -> NSTError) throws -> [String: String] {
+        guard case .object(let entries) = value else { throw fail("__metadata__ is not a JSON object") }
         var metadata: [String: String] = [:]
         for (key, entry) in entries {
-            guard let text = entry as? String else { throw fail("metadata '\(key)' is not a string") }
+            guard case .string(let text) = entry else { throw fail("metadata '\(key)' is not a string") }
             metadata[key] = text
         }
         return metadata
     }
 
-    private static func parseTensor(_ name: String, _ value: Any, dataLength: Int,
+    private static func parseTensor(_ name: String, _ value: JSONValue, dataLength: Int,
                                     fail: (String) -> NSTError) throws -> TensorInfo {
         func bad(_ problem: String) -> NSTError { fail("tensor '\(name)': \(problem)") }
-        guard let fields = value as? [String: Any] else { throw bad("entry is not a JSON object") }
+        guard case .object(let fields) = value else { throw bad("entry is not a JSON object") }
         if let unknown = fields.keys.sorted().first(where: { !["dtype", "shape", "data_offsets"].contains($0) }) {
             throw bad("unknown field '\(unknown)'")
         }
-        guard let dtype = fields["dtype"] as? String else { throw bad("missing or non-string dtype") }
+        guard case .string(let dtype)? = fields["dtype"] else { throw bad("missing or non-string dtype") }
         guard dtype == "F32" else { throw bad("dtype \(dtype) is not supported (only F32)") }
-        guard let shapeValues = fields["shape"] as? [Any] else { throw bad("missing or non-array shape") }
+        guard case .array(let shapeValues)? = fields["shape"] else { throw bad("missing or non-array shape") }
         guard shapeValues.count <= 8 else { throw bad("rank \(shapeValues.count) is larger than 8") }
         var shape: [Int] = []
         var count = 1
         for dimension in shapeValues {
-            guard let size = nonNegativeInteger(dimension) else { throw bad("shape \(shapeValues) is not a list of non-negative integers") }
+            guard let size = nonNegativeInteger(dimension) else { throw bad("shape \(JSONValue.array(shapeValues).encoded) is not a list of non-negative integers") }
             let (product, overflow) = count.multipliedReportingOverflow(by: size)
-            guard !overflow else { throw bad("shape \(shapeValues) overflows") }
+            guard !overflow else { throw bad("shape \(JSONValue.array(shapeValues).encoded) overflows") }
             shape.append(size)
             count = product
         }
-        guard let offsets = fields["data_offsets"] as? [Any], offsets.count == 2,
+        guard case .array(let offsets)? = fields["data_offsets"], offsets.count == 2,
               let begin = nonNegativeInteger(offsets[0]), let end = nonNegativeInteger(offsets[1]) else {
             throw bad("data_offsets must be two non-negative integers")
         }
@@ -212,11 +208,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     /// The value as an `Int` when it is a JSON number holding an integer >= 0 (not a fraction or string).
-    private static func nonNegativeInteger(_ value: Any) -> Int? {
-        guard let number = value as? NSNumber else { return nil }
-        let double = number.doubleValue
-        guard double >= 0, double < 9.0e15, double == double.rounded() else { return nil }
-        return number.intValue
+    private static func nonNegativeInteger(_ value: JSONValue) -> Int? {
+        guard case .number(let number) = value, number >= 0, number < 9.0e15, number == number.rounded() else {
+            return nil
+        }
+        return Int(number)
     }
 }
 
@@ -236,16 +232,18 @@ extension SafeTensorsFile {
     /// The bytes of a safetensors file holding `entries` (in order, packed) and `metadata`: the
     /// inverse of `init(path:)`, used by tests and tools that need a weights file without Python.
     /// Shapes are written as given, so callers can also build deliberately inconsistent files.
-    public static func serialize(_ entries: [Entry], metadata: [String: String]) throws -> [UInt8] {
-        var header: [String: Any] = [:]
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
+    public static func serialize(_ entries: [Entry], metadata: [String: String]) -> [UInt8] {
+        var header: [String: JSONValue] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = .object(metadata.mapValues { .string($0) }) }
         var offset = 0
         for entry in entries {
             let size = entry.values.count * MemoryLayout<Float>.size
-            header[entry.name] = ["dtype": "F32", "shape": entry.shape, "data_offsets": [offset, offset + size]] as [String: Any]
+            header[entry.name] = .object(["dtype": .string("F32"),
+                                          "shape": .array(entry.shape.map { .number(Double($0)) }),
+                                          "data_offsets": .array([.number(Double(offset)), .number(Double(offset + size))])])
             offset += size
         }
-        var json = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+        var json = Array(JSONValue.object(header).encoded.utf8)
         // The reference implementation pads the header with spaces to keep the data 8-byte aligned.
         while json.count % 8 != 0 { json.append(0x20) }
         var bytes: [UInt8] = []
