@@ -1,14 +1,14 @@
 """Large renders end to end: the default command at several sizes, each in its own process.
 
-    python bench/large_render.py [--sizes 512 1024 2048 3840] [--max-memory 4G] [--json results.jsonl]
+    python bench/large_render.py [--sizes 512 1024 2048] [--aspect 1:1] [--max-memory 4G] [--json results.jsonl]
 
 For each size: the plan (scales, steps, strategy, predicted peak memory and time), the measured peak
 RSS of the process (``VmHWM``), the seconds per step at each scale, the whole run's wall time, and the
 look of the result judged at 512 px against the 512 px render (``bench/look.py``: style and content
 distances, and their ratios to the 512 px result's; the issue's "same look" asks for ratios within
-±25 % at 2048 px). Content: ../shared/images/tubingen.jpg centre-cropped to 16:9 (so 3840 px is 4K UHD,
-3840x2160), style: starry_night.jpg; without ../shared, swiftnst's demo images. Results are saved as
-``large_render_<size>.png`` in ``--out``.
+±25 % at 2048 px). Content: ../shared/images/tubingen.jpg centre-cropped to ``--aspect`` (1:1 for
+2048x2048, 16:9 for 4K UHD, 3840x2160), style: starry_night.jpg; without ../shared, swiftnst's demo
+images. Results are saved as ``large_render_<size>.png`` in ``--out`` (one folder per aspect).
 
 Run on an idle machine: every render uses both cores, and the times are the point.
 """
@@ -28,8 +28,8 @@ SHARED_IMAGES = BENCH.parents[1] / "shared" / "images"
 JUDGE_SIDE = 512
 
 
-def inputs(out: Path) -> tuple[Path, Path]:
-    """The 16:9 content and the style image (written into ``out``)."""
+def inputs(out: Path, aspect: tuple[int, int]) -> tuple[Path, Path]:
+    """The content cropped to ``aspect`` (width, height) and the style image (written into ``out``)."""
     import numpy as np
     from PIL import Image
 
@@ -39,21 +39,22 @@ def inputs(out: Path) -> tuple[Path, Path]:
     content = Image.open(content_path) if content_path.is_file() else Image.fromarray(load_demo_content())
     style = style_path if style_path.is_file() else None
     width, height = content.size
-    crop = round(width * 9 / 16)
-    top = (height - crop) // 2
-    wide = out / "content_16x9.png"
-    content.convert("RGB").crop((0, top, width, top + crop)).save(wide)
+    crop_width = min(width, round(height * aspect[0] / aspect[1]))
+    crop_height = round(crop_width * aspect[1] / aspect[0])
+    left, top = (width - crop_width) // 2, (height - crop_height) // 2
+    wide = out / f"content_{aspect[0]}x{aspect[1]}.png"
+    content.convert("RGB").crop((left, top, left + crop_width, top + crop_height)).save(wide)
     if style is None:
         style = out / "style.png"
         Image.fromarray(np.asarray(render_swirl_painting())).save(style)
     return wide, style
 
 
-def render(size: int, content: Path, style: Path, out: Path, max_memory: str | None) -> dict:
+def render(size: int, content: Path, style: Path, out: Path, max_memory: str | None, anchor_weight: float) -> dict:
     """One render in this process (called in a child): plan, per-scale step times, wall time, peak RSS."""
     import swiftnst
 
-    options = dict(image_size=size, progress=False)
+    options = dict(image_size=size, progress=False, anchor_weight=anchor_weight)
     if max_memory:
         options["max_memory"] = max_memory
     started = time.perf_counter()
@@ -78,7 +79,7 @@ def render(size: int, content: Path, style: Path, out: Path, max_memory: str | N
                            anchor=scale.anchor_factor, predicted_s_per_step=round(scale.seconds_per_step, 2),
                            measured_s_per_step=round(per_step, 2)))
         first = end + 1
-    return dict(size=size, wall_s=round(wall, 1), predicted_s=round(plan.seconds, 1),
+    return dict(size=size, anchor_weight=anchor_weight, wall_s=round(wall, 1), predicted_s=round(plan.seconds, 1),
                 predicted_peak_gib=round(plan.peak_bytes / 2**30, 3), peak_rss_gib=round(_peak_rss() / 2**30, 3),
                 scales=scales)
 
@@ -112,26 +113,31 @@ def judge(records: list[dict], content: Path, style: Path, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048, 3840])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048])
+    parser.add_argument("--aspect", default="1:1", help="content crop, width:height (default: %(default)s)")
+    parser.add_argument("--anchor-weight", type=float, default=1.0, help="the option (default: %(default)s)")
     parser.add_argument("--max-memory", default=None, help="passed to every render (default: the planner's)")
     parser.add_argument("--max-memory-above", type=int, default=2048,
                         help="apply --max-memory only to sizes above this (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("large_render_out"))
     parser.add_argument("--json", type=Path, default=None, help="append one JSON record per size here")
-    parser.add_argument("--child", nargs=4, metavar=("SIZE", "CONTENT", "STYLE", "MAX_MEMORY"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=5, metavar=("SIZE", "CONTENT", "STYLE", "MAX_MEMORY", "ANCHOR_WEIGHT"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        size, content, style, max_memory = args.child
-        record = render(int(size), Path(content), Path(style), args.out, None if max_memory == "-" else max_memory)
+        size, content, style, max_memory, anchor_weight = args.child
+        record = render(int(size), Path(content), Path(style), args.out, None if max_memory == "-" else max_memory,
+                        float(anchor_weight))
         print(json.dumps(record))
         return
     args.out.mkdir(parents=True, exist_ok=True)
-    content, style = inputs(args.out)
+    width, height = (int(part) for part in args.aspect.split(":"))
+    content, style = inputs(args.out, (width, height))
     records = []
     for size in args.sizes:
         budget = args.max_memory if args.max_memory and size > args.max_memory_above else "-"
         child = subprocess.run([sys.executable, __file__, "--out", str(args.out), "--child", str(size), str(content),
-                                str(style), budget], check=True, capture_output=True, text=True, env=os.environ)
+                                str(style), budget, str(args.anchor_weight)], check=True, capture_output=True, text=True, env=os.environ)
         record = json.loads(child.stdout.strip().splitlines()[-1])
         records.append(record)
         print(json.dumps(record), flush=True)

@@ -3,6 +3,8 @@ refuses (before any work, naming what would fit), and ``swiftnst.plan``."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ import swiftnst
 from swiftnst import MemoryBudgetError, Model, NSTOutOfMemoryError, Session
 from swiftnst._process_memory import process_baseline_bytes, python_image_bytes
 from swiftnst.options import StyleTransferOptions
-from swiftnst.planner import MIN_LBFGS_HISTORY, padded_shape, plan_render
+from swiftnst.planner import MIN_LBFGS_HISTORY, PREDICTION_HEADROOM, padded_shape, plan_render
 from swiftnst.schedule import (
     LARGE_OUTPUT_ABOVE, MIN_STEPS_FINAL_SCALE, equal_time_steps, fit_steps_to_time, scale_plan, step_seconds,
     steps_per_scale,
@@ -34,6 +36,11 @@ def engine_need(model: Model, split: str | None, rows: int, pairs: int, size: in
 
 def process_need(model: Model, engine: int) -> int:
     return process_baseline_bytes(model) + python_image_bytes(SHAPE, [SHAPE], None) + engine
+
+
+def budget_for(need: int) -> int:
+    """The smallest budget whose planning share (``PREDICTION_HEADROOM``) holds ``need`` bytes."""
+    return math.ceil(need / PREDICTION_HEADROOM)
 
 
 def plan_for(model: Model, budget: int, **options) -> swiftnst.RenderPlan:
@@ -93,16 +100,16 @@ def test_a_budget_that_fits_the_whole_image(model):
 
 def test_a_budget_that_forces_strips(model):
     whole = engine_need(model, None, 0, MIN_LBFGS_HISTORY)
-    plan = plan_for(model, process_need(model, whole) - 1)
+    plan = plan_for(model, budget_for(process_need(model, whole)) - 1)
     (scale,) = plan.scales
     assert scale.strategy.split_layer is not None and 0 < scale.strategy.rows < SIZE
     assert scale.engine_bytes == engine_need(model, scale.strategy.split_layer, scale.strategy.rows,
                                              scale.lbfgs_history)
-    assert plan.peak_bytes <= plan.max_memory
+    assert plan.peak_bytes <= plan.max_memory * PREDICTION_HEADROOM
 
 
 def test_a_budget_that_shortens_the_history(model):
-    budget = process_need(model, engine_need(model, None, 0, 20))
+    budget = budget_for(process_need(model, engine_need(model, None, 0, 20)))
     plan = plan_for(model, budget)
     (scale,) = plan.scales
     assert scale.strategy.split_layer is None and scale.lbfgs_history == 20   # whole image, 20 pairs fit
