@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("-s", "--image-size", type=int, default=d.image_size,
                       help="longest side of the result in pixels (default: %(default)s)")
     size.add_argument("-n", "--iterations", type=int, default=d.iterations,
-                      help="optimiser steps over all scales (default: %(default)s)")
+                      help="optimiser steps over all scales; above 1024 px over the scales up to 512 px, and each "
+                           "larger scale adds tens (default: %(default)s)")
     size.add_argument("--optimizer", choices=tuple(OPTIMIZER_CODES), default=d.optimizer, help="(default: %(default)s)")
     size.add_argument("--learning-rate", type=float, default=d.learning_rate,
                       help="Adam step size, in 0..255 pixel units (default: %(default)s)")

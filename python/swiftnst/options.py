@@ -176,7 +176,9 @@ class StyleTransferOptions:
 
     #: Longest side of the result in pixels (the aspect ratio of the content image is kept).
     image_size: int = 512
-    #: Optimiser steps in total (over all scales of a multi-scale run); one evaluation each.
+    #: Optimiser steps in total (over all scales of a multi-scale run); one evaluation each. Above
+    #: ``schedule.LARGE_OUTPUT_ABOVE`` px they are the steps of the scales up to ``schedule.ANCHOR_SIDE``,
+    #: and the larger (detail) scales add theirs (``schedule.steps_per_scale``).
     iterations: int = 500
     #: ``"lbfgs"`` (neural-style's L-BFGS, no line search) or ``"adam"``.
     optimizer: str = _ENGINE.optimizer

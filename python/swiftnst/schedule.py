@@ -5,10 +5,12 @@ Two schedules, chosen by the size of the result (see :func:`steps_per_scale`):
 - up to :data:`LARGE_OUTPUT_ABOVE` pixels, :func:`scale_plan` (half of the steps at the final size,
   the other half shared by the coarser sizes); measured on this project's 2-core machine, it is
   what ``MULTISCALE_AUTO_ABOVE`` in ``options`` was tuned with, and it is unchanged;
-- above it, :func:`equal_time_steps`: every scale gets about the same *time*, so the steps go where
-  they are cheap. A step's cost grows with the pixels (about 4x per halving of the scale), so at 2048 px
-  the 256 px scale gets ~75 % of the steps and the final scale tens: the coarse scales settle the
-  layout and the colours, and each finer one starts from the upsampled result and only adds detail.
+- above it, a large render is the preview render plus detail scales: the scales up to
+  :data:`ANCHOR_SIDE` take exactly the steps a render of that size takes (:func:`scale_plan`, all
+  ``iterations`` of them), so the large render starts from the preview's look; each larger scale then
+  gets the steps that :func:`equal_time_steps` gives it (about equal *time* per scale over the whole
+  ladder: tens at 1024 px, 10 at the final size), and its preview anchor keeps the look while the
+  detail is added. A step's cost grows with the pixels (about 4x per halving of the scale).
 """
 
 from __future__ import annotations
@@ -104,10 +106,17 @@ def equal_time_steps(step_seconds: Sequence[float], iterations: int) -> list[int
 
 
 def steps_per_scale(image_size: int, iterations: int, sizes: Sequence[int], step_seconds: Sequence[float]) -> list[int]:
-    """The steps of each of ``sizes`` (from :func:`scale_sizes`): :func:`scale_plan`'s up to
-    :data:`LARGE_OUTPUT_ABOVE` (0 for the scales it drops), else :func:`equal_time_steps`."""
+    """The steps of each of ``sizes`` (from :func:`scale_sizes`), see the module docstring: up to
+    :data:`LARGE_OUTPUT_ABOVE`, :func:`scale_plan`'s (0 for the scales it drops); above it, the scales up
+    to :data:`ANCHOR_SIDE` as :func:`scale_plan` plans a render of the largest of them with ``iterations``
+    steps, the larger ones as :func:`equal_time_steps` over all of ``sizes``."""
     if image_size > LARGE_OUTPUT_ABOVE and len(sizes) > 1:
-        return equal_time_steps(step_seconds, iterations)
+        steps = equal_time_steps(step_seconds, iterations)
+        preview = [size for size in sizes if size <= ANCHOR_SIDE]
+        if preview:
+            planned = dict(scale_plan(preview[-1], iterations, len(preview) > 1, preview[0]))
+            steps = [planned.get(size, 0) if size <= ANCHOR_SIDE else n for size, n in zip(sizes, steps)]
+        return steps
     planned = dict(scale_plan(image_size, iterations, len(sizes) > 1, min(sizes)))
     return [planned.get(size, 0) for size in sizes]
 

@@ -14,7 +14,7 @@ from swiftnst._process_memory import process_baseline_bytes, python_image_bytes
 from swiftnst.options import StyleTransferOptions
 from swiftnst.planner import MIN_LBFGS_HISTORY, PREDICTION_HEADROOM, padded_shape, plan_render
 from swiftnst.schedule import (
-    LARGE_OUTPUT_ABOVE, MIN_STEPS_FINAL_SCALE, equal_time_steps, fit_steps_to_time, scale_plan, step_seconds,
+    ANCHOR_SIDE, LARGE_OUTPUT_ABOVE, MIN_STEPS_FINAL_SCALE, equal_time_steps, fit_steps_to_time, scale_plan, step_seconds,
     steps_per_scale,
 )
 
@@ -59,15 +59,18 @@ def test_small_outputs_keep_the_existing_schedule():
         assert [(s, k) for s, k in zip(full, steps) if k] == scale_plan(size, n, True)
 
 
-def test_large_outputs_spend_equal_time_per_scale():
+def test_large_outputs_are_the_preview_render_plus_detail_scales():
     sizes = [256, 512, 1024, 2048]
     seconds = [step_seconds(s, s) for s in sizes]
     steps = steps_per_scale(2048, 500, sizes, seconds)
-    assert 2048 > LARGE_OUTPUT_ABOVE and sum(steps) == 500
-    assert steps == sorted(steps, reverse=True) and steps[-1] == MIN_STEPS_FINAL_SCALE
-    times = [n * t for n, t in zip(steps[:-1], seconds[:-1])]
-    assert max(times) / min(times) < 1.3                      # the coarse scales take about the same time
-    assert sum(n * t for n, t in zip(steps, seconds)) < 15 * 60
+    assert 2048 > LARGE_OUTPUT_ABOVE and ANCHOR_SIDE == 512
+    assert steps[:2] == [250, 250] == [n for _, n in scale_plan(512, 500, True)]  # the 512 px render's steps
+    assert steps[2:] == equal_time_steps(seconds, 500)[2:]                          # detail: equal time
+    assert steps[-1] == MIN_STEPS_FINAL_SCALE and steps[2] > steps[3]
+    assert sum(steps) == 500 + sum(steps[2:])  # the detail scales add to the iterations
+    # A single preview-size scale takes all the iterations (3840 px: 480, 960, 1920, 3840).
+    uhd = [480, 960, 1920, 3840]
+    assert steps_per_scale(3840, 500, uhd, [step_seconds(s, s) for s in uhd])[0] == 500
 
 
 def test_equal_time_steps_with_few_steps():
