@@ -31,6 +31,23 @@ func optimizer(_ value: Int32) throws -> StyleTransferSession.Configuration.Opti
     return optimizer
 }
 
+/// The `NST_LBFGS_STORAGE_*` code of `storage`, which `lbfgsStorage(_:)` inverts.
+func lbfgsStorageCode(_ storage: LBFGSStorage) -> Int32 {
+    switch storage {
+    case .float32: NST_LBFGS_STORAGE_FLOAT32
+    case .bfloat16: NST_LBFGS_STORAGE_BFLOAT16
+    }
+}
+
+/// Maps `NST_LBFGS_STORAGE_*`.
+func lbfgsStorage(_ value: Int32) throws -> LBFGSStorage {
+    guard let storage = LBFGSStorage.allCases.first(where: { lbfgsStorageCode($0) == value }) else {
+        throw BridgeError.invalidArgument("params.lbfgs_storage must be NST_LBFGS_STORAGE_FLOAT32 or "
+                                          + "NST_LBFGS_STORAGE_BFLOAT16, got \(value)")
+    }
+    return storage
+}
+
 extension StyleTransferSession.Configuration {
     /// The engine's configuration for `nst_session_params`. Only the enumeration codes are checked here;
     /// the engine checks the values (`StyleTransferSession.init`).
@@ -48,6 +65,9 @@ extension StyleTransferSession.Configuration {
         adamBeta2 = p.adam_beta2
         adamEpsilon = p.adam_epsilon
         lbfgsHistory = Int(p.lbfgs_history)
+        if optimizer == .lbfgs {
+            lbfgsStorage = try CBridge.lbfgsStorage(p.lbfgs_storage)
+        }
         threadCount = Int(p.n_threads)
     }
 }
@@ -59,6 +79,7 @@ extension nst_session_params {
                   optimizer: optimizerCode(c.optimizer), content_weight: c.contentWeight, style_weight: c.styleWeight,
                   tv_weight: c.tvWeight, learning_rate: c.learningRate, adam_beta1: c.adamBeta1, adam_beta2: c.adamBeta2,
                   adam_epsilon: c.adamEpsilon, lbfgs_history: Int32(clamping: c.lbfgsHistory),
+                  lbfgs_storage: lbfgsStorageCode(c.lbfgsStorage),
                   n_threads: Int32(clamping: c.threadCount))
     }
 }

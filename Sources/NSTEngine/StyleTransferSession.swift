@@ -27,6 +27,8 @@ public final class StyleTransferSession {
         public var adamEpsilon: Float = 1e-8
         /// L-BFGS correction pairs kept, read only with `optimizer == .lbfgs`; >= 1.
         public var lbfgsHistory = 100
+        /// How the L-BFGS pairs are stored, read only with `optimizer == .lbfgs`.
+        public var lbfgsStorage = LBFGSStorage.float32
         /// Workers for this session's calls, >= 0; 0 = one per active processor.
         public var threadCount = 0
         public init() {}
@@ -94,7 +96,7 @@ public final class StyleTransferSession {
     /// The optimiser `c` asks for, without state.
     static func makeOptimizer(_ c: Configuration) throws -> any ImageOptimizer {
         switch c.optimizer {
-        case .lbfgs: try LBFGS(historySize: c.lbfgsHistory)
+        case .lbfgs: try LBFGS(historySize: c.lbfgsHistory, storage: c.lbfgsStorage)
         case .adam: try Adam(learningRate: c.learningRate, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon)
         }
     }

@@ -4,18 +4,20 @@ import XCTest
 /// `exportState` / `importState`: a run continued from an exported state is bitwise the run that never
 /// stopped, and a damaged state is refused without changing the session.
 extension StyleTransferSessionTests {
-    private func configure(_ optimizer: StyleTransferSession.Configuration.Optimizer) -> (inout StyleTransferSession.Configuration) -> Void {
-        { $0.optimizer = optimizer; $0.lbfgsHistory = 3; $0.threadCount = 2 }
+    private func configure(_ optimizer: StyleTransferSession.Configuration.Optimizer,
+                           storage: LBFGSStorage = .float32) -> (inout StyleTransferSession.Configuration) -> Void {
+        { $0.optimizer = optimizer; $0.lbfgsHistory = 3; $0.lbfgsStorage = storage; $0.threadCount = 2 }
     }
 
     /// Steps `before`, exports, continues `after` steps in the original and in a fresh session that
     /// imported the state: both must agree bit for bit.
-    private func assertResumeIsExact(_ optimizer: StyleTransferSession.Configuration.Optimizer, before: Int, after: Int) throws {
-        let original = try makeSession(configure(optimizer))
+    private func assertResumeIsExact(_ optimizer: StyleTransferSession.Configuration.Optimizer, storage: LBFGSStorage = .float32,
+                                     before: Int, after: Int) throws {
+        let original = try makeSession(configure(optimizer, storage: storage))
         try original.step(count: before)
         let state = original.exportState()
         XCTAssertEqual(state.count, original.stateByteCount)
-        let resumed = try makeSession(configure(optimizer))
+        let resumed = try makeSession(configure(optimizer, storage: storage))
         try state.withUnsafeBytes { try resumed.importState($0) }
         XCTAssertTrue(resumed.exportState() == state, "an imported state exports the same bytes")
         let expected = try XCTUnwrap(original.step(count: after))
@@ -33,6 +35,7 @@ extension StyleTransferSessionTests {
         try assertResumeIsExact(.lbfgs, before: 12, after: 4)
         try assertResumeIsExact(.lbfgs, before: 0, after: 2)   // before any step: no best, no history
         try assertResumeIsExact(.lbfgs, before: 1, after: 2)   // previous gradient, no pair yet
+        try assertResumeIsExact(.lbfgs, storage: .bfloat16, before: 12, after: 4)
     }
 
     func testAdamResumeIsBitwiseExact() throws {
@@ -67,7 +70,7 @@ extension StyleTransferSessionTests {
         patched[0] ^= 1
         assertRefused(patched, by: target, invalid, "wrong magic")
         patched = state
-        patched[8] = 2
+        patched[8] = 1  // the layout before the L-BFGS pair storage
         assertRefused(patched, by: target, invalid, "another format version")
         patched = state
         patched[12] = 1
@@ -84,13 +87,15 @@ extension StyleTransferSessionTests {
         patched.replaceSubrange(100..<104, with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian, Array.init))
         assertRefused(patched, by: target, invalid, "NaN pixel")
         // The L-BFGS pair count (after the images and history size, learning rate, iteration) set huge.
-        let pairOffset = 100 + 2 * 4 * source.imageCount + 8 + 4 + 8
+        let pairOffset = 100 + 2 * 4 * source.imageCount + 8 + 4 + 8 + 8  // after the pair storage too
         patched = state
         patched.replaceSubrange(pairOffset..<pairOffset + 8, with: withUnsafeBytes(of: Int64.max.littleEndian, Array.init))
         assertRefused(patched, by: target, invalid, "pair count above the history")
         // A session with another history size refuses the state.
         let otherHistory = try makeSession { $0.lbfgsHistory = 4 }
         assertRefused(state, by: otherHistory, invalid, "another history size")
+        let otherStorage = try makeSession(configure(.lbfgs, storage: .bfloat16))
+        assertRefused(state, by: otherStorage, invalid, "another pair storage")
     }
 
     func testExportIntoABufferOfTheWrongSizeIsRefused() throws {

@@ -14,13 +14,18 @@ from typing import Sequence
 
 import numpy as np
 
-from ._abi import NST_OPTIMIZER_ADAM, NST_OPTIMIZER_LBFGS, NST_POOLING_AVG, NST_POOLING_MAX
+from ._abi import (
+    NST_LBFGS_STORAGE_BFLOAT16, NST_LBFGS_STORAGE_FLOAT32, NST_OPTIMIZER_ADAM, NST_OPTIMIZER_LBFGS, NST_POOLING_AVG,
+    NST_POOLING_MAX,
+)
 from ._errors import NSTInvalidArgumentError, NSTShapeError
 
 #: Optimiser names -> ``NST_OPTIMIZER_*``.
 OPTIMIZER_CODES = {"lbfgs": NST_OPTIMIZER_LBFGS, "adam": NST_OPTIMIZER_ADAM}
 #: Pooling names -> ``NST_POOLING_*`` (``pooling_code`` also takes ``"average"``).
 POOLING_CODES = {"max": NST_POOLING_MAX, "avg": NST_POOLING_AVG}
+#: L-BFGS pair storage names -> ``NST_LBFGS_STORAGE_*``.
+LBFGS_STORAGE_CODES = {"float32": NST_LBFGS_STORAGE_FLOAT32, "bfloat16": NST_LBFGS_STORAGE_BFLOAT16}
 
 
 def checked_int(value: object, what: str, *, bits: int | None = None, minimum: int | None = None,
@@ -58,6 +63,14 @@ def optimizer_code(optimizer: str) -> int:
         return OPTIMIZER_CODES[optimizer]
     except (KeyError, TypeError):
         raise NSTInvalidArgumentError(f"optimizer must be 'lbfgs' or 'adam', not {optimizer!r}") from None
+
+
+def lbfgs_storage_code(storage: str) -> int:
+    """``"float32"`` or ``"bfloat16"`` -> ``NST_LBFGS_STORAGE_*``."""
+    try:
+        return LBFGS_STORAGE_CODES[storage]
+    except (KeyError, TypeError):
+        raise NSTInvalidArgumentError(f"lbfgs_storage must be 'float32' or 'bfloat16', not {storage!r}") from None
 
 
 def check_image(x: np.ndarray, what: str = "image") -> np.ndarray:

@@ -106,6 +106,7 @@ class nst_session_params(Structure):
         ("adam_beta2", c_float),
         ("adam_epsilon", c_float),
         ("lbfgs_history", c_int32),
+        ("lbfgs_storage", c_int32),
         ("n_threads", c_int32),
     ]
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import weights as weights_module
-from ._arguments import OPTIMIZER_CODES, POOLING_CODES
+from ._arguments import LBFGS_STORAGE_CODES, OPTIMIZER_CODES, POOLING_CODES
 from ._cli_output import add_verbosity_arguments, add_version_argument, is_quiet, logging_to_stderr
 from ._render_cli import add_render_arguments, dry_run, render_options
 from ._errors import ImageError, NSTError, StyleTransferInterrupted
@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Adam step size, in 0..255 pixel units (default: %(default)s)")
     size.add_argument("--lbfgs-history", type=int, default=d.lbfgs_history,
                       help="L-BFGS correction pairs kept (default: %(default)s)")
+    size.add_argument("--lbfgs-storage", choices=("auto", *LBFGS_STORAGE_CODES), default="auto",
+                      help="how the L-BFGS pairs are stored: bfloat16 takes half the memory; auto: float32 unless "
+                           "only bfloat16 fits --max-memory (default: %(default)s)")
     scales = size.add_mutually_exclusive_group()
     scales.add_argument("--multiscale", dest="multiscale", action="store_true", default=None,
                         help=f"optimise coarse-to-fine (default: on above {MULTISCALE_AUTO_ABOVE} px)")
@@ -156,6 +159,7 @@ def _options_from_args(args: argparse.Namespace) -> StyleTransferOptions:
     return StyleTransferOptions(
         image_size=args.image_size, iterations=args.iterations, optimizer=args.optimizer,
         learning_rate=args.learning_rate, lbfgs_history=args.lbfgs_history,
+        lbfgs_storage=None if args.lbfgs_storage == "auto" else args.lbfgs_storage,
         content_layers=args.content_layers, content_weight=args.content_weight,
         style_layers=args.style_layers, layer_convention=args.layer_convention, style_weight=args.style_weight,
         tv_weight=args.tv_weight,

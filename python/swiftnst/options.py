@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence, Union
 
 from ._abi import NST_MAX_IMAGE_SIDE
-from ._arguments import OPTIMIZER_CODES, POOLING_CODES, checked_int
+from ._arguments import LBFGS_STORAGE_CODES, OPTIMIZER_CODES, POOLING_CODES, checked_int
 from ._quantities import parse_duration, parse_memory_size
 from ._defaults import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, engine_defaults
 from ._tutorial_layers import (
@@ -186,6 +186,9 @@ class StyleTransferOptions:
     learning_rate: float = _ENGINE.learning_rate
     #: L-BFGS correction pairs kept.
     lbfgs_history: int = _ENGINE.lbfgs_history
+    #: How the L-BFGS pairs are stored: ``"float32"``, ``"bfloat16"`` (half the memory per pair), or None:
+    #: the planner keeps float32 unless only bfloat16 fits the memory budget (``planner``).
+    lbfgs_storage: str | None = None
     #: Content layers with weights (see :func:`parse_layer_weights` for accepted forms).
     content_layers: LayerSpec = DEFAULT_CONTENT_LAYERS
     content_weight: float = _ENGINE.content_weight
@@ -260,6 +263,8 @@ class StyleTransferOptions:
             raise ValueError(f"optimizer must be {_choices(OPTIMIZER_CODES)}, got {self.optimizer!r}")
         _check_finite(self.learning_rate, "learning_rate", positive=True)
         checked_int(self.lbfgs_history, "lbfgs_history", bits=32, minimum=1)
+        if self.lbfgs_storage is not None and self.lbfgs_storage not in LBFGS_STORAGE_CODES:
+            raise ValueError(f"lbfgs_storage must be {_choices(LBFGS_STORAGE_CODES)} or None, got {self.lbfgs_storage!r}")
         check_layer_convention(self.layer_convention)
         for name in ("content_layers", "style_layers"):
             try:

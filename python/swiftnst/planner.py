@@ -64,7 +64,7 @@ class ScalePlan:
     width: int
     steps: int
     strategy: EvaluationStrategy
-    #: L-BFGS correction pairs at this scale (None for Adam).
+    #: L-BFGS correction pairs at this scale and how they are stored (None for Adam).
     lbfgs_history: int | None
     #: The engine's predicted peak during a step, and the images Python holds meanwhile (bytes).
     engine_bytes: int
@@ -72,6 +72,7 @@ class ScalePlan:
     seconds_per_step: float
     #: The preview anchor's factor at this scale (``schedule.anchor_factor``), 0 for none.
     anchor_factor: int = 0
+    lbfgs_storage: str | None = None
 
     @property
     def setup_seconds(self) -> float:
@@ -118,6 +119,8 @@ class RenderPlan:
                  + (f" (limit {format_seconds(self.time_limit)})" if self.time_limit else "")]
         for i, s in enumerate(self.scales, 1):
             history = f", L-BFGS history {s.lbfgs_history}" if s.lbfgs_history is not None else ""
+            if s.lbfgs_storage == "bfloat16":
+                history += " (bfloat16)"
             anchor = f", anchored at 1/{s.anchor_factor}" if s.anchor_factor else ""
             lines.append(f"  scale {i}: {s.width}x{s.height}, {s.steps} steps, {s.strategy}{history}{anchor}, "
                          f"peak {format_bytes(self.baseline_bytes + s.engine_bytes + s.python_bytes)}, "
@@ -175,7 +178,8 @@ def _plan_for_budget(model: Model, options: StyleTransferOptions, content_shape:
         raise MemoryBudgetError(
             f"a {shapes[-1][1]}x{shapes[-1][0]} render needs at least {format_bytes(needed, round_up=True)} "
             f"(the least memory of any evaluation strategy"
-            + (f", with an L-BFGS history of {min(options.lbfgs_history, MIN_LBFGS_HISTORY)}" if options.optimizer == "lbfgs" else "")
+            + (f", with an L-BFGS history of {min(options.lbfgs_history, MIN_LBFGS_HISTORY)} in "
+               f"{_storages(options)[-1]}" if options.optimizer == "lbfgs" else "")
             + f"); the memory budget (--max-memory / max_memory) is {format_bytes(budget)}", needed)
     timing = [_step_seconds(options, shape, choice) for shape, (_, choice, _) in zip(shapes, first)]
     steps = steps_per_scale(options.image_size, options.iterations, sizes, timing)
@@ -198,9 +202,11 @@ def _plan_for_budget(model: Model, options: StyleTransferOptions, content_shape:
         if choice.lbfgs_history is not None and choice.lbfgs_history < min(n, options.lbfgs_history):
             notes.append(f"L-BFGS history shortened from {options.lbfgs_history} to {choice.lbfgs_history} at "
                          f"{width}x{height} to fit {format_bytes(budget)}")
+        if choice.lbfgs_storage != _storages(options)[0]:
+            notes.append(f"L-BFGS pairs stored as {choice.lbfgs_storage} at {width}x{height} to fit {format_bytes(budget)}")
         scales.append(ScalePlan(height, width, n, choice.strategy, choice.lbfgs_history, choice.engine_bytes,
                                 python, _step_seconds(options, shapes[i], choice),
-                                _anchor_factor(options, padded_shape(height, width))))
+                                _anchor_factor(options, padded_shape(height, width)), choice.lbfgs_storage))
     return RenderPlan(tuple(scales), budget, baseline, options.time_limit, options.tolerance, tuple(notes))
 
 
@@ -216,19 +222,29 @@ def _step_seconds(options: StyleTransferOptions, shape: tuple[int, int], choice:
     return step_seconds(height, width, choice.time_factor) + anchor
 
 
+def _storages(options: StyleTransferOptions) -> tuple[str | None, ...]:
+    """The L-BFGS pair storages the planner may use, preferred first (float32: torch's trajectory; bfloat16
+    only when nothing else fits, its effect measured in bench/RESULTS.md); (None,) for Adam."""
+    if options.optimizer != "lbfgs":
+        return (None,)
+    return (options.lbfgs_storage,) if options.lbfgs_storage else ("float32", "bfloat16")
+
+
 @dataclass(frozen=True)
 class _Choice:
     strategy: EvaluationStrategy
     lbfgs_history: int | None
+    lbfgs_storage: str | None
     engine_bytes: int
     time_factor: float
 
 
 def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[int, int], engine_budget: int,
                      steps: int) -> tuple[_Choice | None, int]:
-    """For one scale: the fastest strategy fitting ``engine_budget`` at the shortest history, with the
-    longest history (up to the requested one) that then fits, or None when nothing fits; and the
-    fewest engine bytes of any strategy. ``steps`` steps hold at most ``steps - 1`` pairs."""
+    """For one scale: in the first pair storage (:func:`_storages`) where any strategy fits
+    ``engine_budget`` at the shortest history, the fastest such strategy, with the longest history (up to
+    the requested one) that then fits; None when nothing fits. And the fewest engine bytes of any
+    strategy and storage. ``steps`` steps hold at most ``steps - 1`` pairs."""
     height, width = padded_shape(*shape)
     lbfgs = options.optimizer == "lbfgs"
     requested = options.lbfgs_history
@@ -236,26 +252,28 @@ def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[i
     shortest = min(used, MIN_LBFGS_HISTORY) if lbfgs else 0
     deepest = max((name for name, _ in options.content_layers + options.style_layers), key=model.layer_names.index)
     cost = StepCost(model, height, width, deepest)
-    # A session configured like the run's at this size; the prediction needs no images.
-    with Session(model, height, width, content_layers=dict(options.content_layers),
-                 style_layers=dict(options.style_layers), optimizer=options.optimizer,
-                 lbfgs_history=requested, threads=options.threads) as session:
-        factor = _anchor_factor(options, (height, width))
-        if factor:
-            session.set_anchor(factor, options.anchor_weight)
-        candidates = sorted([WHOLE_IMAGE, *strip_strategies(model, height)], key=cost.time_factor)
-        needs = {strategy: predict_engine_bytes(session, strategy, shortest) for strategy in candidates}
-        fewest = min(needs.values())
-        for strategy in candidates:
-            if needs[strategy] > engine_budget:
-                continue
-            if not lbfgs:
-                return _Choice(strategy, None, needs[strategy], cost.time_factor(strategy)), fewest
-            per_pair = predict_engine_bytes(session, strategy, shortest + 1) - needs[strategy]
-            pairs = min(used, shortest + (engine_budget - needs[strategy]) // max(1, per_pair))
-            history = requested if pairs == used else pairs  # never more pairs than steps anyway
-            engine = needs[strategy] + (pairs - shortest) * per_pair
-            return _Choice(strategy, history, engine, cost.time_factor(strategy)), fewest
+    candidates = sorted([WHOLE_IMAGE, *strip_strategies(model, height)], key=cost.time_factor)
+    fewest = None
+    for storage in _storages(options):
+        # A session configured like the run's at this size; the prediction needs no images.
+        with Session(model, height, width, content_layers=dict(options.content_layers),
+                     style_layers=dict(options.style_layers), optimizer=options.optimizer,
+                     lbfgs_history=requested, lbfgs_storage=storage, threads=options.threads) as session:
+            factor = _anchor_factor(options, (height, width))
+            if factor:
+                session.set_anchor(factor, options.anchor_weight)
+            needs = {strategy: predict_engine_bytes(session, strategy, shortest) for strategy in candidates}
+            fewest = min(fewest or math.inf, *needs.values())
+            for strategy in candidates:
+                if needs[strategy] > engine_budget:
+                    continue
+                if not lbfgs:
+                    return _Choice(strategy, None, None, needs[strategy], cost.time_factor(strategy)), fewest
+                per_pair = predict_engine_bytes(session, strategy, shortest + 1) - needs[strategy]
+                pairs = min(used, shortest + (engine_budget - needs[strategy]) // max(1, per_pair))
+                history = requested if pairs == used else pairs  # never more pairs than steps anyway
+                engine = needs[strategy] + (pairs - shortest) * per_pair
+                return _Choice(strategy, history, storage, engine, cost.time_factor(strategy)), fewest
     return None, fewest
 
 

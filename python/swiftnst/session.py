@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import _bindings as C
-from ._arguments import c_strings, check_image, checked_int, optimizer_code, pooling_code
+from ._arguments import c_strings, check_image, checked_int, lbfgs_storage_code, optimizer_code, pooling_code
 from ._errors import NSTInvalidArgumentError, check
 from ._handles import NativeHandle
 from .model import Model
@@ -65,10 +65,11 @@ class Session(NativeHandle):
                  content_weight: float | None = None, style_weight: float | None = None,
                  tv_weight: float | None = None, pooling: str | None = None, optimizer: str | None = None,
                  learning_rate: float | None = None, lbfgs_history: int | None = None,
-                 threads: int | None = None) -> None:
+                 lbfgs_storage: str | None = None, threads: int | None = None) -> None:
         """Create the session; every keyword left at None keeps the engine's default
         (``nst_session_default_params()``; the layers: relu4_2 for content, relu1_1 .. relu5_1 for
-        style, weight 1 each). ``threads`` is ``n_threads`` (0 = one per core)."""
+        style, weight 1 each). ``threads`` is ``n_threads`` (0 = one per core); ``lbfgs_storage`` is
+        ``"float32"`` or ``"bfloat16"`` (the L-BFGS pairs rounded: half their memory)."""
         self._lock = threading.Lock()
         self._stepped = False
         self.model = model
@@ -85,6 +86,8 @@ class Session(NativeHandle):
                 setattr(params, field, value)
         if lbfgs_history is not None:
             params.lbfgs_history = checked_int(lbfgs_history, "lbfgs_history", bits=32)
+        if lbfgs_storage is not None:
+            params.lbfgs_storage = lbfgs_storage_code(lbfgs_storage)
         if threads is not None:
             params.n_threads = checked_int(threads, "threads", bits=32)
         handle = C.nst_session_p()

@@ -293,7 +293,8 @@ class _Transfer:
                           content_layers=dict(o.content_layers), style_layers=dict(o.style_layers),
                           content_weight=o.content_weight, style_weight=o.style_weight, tv_weight=o.tv_weight,
                           pooling=o.pooling, optimizer=o.optimizer, learning_rate=o.learning_rate,
-                          lbfgs_history=scale.lbfgs_history or o.lbfgs_history, threads=o.threads)
+                          lbfgs_history=scale.lbfgs_history or o.lbfgs_history,
+                          lbfgs_storage=scale.lbfgs_storage, threads=o.threads)
         try:
             apply_strategy(session, scale.strategy)
             if scale.anchor_factor:

@@ -230,3 +230,45 @@ def test_plan_checks_the_model_arguments_as_stylize_does(model, tmp_path):
         swiftnst.plan(tmp_path / "content.png", tmp_path / "content.png", model="x.pth", input_convention="bgr")
     with pytest.raises(TypeError, match="model must be"):
         swiftnst.plan(tmp_path / "content.png", tmp_path / "content.png", model=3)
+
+
+# MARK: - L-BFGS pair storage
+
+
+def fewest_engine_bytes(model: Model, storage: str) -> int:
+    """The engine's least need at :data:`SIZE` with the shortest history, over every strategy."""
+    from swiftnst._strategies import WHOLE_IMAGE, strip_strategies
+    with Session(model, SIZE, SIZE, lbfgs_storage=storage) as session:
+        return min(session.predict_peak_bytes(s.split_layer, s.rows, MIN_LBFGS_HISTORY)
+                   for s in [WHOLE_IMAGE, *strip_strategies(model, SIZE)])
+
+
+def test_bfloat16_pairs_only_when_float32_cannot_fit(model):
+    float32 = budget_for(process_need(model, fewest_engine_bytes(model, "float32")))
+    (scale,) = plan_for(model, float32).scales
+    assert scale.lbfgs_storage == "float32"
+    plan = plan_for(model, float32 - 2**20)
+    (scale,) = plan.scales
+    assert scale.lbfgs_storage == "bfloat16" and scale.lbfgs_history >= MIN_LBFGS_HISTORY
+    assert "L-BFGS pairs stored as bfloat16 at 256x256" in " ".join(plan.notes)
+    assert f"L-BFGS history {scale.lbfgs_history} (bfloat16)" in str(plan)
+    assert plan.peak_bytes <= plan.max_memory * PREDICTION_HEADROOM
+
+
+def test_the_smallest_budget_counts_bfloat16_pairs_unless_float32_is_asked_for(model):
+    with pytest.raises(MemoryBudgetError) as auto:
+        plan_for(model, 300 * 2**20)
+    with pytest.raises(MemoryBudgetError) as exact:
+        plan_for(model, 300 * 2**20, lbfgs_storage="float32")
+    assert "in bfloat16" in str(auto.value) and "in float32" in str(exact.value)
+    assert auto.value.needed == budget_for(process_need(model, fewest_engine_bytes(model, "bfloat16")))
+    assert exact.value.needed == budget_for(process_need(model, fewest_engine_bytes(model, "float32")))
+    assert auto.value.needed < exact.value.needed
+
+
+def test_asked_for_storage_is_used_without_a_note(model):
+    plan = plan_for(model, 64 * 2**30, lbfgs_storage="bfloat16")
+    assert plan.scales[0].lbfgs_storage == "bfloat16" and not plan.notes
+    assert plan_for(model, 64 * 2**30, optimizer="adam").scales[0].lbfgs_storage is None
+    with pytest.raises(ValueError, match="lbfgs_storage must be"):
+        StyleTransferOptions(lbfgs_storage="float16")

@@ -52,8 +52,10 @@ def test_bad_values_are_usage_errors(flags, message):
 
 def test_flags_reach_the_options():
     args = build_parser().parse_args(["a.jpg", "b.jpg", "--max-memory", "2.5GiB", "--time-limit", "1h30m",
-                                      "--tolerance", "0.01"])
+                                      "--tolerance", "0.01", "--lbfgs-storage", "bfloat16"])
     options = _options_from_args(args)
     assert (options.max_memory, options.time_limit, options.tolerance) == (int(2.5 * 2**30), 5400.0, 0.01)
+    assert options.lbfgs_storage == "bfloat16"
     defaults = _options_from_args(build_parser().parse_args(["a.jpg", "b.jpg"]))
     assert (defaults.max_memory, defaults.time_limit, defaults.tolerance) == (None, None, 0.0)
+    assert defaults.lbfgs_storage is None  # --lbfgs-storage auto: the planner decides

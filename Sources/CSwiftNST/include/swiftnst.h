@@ -74,6 +74,10 @@ typedef int32_t nst_status;
 #define NST_OPTIMIZER_LBFGS       0
 #define NST_OPTIMIZER_ADAM        1
 
+// How L-BFGS stores its correction pairs (nst_session_params.lbfgs_storage).
+#define NST_LBFGS_STORAGE_FLOAT32  0
+#define NST_LBFGS_STORAGE_BFLOAT16 1
+
 // Limits the library enforces (documented here so callers can check early). NST_MAX_IMAGE_SIDE is
 // StyleTransferObjective.maxImageSide in the engine, which cannot include this header; a test keeps
 // the two equal (and NST_MIN/MAX_ANCHOR_FACTOR PreviewAnchor.factorRange). NST_MAX_LAYER_NAME bounds
@@ -124,12 +128,14 @@ typedef struct nst_session_params {
     float   style_weight;   // >= 0, default 100
     float   tv_weight;      // >= 0, default 1e-3
     // The optimiser options below are read, and validated, only for the optimiser selected:
-    // learning_rate and adam_* for NST_OPTIMIZER_ADAM, lbfgs_history for NST_OPTIMIZER_LBFGS.
+    // learning_rate and adam_* for NST_OPTIMIZER_ADAM, lbfgs_history and lbfgs_storage for NST_OPTIMIZER_LBFGS.
     float   learning_rate;  // Adam step size in model input units, > 0, default 10
     float   adam_beta1;     // in [0, 1), default 0.9
     float   adam_beta2;     // in [0, 1), default 0.999
     float   adam_epsilon;   // > 0, default 1e-8
     int32_t lbfgs_history;  // L-BFGS correction pairs kept, >= 1, default 100
+    int32_t lbfgs_storage;  // NST_LBFGS_STORAGE_FLOAT32 (default) or NST_LBFGS_STORAGE_BFLOAT16: the pairs
+                            // rounded to bfloat16, half their memory (float32 is torch optim.lbfgs's path)
     int32_t n_threads;      // worker threads for this session's calls, >= 0, 0 = one per core (default 0);
                             // per session: sessions with different counts may run one after the other
                             // or concurrently, each with its own. Calls without a session

@@ -96,7 +96,7 @@ enum WinogradConvolution {
         let coefficientRowLength = transposeCoefficients ? outChannels : inChannels
         let layout = ScratchLayout(geometry: geometry, inChannels: inChannels, outChannels: outChannels,
                                    bandRowLimit: bandRowLimit)
-        let (partition, bandRows) = (layout.partition, layout.partition.bandRows)
+        let partition = layout.partition
         let (transformedStride, productStride) = (layout.transformedStride, layout.productStride)
         let (transformedCount, productCount, paddedCount) = (layout.transformedCount, layout.productCount, layout.paddedCount)
         let (grouped, workerCount) = (layout.grouped, layout.workerCount)

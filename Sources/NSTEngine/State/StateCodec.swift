@@ -26,11 +26,14 @@ public struct StateWriter {
     mutating func append(magic: [UInt8]) { magic.withUnsafeBytes { append($0) } }
 
     /// The floats' bit patterns, little-endian.
-    mutating func append(_ values: [Float]) {
+    mutating func append(_ values: [Float]) { values.withUnsafeBufferPointer { append($0) } }
+
+    /// The values' bit patterns, little-endian.
+    mutating func append<T: StoredFloat>(_ values: UnsafeBufferPointer<T>) {
         if destination == nil || UInt32(1).littleEndian == 1 {
-            values.withUnsafeBytes { append($0) }
+            append(UnsafeRawBufferPointer(values))
         } else {
-            for value in values { append(value) }
+            for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { append($0) } }
         }
     }
 
@@ -100,6 +103,19 @@ public struct StateReader {
     /// `count` finite floats.
     mutating func floats(_ count: Int, _ what: String) throws -> [Float] {
         try finite(count, width: 4, what) { Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt32.self))) }
+    }
+
+    /// Fills `destination` with finite values from their little-endian bit patterns.
+    mutating func read<T: StoredFloat>(into destination: UnsafeMutableBufferPointer<T>, _ what: String) throws {
+        let width = MemoryLayout<T.BitPattern>.size
+        let (byteCount, overflow) = destination.count.multipliedReportingOverflow(by: width)
+        guard !overflow else { throw NSTError.invalidArgument("session state's \(what) is too large") }
+        let raw = try take(byteCount, what)
+        for i in destination.indices {
+            let value = T(bitPattern: T.BitPattern(littleEndian: raw.loadUnaligned(fromByteOffset: width * i, as: T.BitPattern.self)))
+            guard value.float.isFinite else { throw NSTError.invalidArgument("session state's \(what) holds NaN or infinity") }
+            destination[i] = value
+        }
     }
 
     /// `count` finite doubles.

@@ -94,13 +94,13 @@ extension StyleTransferSession {
         case .lbfgs:
             let pairs = lbfgsHistory ?? configuration.lbfgsHistory
             guard pairs >= 1 else { throw NSTError.invalidArgument("L-BFGS history must be >= 1, got \(pairs)") }
-            // Two arrays per pair; while the direction is computed: the previous gradient, q in Double (2),
-            // and the direction (1).
-            let (history, overflow) = pairs.multipliedReportingOverflow(by: 2)
-            guard !overflow, history <= Int.max / 4 - 4 else {
+            // Two vectors per pair at the storage's width (in Float32 arrays: 2 × width is a multiple of 4);
+            // besides, the previous gradient, the previous step, and the direction in Double (2).
+            let (history, overflow) = pairs.multipliedReportingOverflow(by: 2 * configuration.lbfgsStorage.bytesPerValue)
+            guard !overflow, history <= Int.max / 4 - 16 else {
                 throw NSTError.invalidArgument("L-BFGS history \(pairs) is too large to predict")
             }
-            optimizerArrays = history + 4
+            optimizerArrays = history / 4 + 4
         case .adam:
             optimizerArrays = 3  // m, v, and the candidate's copy when it is moved
         }
