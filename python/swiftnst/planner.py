@@ -8,7 +8,8 @@ loads any image into the engine.
 Strategy choice per scale, with the engine's prediction (``Session.predict_peak_bytes``): the fastest
 evaluation that fits the budget at the shortest L-BFGS history allowed (:data:`MIN_LBFGS_HISTORY`),
 the whole image first, then row strips by predicted time; then the longest history (up to the
-requested one) that still fits. Predicted peak = the process baseline + the images Python holds + the
+requested one) that still fits. The L-BFGS pairs are Float32 unless no strategy fits that way; then they
+are stored as bfloat16 (half the memory; ``lbfgs_storage`` fixes either). Predicted peak = the process baseline + the images Python holds + the
 engine's step peak (see ``_process_memory``).
 """
 
@@ -46,7 +47,9 @@ MIN_LBFGS_HISTORY = 3
 
 #: The share of the budget the predicted peak may fill: the process's measured peak ran up to 7.4 % above
 #: the prediction (the default 2048x2048 render, bench/RESULTS.md "Large renders: end to end"), so a
-#: plan that filled the budget exactly could exceed it.
+#: plan that filled the budget exactly could exceed it. The likeliest cause (L-BFGS pairs of 12.6 MB cycled
+#: through malloc's heap) is gone since the pairs live in mapped slots; the headroom stays until runs at
+#: full budgets show it unneeded.
 PREDICTION_HEADROOM = Fraction(9, 10)  # exact: the smallest budget that works is then exact too
 
 
