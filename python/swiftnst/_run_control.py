@@ -1,5 +1,6 @@
-"""When a run's steps stop: the time limit (with step times calibrated on the run itself) and the
-tolerance (a scale ends once its loss stops falling); and the progress bar, weighted by step cost."""
+"""When a run's steps stop: the time limit (with step times calibrated on the run itself), the
+tolerance (a scale ends once its loss stops falling) and a stop requested by the progress callback;
+and the progress bar, weighted by step cost."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import sys
 import time
 from typing import Callable
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
+from ._notebook_progress import NotebookProgressBar, in_jupyter_kernel
 from .options import TOLERANCE_WINDOW
 from .planner import RenderPlan
 
@@ -29,13 +31,16 @@ class RunControl:
         self.deadline = self.started + plan.time_limit if plan.time_limit is not None else None
         self.predicted_done = 0.0  # predicted seconds of the steps taken so far
         self.measured_done = 0.0   # their measured seconds
-        self.bar = tqdm(total=round(sum(s.steps * s.seconds_per_step for s in plan.scales), 1), disable=not progress, delay=2.0, unit="s",
-                        dynamic_ncols=True, file=sys.stderr,
-                        bar_format="{l_bar}{bar}| {elapsed}<{remaining}, {postfix}")
+        # In a Jupyter kernel one output updated in place; elsewhere tqdm's line on stderr.
+        bar = NotebookProgressBar if in_jupyter_kernel() else tqdm
+        self.bar = bar(total=sum(s.steps * s.seconds_per_step for s in plan.scales), disable=not progress,
+                       delay=2.0, unit="s", dynamic_ncols=True, file=sys.stderr,
+                       bar_format="{l_bar}{bar}| {elapsed}<{remaining}{postfix}")
         self._scale = 0
         self._best: list[float] = []    # per step of the current scale: the lowest loss so far
         self._step_started = self.started
         self._setup = 0.0
+        self._stop_request: str | None = None
 
     @property
     def speed(self) -> float:
@@ -66,7 +71,7 @@ class RunControl:
         self.measured_done += now - self._step_started
         self._step_started = now
         self._best.append(min(loss, self._best[-1]) if self._best else loss)
-        self.bar.update(scale.seconds_per_step)
+        self._advance(scale.seconds_per_step)
         self.bar.set_postfix_str(f"scale {self._scale + 1}/{len(self.plan.scales)}, {description}", refresh=False)
 
     def resume_scale(self, scale_losses: tuple[float, ...]) -> None:
@@ -81,8 +86,15 @@ class RunControl:
         """Seconds since the run started."""
         return self.clock() - self.started
 
+    def request_stop(self, reason: str) -> None:
+        """Stop the run before its next step (``reason`` is logged): no step or scale follows."""
+        self._stop_request = reason
+
     def stop_reason(self) -> str | None:
-        """Why the current scale must stop now (time is up; the loss stopped falling), or None."""
+        """Why the current scale must stop now (a requested stop; time is up; the loss stopped
+        falling), or None."""
+        if self._stop_request is not None:
+            return self._stop_request
         if self.deadline is not None:
             next_step = self.speed * self.plan.scales[self._scale].seconds_per_step
             if self.clock() + next_step > self.deadline:
@@ -97,11 +109,20 @@ class RunControl:
     def end_scale(self, steps_taken: int) -> None:
         """The current scale ended after ``steps_taken`` steps: its planned steps not taken leave the bar."""
         scale = self.plan.scales[self._scale]
-        self.bar.update(max(0, scale.steps - steps_taken) * scale.seconds_per_step)
+        self._advance(max(0, scale.steps - steps_taken) * scale.seconds_per_step)
 
-    def out_of_time(self) -> bool:
-        """Whether the time limit is reached (no further scale should start)."""
-        return self.deadline is not None and self.clock() >= self.deadline
+    def run_stop_reason(self) -> str | None:
+        """Why no further scale may start (a requested stop; the time limit is reached), or None."""
+        if self._stop_request is not None:
+            return self._stop_request
+        if self.deadline is not None and self.clock() >= self.deadline:
+            return "time limit reached"
+        return None
 
     def close(self) -> None:
         self.bar.close()
+
+    def _advance(self, seconds: float) -> None:
+        """Move the bar by ``seconds`` of predicted time, never past its total (the steps' sum may
+        exceed it by a rounding error, which tqdm would warn about and show as a negative time left)."""
+        self.bar.update(max(0.0, min(seconds, self.bar.total - self.bar.n)))

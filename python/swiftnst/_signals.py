@@ -19,7 +19,7 @@ import sys
 import threading
 from typing import Iterator
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 _SHIELDED = (signal.SIGINT, signal.SIGTERM)
 

@@ -227,7 +227,8 @@ class StyleTransferOptions:
     save_every: int = 0
     #: Directory for snapshots (required when save_every > 0; created if missing).
     snapshot_dir: str | os.PathLike | None = None
-    #: Show a tqdm progress bar (appears once a run has taken two seconds).
+    #: Show a tqdm progress bar (appears once a run has taken two seconds; in a Jupyter kernel it is one
+    #: output replaced in place, so a saved notebook keeps one line per run, not one per redraw).
     progress: bool = True
     #: Engine worker threads, 0 = one per core.
     threads: int = _ENGINE.threads

@@ -27,6 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import images
+from ._current_image import CurrentImage
 from ._errors import StyleTransferInterrupted
 from ._outputs import SNAPSHOT_GRID_NAME, prepare_outputs, snapshot_name
 from ._run_control import RunControl
@@ -62,8 +63,12 @@ __all__ = [
 
 #: ``callback(iteration, losses, image_fn)``: called after every optimiser step; ``iteration``
 #: counts steps over all scales from 1; ``image_fn()`` returns the current image (RGB uint8, at
-#: the current scale's size, colours preserved if requested), computed only when called.
-ProgressCallback = Callable[[int, Losses, Callable[[], np.ndarray]], object]
+#: the current scale's size, colours preserved if requested), computed only when called, and
+#: ``image_fn.shape`` is that size, ``(height, width)``, without computing it. Returning
+#: True (any true value; None or False go on) stops the run cleanly, as ``Session.step``'s callback
+#: stops the steps: the remaining steps and scales are skipped and ``stylize`` saves and returns the
+#: best image so far (the last one with ``keep_best=False``), as when a time limit is reached.
+ProgressCallback = Callable[[int, Losses, CurrentImage], bool | None]
 
 #: The snapshot grid shows at most this many snapshots (evenly spaced, the last one included), and
 #: only their grid-sized thumbnails are kept during a run: memory stays bounded however many steps.
@@ -94,7 +99,8 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         input_convention: ``"caffe"`` or ``"torchvision"``: the input a ``.pth`` ``model`` file's
             weights expect, when it is not recognised (see ``swiftnst.weights.convert``).
         output: if given, the result is saved there (atomically; format from the extension).
-        callback: ``callback(iteration, losses, image_fn)`` after every step (see :data:`ProgressCallback`).
+        callback: ``callback(iteration, losses, image_fn)`` after every step; returning True stops the run
+            with the best image so far (see :data:`ProgressCallback`).
         options: a :class:`StyleTransferOptions`; keyword overrides (e.g. ``iterations=100``)
             are applied on top of it (or of the defaults).
         resume: a checkpoint file (``checkpoint=PATH`` option of an earlier run) to continue from: the
@@ -235,8 +241,9 @@ class _Transfer:
                 try:
                     first = self.resume.scale_index if self.resume is not None else 0
                     for index, scale in enumerate(self.plan.scales[first:], first):
-                        if index > first and control.out_of_time():
-                            logger.info("time limit reached: the remaining scales are skipped")
+                        reason = control.run_stop_reason() if index > first else None
+                        if reason is not None:
+                            logger.info("%s: the remaining scales are skipped", reason)
                             break
                         steps = control.start_scale(index)
                         resumed = self.resume if index == first else None
@@ -348,8 +355,10 @@ class _Transfer:
                                            f"{losses.style:.6g}, tv {losses.tv:.6g}")
             if o.save_every and self.iteration % o.save_every == 0:
                 self._save_snapshot(self._render(session.image))
-            if self.callback is not None:
-                self.callback(self.iteration, losses, lambda: images.to_uint8(self._render(session.image)))
+            if self.callback is not None and self.callback(
+                    self.iteration, losses, CurrentImage(lambda: images.to_uint8(self._render(session.image)),
+                                                         self.shape)):
+                control.request_stop("the callback asked to stop")
         return self.scale_taken
 
     def _checkpoint(self, session: Session, control: RunControl) -> None:

@@ -1,6 +1,6 @@
 """The package's metadata in pyproject.toml: the MIT licence and its file, classifiers that exist and
-agree with requires-python and py.typed, py.typed in the package data, and a Pillow minimum equal to
-the newest Pillow API the code uses."""
+agree with requires-python and py.typed, py.typed in the package data, a Pillow minimum equal to the
+newest Pillow API the code uses, and extras that hold what the notebooks need."""
 
 from __future__ import annotations
 
@@ -60,3 +60,13 @@ def test_the_pillow_minimum_is_the_newest_api_used():
     requirement = next(d for d in PROJECT["dependencies"] if d.lower().startswith("pillow"))
     floor = tuple(int(part) for part in re.fullmatch(r"(?i)pillow>=([\d.]+)", requirement).group(1).split("."))
     assert floor == max(used.values()), (requirement, used)
+
+
+def test_the_notebook_extras_install_what_the_notebooks_import():
+    """The notebooks extra runs the tutorial notebooks (executed by nbclient, plotted with matplotlib, inputs
+    from scikit-image) with ipywidgets for tqdm's notebook bars; the test extra executes them the same way."""
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    kernel = {"nbclient", "nbformat", "ipykernel", "ipywidgets", "matplotlib", "scikit-image"}
+    for extra in ("notebooks", "test"):
+        names = {re.split(r"[<>=!\[; ]", requirement, maxsplit=1)[0].lower() for requirement in extras[extra]}
+        assert kernel <= names, f"the {extra} extra lacks {sorted(kernel - names)}"

@@ -70,8 +70,18 @@ def test_run_control_calibrates_and_cuts_the_next_scale():
     assert control.start_scale(1) == max(1, int(50 * (150 - 44) / (2.0 * 102)))
     now[0] = 147.0
     assert control.stop_reason() == "time limit reached"      # the next step would end past the limit
+    assert control.run_stop_reason() is None                  # a next scale could still start
     now[0] = 150.0
-    assert control.out_of_time()
+    assert control.run_stop_reason() == "time limit reached"
+
+
+def test_run_control_stops_on_request():
+    control = RunControl(_plan(), progress=False, clock=lambda: 0.0)
+    control.start_scale(0)
+    control.step_done(1.0, "")
+    assert control.stop_reason() is None and control.run_stop_reason() is None
+    control.request_stop("the callback asked to stop")
+    assert control.stop_reason() == control.run_stop_reason() == "the callback asked to stop"
 
 
 def test_run_control_tolerance_window():

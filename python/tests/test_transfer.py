@@ -194,6 +194,33 @@ def test_interrupt_saves_and_raises_or_returns_the_best_image(model, content, st
     assert returned.shape == (64, 96, 3)             # interrupted at the coarse scale, still full size
 
 
+@pytest.mark.parametrize("stop_value", [True, np.True_, 1])
+def test_a_callback_returning_true_stops_the_run_with_the_best_image(model, content, style, tmp_path, caplog,
+                                                                     stop_value):
+    def interrupt_at_3(iteration, losses, image_fn):
+        if iteration == 3:
+            raise KeyboardInterrupt
+    with pytest.raises(StyleTransferInterrupted) as info:
+        stylize(content, style, model=model, callback=interrupt_at_3, **FAST)
+    seen: list = []
+    out = tmp_path / "stopped.png"
+    with caplog.at_level("INFO", logger="swiftnst"):
+        stopped = stylize(content, style, model=model, output=out, **FAST,
+                          callback=lambda i, losses, image_fn: seen.append(i) or (stop_value if i == 3 else None))
+    assert seen == [1, 2, 3]
+    np.testing.assert_array_equal(stopped, info.value.image)     # the best image after 3 steps, no exception
+    np.testing.assert_array_equal(images.load_image(out), stopped)
+    assert "stopped after 3 steps: the callback asked to stop" in caplog.text
+    # At the coarse scale of a multi-scale run: the finer scale is skipped, the result has the final size.
+    seen.clear()
+    with caplog.at_level("INFO", logger="swiftnst"):
+        multiscale = stylize(content, style, model=model, **{**FAST, "image_size": 96, "multiscale": True,
+                                                            "multiscale_min_size": 48},
+                             callback=lambda i, losses, image_fn: seen.append(i) or (stop_value if i == 2 else False))
+    assert seen == [1, 2] and multiscale.shape == (64, 96, 3)
+    assert "the callback asked to stop: the remaining scales are skipped" in caplog.text
+
+
 def test_print_every(model, content, style, capsys):
     stylize(content, style, model=model, print_every=4, **FAST)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("iteration")]
