@@ -5,6 +5,10 @@ Quick start::
     import swiftnst
     result = swiftnst.stylize("content.jpg", "style.jpg", iterations=300)
 
+In Jupyter: ``swiftnst.notebook.stylize`` returns a ``StyleTransferResult`` that displays itself, with the
+run's ``LossHistory`` (also usable alone as ``stylize``'s ``callback``; exports CSV/JSON, plots); a
+``callback`` returning True stops a run with the best image so far.
+
 Large renders: ``swiftnst.plan(...)`` returns the ``RenderPlan`` ``stylize`` follows (scales, steps,
 evaluation strategy, predicted memory and time) within ``max_memory``/``time_limit``.
 
@@ -42,12 +46,17 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __version__: str = package_version()
 
 if TYPE_CHECKING:  # exactly the names of _LAZY and _SUBMODULES (tests/test_public_names.py checks it)
-    from . import checkpoint, cli, images, model, notebook, ops, options, planner, session, transfer, tutorial, weights
+    from . import (
+        checkpoint, cli, images, loss_history, model, notebook, ops, options, planner, result, session, transfer,
+        tutorial, weights,
+    )
     from .images import load_image, save_image
+    from .loss_history import LossHistory
     from .model import Model
     from .notebook import LivePreview
     from .options import StyleTransferOptions
     from .planner import RenderPlan, plan, plan_render
+    from .result import StyleTransferResult
     from .session import Losses, Session
     from .transfer import stylize
     from .tutorial import (
@@ -76,9 +85,11 @@ _LAZY: dict[str, str] = {
     "load_image": "images",
     "save_image": "images",
     "LivePreview": "notebook",
+    "LossHistory": "loss_history",
+    "StyleTransferResult": "result",
 }
 _SUBMODULES = ("ops", "weights", "model", "session", "options", "transfer", "planner", "checkpoint", "tutorial", "images",
-               "notebook", "cli")
+               "notebook", "loss_history", "result", "cli")
 
 __all__ = [
     "CheckpointError", "ImageError", "ImageNotFoundError", "LibraryNotFoundError", "MemoryBudgetError", "NSTCancelledError", "NSTError",

@@ -13,8 +13,18 @@ keeps the best image reached so far::
     totals = [losses.total for _, losses in preview.history]    # for a loss curve
 
 A :class:`LivePreview` is also a :data:`~swiftnst.transfer.ProgressCallback`, so
-``stylize(..., callback=preview)`` shows the same preview (an interrupt then raises
+``swiftnst.stylize(..., callback=preview)`` shows the same preview (an interrupt then raises
 :class:`~swiftnst.StyleTransferInterrupted`, which carries the best image).
+
+For a result that shows itself, :func:`stylize` is :func:`swiftnst.stylize` returning a
+:class:`~swiftnst.result.StyleTransferResult` (the image with the run's
+:class:`~swiftnst.loss_history.LossHistory`, displayed as the image in Jupyter) instead of a bare array::
+
+    from swiftnst.notebook import stylize
+
+    result = stylize("cat.jpg", "stone.jpg", image_size=256)
+    result                                  # shows the image
+    result.history.plot()
 
 IPython is imported only when something is drawn, so importing this module needs only swiftnst.
 """
@@ -26,18 +36,50 @@ import html
 import io
 import math
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from PIL import Image
 
+from . import transfer
+from ._current_image import CurrentImage
 from .images import ImageSource, to_uint8
+from .loss_history import LossHistory
+from .result import StyleTransferResult
 from .session import Losses
 from ._errors import StyleTransferInterrupted
 from .options import StyleTransferOptions
-from .transfer import stylize
+from .transfer import ProgressCallback
 
-__all__ = ["LivePreview"]
+__all__ = ["LivePreview", "stylize"]
+
+
+def stylize(content: ImageSource, style: ImageSource | list[ImageSource], *,
+            callback: ProgressCallback | None = None, **kwargs) -> StyleTransferResult:
+    """:func:`swiftnst.stylize` for notebooks: the same arguments, a result that shows itself.
+
+    The run's losses are recorded in the result's ``history`` (a
+    :class:`~swiftnst.loss_history.LossHistory`); a ``callback`` given runs after it at every step and
+    may stop the run by returning True, as with ``swiftnst.stylize``. Progress shows as one output
+    replaced in place (from two seconds into the run) unless ``progress=False``.
+
+    An interrupt (the notebook's stop button, Ctrl-C) ends the run after the current step and returns
+    the best image reached, with ``interrupted`` set, instead of raising; an interrupt before the
+    first step propagates as ``KeyboardInterrupt``.
+    """
+    history = LossHistory()
+
+    def record(iteration: int, losses: Losses, image_fn: CurrentImage) -> bool | None:
+        history(iteration, losses, image_fn)
+        return callback(iteration, losses, image_fn) if callback is not None else None
+
+    try:
+        image = transfer.stylize(content, style, callback=record, **{**kwargs, "raise_on_interrupt": True})
+    except StyleTransferInterrupted as stop:
+        return StyleTransferResult(stop.image, history, interrupted=True, output=stop.output)
+    output = kwargs.get("output")
+    return StyleTransferResult(image, history, output=Path(output) if output is not None else None)
 
 
 class LivePreview:
@@ -104,7 +146,7 @@ class LivePreview:
         # run from a finished one; it never lets the exception escape.
         arguments = {"progress": False, **kwargs, "raise_on_interrupt": True}
         try:
-            result = stylize(content, style, callback=self, **arguments)
+            result = transfer.stylize(content, style, callback=self, **arguments)
         except StyleTransferInterrupted as stop:
             self.interrupted = True
             result = stop.image
