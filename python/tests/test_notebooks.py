@@ -4,6 +4,8 @@
   documented switches, and only public ``swiftnst`` names imported.
 - Every notebook runs top to bottom in a real ipykernel kernel (nbclient) at a tiny size
   (``SWIFTNST_NOTEBOOK_FAST=1``) and draws its figures; any cell error fails the test.
+- Executed notebooks stay small: the progress of a run is one output replaced in place (no text
+  on stderr per redraw, no widget), so a saved notebook holds figures and a few printed lines.
 - :class:`swiftnst.notebook.LivePreview` updates one output in place, and interrupting the kernel
   mid-run keeps the best image.
 
@@ -23,9 +25,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 # Every figure a notebook draws, at least: 01 inputs, Gram matrices, style costs, snapshots, loss
-# curve, result; 02 inputs and one per section (two for init and optimiser).
-MIN_FIGURES = {"01_neural_style_transfer.ipynb": 6, "02_exploring_parameters.ipynb": 10}
+# curve, result; 02 inputs, one per section (two for layers, init and optimiser) and a result with its
+# loss history.
+MIN_FIGURES = {"01_neural_style_transfer.ipynb": 6, "02_exploring_parameters.ipynb": 14}
 CELL_TIMEOUT = 600
+# An executed notebook keeps little besides its figures: printed lines and progress outputs.
+MAX_STREAM_OUTPUTS_PER_CELL = 3
+MAX_NON_FIGURE_BYTES = 64 * 1024
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def _read(path: Path):
@@ -102,7 +109,57 @@ def test_notebook_executes_top_to_bottom(path: Path, tmp_path: Path, vgg19_weigh
     assert len(figures) >= MIN_FIGURES[path.name], (
         f"{path.name} drew {len(figures)} figures, expected at least {MIN_FIGURES[path.name]}")
     stderr = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stderr")
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr and "IProgress" not in stderr
+    _assert_saved_small(nb)
+
+
+def _assert_saved_small(nb) -> None:
+    """The executed notebook ``nb`` holds no flood of outputs: a few stream outputs per cell, no
+    widgets, and outputs other than figures small."""
+    nbformat = pytest.importorskip("nbformat")
+    for index, cell in enumerate(_code_cells(nb)):
+        streams = [o for o in cell.outputs if o.output_type == "stream"]
+        assert len(streams) <= MAX_STREAM_OUTPUTS_PER_CELL, f"code cell {index}: {len(streams)} stream outputs"
+        assert not [o for o in cell.outputs if WIDGET_VIEW in o.get("data", {})], f"code cell {index}: a widget"
+    assert "widgets" not in nb.metadata
+    figures = sum(len(o.data["image/png"]) for cell in _code_cells(nb) for o in cell.outputs
+                  if "image/png" in o.get("data", {}))
+    rest = len(nbformat.writes(nb)) - figures - sum(len(cell.source) for cell in nb.cells)
+    assert rest <= MAX_NON_FIGURE_BYTES, f"{rest} bytes of outputs other than figures"
+
+
+# MARK: - Progress in a kernel
+
+_RUNS = """
+import numpy as np
+import swiftnst
+
+y, x = np.mgrid[0:48, 0:64] / 64.0
+content = np.stack([x, y, 0.5 * (x + y)], axis=2).astype(np.float32)
+style = np.stack([np.sin(20 * x) ** 2, np.cos(15 * y) ** 2, x * y], axis=2).astype(np.float32)
+model = swiftnst.Model()
+for seconds in (4, 4):   # longer than the bar's two-second delay
+    swiftnst.stylize(content, style, model=model, image_size=64, iterations=100000, time_limit=seconds)
+short = swiftnst.stylize(content, style, model=model, image_size=64, iterations=2)   # too short for a bar
+"""
+
+
+def test_each_run_in_a_notebook_shows_one_progress_output_replaced_in_place(vgg19_weights_path, kernel_env,
+                                                                              tmp_path: Path):
+    from nbclient import NotebookClient
+
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_RUNS)])
+    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = nb.cells[0].outputs
+    assert [o.output_type for o in outputs] == ["display_data", "display_data"], outputs   # nothing on stderr
+    for output in outputs:
+        assert set(output.data) == {"text/plain", "text/html"}
+        assert output.data["text/plain"].startswith("100%|")            # the final state, not the first
+        assert "<progress" in output.data["text/html"] and "scale 1/1, iteration " in output.data["text/html"]
+    _assert_saved_small(nb)
+    assert len(nbformat.writes(nb)) < 8 * 1024
 
 
 # MARK: - Live preview, outside a kernel
