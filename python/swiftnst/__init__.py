@@ -7,7 +7,7 @@ Quick start::
 
 In Jupyter: ``swiftnst.notebook.stylize`` returns a ``StyleTransferResult`` that displays itself, with the
 run's ``LossHistory`` (also usable alone as ``stylize``'s ``callback``; exports CSV/JSON, plots); a
-``callback`` returning True stops a run with the best image so far.
+``callback`` returning a true value stops a run with the best image so far.
 
 Large renders: ``swiftnst.plan(...)`` returns the ``RenderPlan`` ``stylize`` follows (scales, steps,
 evaluation strategy, predicted memory and time) within ``max_memory``/``time_limit``.

@@ -10,7 +10,7 @@ keeps the best image reached so far::
     preview = LivePreview(every=5)
     result = preview.run("cat.jpg", "stone.jpg", image_size=256, iterations=300)
     # after an interrupt: `result` is the best image so far and preview.interrupted is True
-    totals = [losses.total for _, losses in preview.history]    # for a loss curve
+    preview.history.plot()                  # every step's losses (a LossHistory)
 
 A :class:`LivePreview` is also a :data:`~swiftnst.transfer.ProgressCallback`, so
 ``swiftnst.stylize(..., callback=preview)`` shows the same preview (an interrupt then raises
@@ -37,7 +37,7 @@ import io
 import math
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -61,19 +61,27 @@ def stylize(content: ImageSource, style: ImageSource | list[ImageSource], *,
 
     The run's losses are recorded in the result's ``history`` (a
     :class:`~swiftnst.loss_history.LossHistory`); a ``callback`` given runs after it at every step and
-    may stop the run by returning True, as with ``swiftnst.stylize``. Progress shows as one output
-    replaced in place (from two seconds into the run) unless ``progress=False``.
+    stops the run by returning a true value, as with ``swiftnst.stylize``. Progress shows as one
+    output replaced in place (from two seconds into the run) unless ``progress=False``.
 
     An interrupt (the notebook's stop button, Ctrl-C) ends the run after the current step and returns
     the best image reached, with ``interrupted`` set, instead of raising; an interrupt before the
     first step propagates as ``KeyboardInterrupt``.
     """
-    history = LossHistory()
+    return _recorded_run(content, style, LossHistory(), callback, kwargs)
+
+
+def _recorded_run(content: ImageSource, style: ImageSource | list[ImageSource], history: LossHistory,
+                  callback: ProgressCallback | None, kwargs: dict[str, Any]) -> StyleTransferResult:
+    """Run :func:`~swiftnst.transfer.stylize` with ``kwargs``, recording every step in ``history`` before
+    ``callback`` (whose return value stops the run) sees it; an interrupt returns the best image."""
 
     def record(iteration: int, losses: Losses, image_fn: CurrentImage) -> bool | None:
         history(iteration, losses, image_fn)
         return callback(iteration, losses, image_fn) if callback is not None else None
 
+    # Always raise on interrupt inside stylize: that is how an interrupted run is told from a finished
+    # one; the exception never escapes.
     try:
         image = transfer.stylize(content, style, callback=record, **{**kwargs, "raise_on_interrupt": True})
     except StyleTransferInterrupted as stop:
@@ -99,7 +107,8 @@ class LivePreview:
             visible pixels); None shows it at its own size.
 
     Attributes:
-        history: ``(iteration, Losses)`` for every step seen, in order.
+        history: every step's losses seen (a :class:`~swiftnst.loss_history.LossHistory`: plots,
+            exports to CSV or JSON).
         image: the last image drawn, RGB uint8 (H, W, 3), or None before the first redraw.
         interrupted: whether the last :meth:`run` was stopped by an interrupt.
     """
@@ -114,7 +123,7 @@ class LivePreview:
         self.every = every
         self.min_interval = float(min_interval)
         self.width = width
-        self.history: list[tuple[int, Losses]] = []
+        self.history = LossHistory()
         self.image: np.ndarray | None = None
         self.interrupted = False
         self._total: int | None = None
@@ -139,26 +148,24 @@ class LivePreview:
         """
         options = kwargs.get("options") or StyleTransferOptions()
         self._total = kwargs.get("iterations", options.iterations)
-        self.history, self.image, self.interrupted = [], None, False
+        self.history, self.image, self.interrupted = LossHistory(), None, False
         self._handle, self._last_draw = None, -math.inf
         self._started = time.perf_counter()
-        # Always raise on interrupt inside stylize: that is how this method tells an interrupted
-        # run from a finished one; it never lets the exception escape.
-        arguments = {"progress": False, **kwargs, "raise_on_interrupt": True}
-        try:
-            result = transfer.stylize(content, style, callback=self, **arguments)
-        except StyleTransferInterrupted as stop:
-            self.interrupted = True
-            result = stop.image
-        self._draw(result, self._summary())
-        return result
+        result = _recorded_run(content, style, self.history, self._show, {"progress": False, **kwargs})
+        self.interrupted = result.interrupted
+        self._draw(result.image, self._summary())
+        return result.image
 
-    def __call__(self, iteration: int, losses: Losses, image_fn: Callable[[], np.ndarray]) -> None:
+    def __call__(self, iteration: int, losses: Losses, image_fn: CurrentImage) -> None:
         """Record one step's losses and redraw if due (the :data:`ProgressCallback` signature)."""
+        self.history(iteration, losses, image_fn)
+        self._show(iteration, losses, image_fn)
+
+    def _show(self, iteration: int, losses: Losses, image_fn: CurrentImage) -> None:
+        """Redraw if due: every ``every`` steps, at most once per ``min_interval`` seconds."""
         now = time.perf_counter()
         if self._started is None:
             self._started = now
-        self.history.append((iteration, losses))
         if iteration % self.every == 0 and now - self._last_draw >= self.min_interval:
             self._draw(image_fn(), self._status(iteration, losses, now))
             # Measured after drawing, so a slow frontend cannot make every step a redraw.
@@ -174,11 +181,11 @@ class LivePreview:
                 f"style {losses.style:.3g}, tv {losses.tv:.3g}){speed}")
 
     def _summary(self) -> str:
-        steps = self.history[-1][0] if self.history else 0
+        steps = self.history[-1].iteration if len(self.history) else 0
         elapsed = time.perf_counter() - self._started
         if self.interrupted:
             return f"interrupted after {steps} iterations ({elapsed:.1f} s): showing the best image reached"
-        last = f", final loss {self.history[-1][1].total:.4g}" if self.history else ""
+        last = f", final loss {self.history[-1].total:.4g}" if len(self.history) else ""
         return f"done: {steps} iterations in {elapsed:.1f} s{last}"
 
     def _draw(self, image: np.ndarray, status: str) -> None:

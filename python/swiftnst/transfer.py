@@ -64,10 +64,12 @@ __all__ = [
 #: ``callback(iteration, losses, image_fn)``: called after every optimiser step; ``iteration``
 #: counts steps over all scales from 1; ``image_fn()`` returns the current image (RGB uint8, at
 #: the current scale's size, colours preserved if requested), computed only when called, and
-#: ``image_fn.shape`` is that size, ``(height, width)``, without computing it. Returning
-#: True (any true value; None or False go on) stops the run cleanly, as ``Session.step``'s callback
-#: stops the steps: the remaining steps and scales are skipped and ``stylize`` saves and returns the
-#: best image so far (the last one with ``keep_best=False``), as when a time limit is reached.
+#: ``image_fn.shape`` is that size, ``(height, width)``, without computing it. The return value
+#: decides whether the run goes on, as for ``Session.step``'s callback: a true one (``True``, or any
+#: value ``bool()`` takes as true, such as ``1`` or ``np.True_``) stops the run cleanly, ``None`` (no
+#: ``return``) or ``False`` goes on. A stopped run skips its remaining steps and scales, and
+#: ``stylize`` saves and returns the best image so far (the last one with ``keep_best=False``), as
+#: when a time limit is reached.
 ProgressCallback = Callable[[int, Losses, CurrentImage], bool | None]
 
 #: The snapshot grid shows at most this many snapshots (evenly spaced, the last one included), and

@@ -182,18 +182,20 @@ def test_live_preview_rejects_bad_settings(arguments):
 
 def test_live_preview_records_every_step_but_renders_only_due_ones(capsys: pytest.CaptureFixture[str]):
     import numpy as np
+    from swiftnst._current_image import CurrentImage
     from swiftnst.notebook import LivePreview
 
     preview = LivePreview(every=3, min_interval=0)
     rendered = []
 
-    def image_fn():
+    def render():
         rendered.append(len(preview.history))
         return np.full((4, 5, 3), 0.5, dtype=np.float32)
 
     for iteration in range(1, 10):
-        preview(iteration, _losses(iteration), image_fn)
-    assert [i for i, _ in preview.history] == list(range(1, 10))
+        preview(iteration, _losses(iteration), CurrentImage(render, (4, 5)))
+    assert [record.iteration for record in preview.history] == list(range(1, 10))
+    assert [record.total for record in preview.history] == [100.0 / i for i in range(1, 10)]
     assert rendered == [3, 6, 9]
     assert preview.image.dtype == np.uint8 and preview.image.shape == (4, 5, 3) and preview.image.max() == 128
     # Outside IPython the status line is printed instead of drawn.
@@ -203,12 +205,14 @@ def test_live_preview_records_every_step_but_renders_only_due_ones(capsys: pytes
 
 def test_live_preview_throttles_redraws_by_time():
     import numpy as np
+    from swiftnst._current_image import CurrentImage
     from swiftnst.notebook import LivePreview
 
     preview = LivePreview(every=1, min_interval=3600)
     calls = []
     for iteration in range(1, 6):
-        preview(iteration, _losses(iteration), lambda: calls.append(iteration) or np.zeros((2, 2, 3), np.uint8))
+        preview(iteration, _losses(iteration),
+                CurrentImage(lambda: calls.append(iteration) or np.zeros((2, 2, 3), np.uint8), (2, 2)))
     assert calls == [1] and len(preview.history) == 5
 
 
