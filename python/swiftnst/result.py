@@ -65,10 +65,9 @@ class StyleTransferResult:
         return buffer.getvalue()
 
     def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
-        """The image, for ``np.asarray(result)`` and anything that takes arrays."""
-        if copy:
-            return np.array(self.image, dtype=dtype)
-        return np.asarray(self.image, dtype=dtype)
+        """The image, for ``np.asarray(result)`` and anything that takes arrays (NumPy's ``copy``
+        semantics: ``copy=False`` refuses a conversion that would copy)."""
+        return np.array(self.image, dtype=dtype, copy=copy)
 
     def __repr__(self) -> str:
         height, width = self.image.shape[:2]

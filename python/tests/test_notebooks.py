@@ -31,6 +31,7 @@ MIN_FIGURES = {"01_neural_style_transfer.ipynb": 6, "02_exploring_parameters.ipy
 CELL_TIMEOUT = 600
 # An executed notebook keeps little besides its figures: printed lines and progress outputs.
 MAX_STREAM_OUTPUTS_PER_CELL = 3
+MAX_STDERR_BYTES = 4 * 1024       # the whole notebook's stderr (tqdm's text bar alone wrote megabytes)
 MAX_NON_FIGURE_BYTES = 64 * 1024
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -114,13 +115,16 @@ def test_notebook_executes_top_to_bottom(path: Path, tmp_path: Path, vgg19_weigh
 
 
 def _assert_saved_small(nb) -> None:
-    """The executed notebook ``nb`` holds no flood of outputs: a few stream outputs per cell, no
-    widgets, and outputs other than figures small."""
+    """The executed notebook ``nb`` holds no flood of outputs: a few stream outputs per cell, little on
+    stderr, no widgets, and outputs other than figures small."""
     nbformat = pytest.importorskip("nbformat")
     for index, cell in enumerate(_code_cells(nb)):
         streams = [o for o in cell.outputs if o.output_type == "stream"]
         assert len(streams) <= MAX_STREAM_OUTPUTS_PER_CELL, f"code cell {index}: {len(streams)} stream outputs"
         assert not [o for o in cell.outputs if WIDGET_VIEW in o.get("data", {})], f"code cell {index}: a widget"
+    stderr = sum(len(o.text) for cell in _code_cells(nb) for o in cell.outputs
+                 if o.output_type == "stream" and o.name == "stderr")
+    assert stderr <= MAX_STDERR_BYTES, f"{stderr} characters on stderr"
     assert "widgets" not in nb.metadata
     figures = sum(len(o.data["image/png"]) for cell in _code_cells(nb) for o in cell.outputs
                   if "image/png" in o.get("data", {}))

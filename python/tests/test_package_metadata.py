@@ -1,6 +1,7 @@
 """The package's metadata in pyproject.toml: the MIT licence and its file, classifiers that exist and
 agree with requires-python and py.typed, py.typed in the package data, a Pillow minimum equal to the
-newest Pillow API the code uses, and extras that hold what the notebooks need."""
+newest Pillow API the code uses, and extras (and the ones scripts/setup.sh installs) that hold what
+the notebooks need."""
 
 from __future__ import annotations
 
@@ -62,11 +63,26 @@ def test_the_pillow_minimum_is_the_newest_api_used():
     assert floor == max(used.values()), (requirement, used)
 
 
-def test_the_notebook_extras_install_what_the_notebooks_import():
-    """The notebooks extra runs the tutorial notebooks (executed by nbclient, plotted with matplotlib, inputs
-    from scikit-image) with ipywidgets for tqdm's notebook bars; the test extra executes them the same way."""
-    extras = PYPROJECT["project"]["optional-dependencies"]
-    kernel = {"nbclient", "nbformat", "ipykernel", "ipywidgets", "matplotlib", "scikit-image"}
-    for extra in ("notebooks", "test"):
-        names = {re.split(r"[<>=!\[; ]", requirement, maxsplit=1)[0].lower() for requirement in extras[extra]}
-        assert kernel <= names, f"the {extra} extra lacks {sorted(kernel - names)}"
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=!\[; ]", requirement, maxsplit=1)[0].lower() for requirement in requirements}
+
+
+#: What executing the tutorial notebooks needs: nbclient and a kernel, matplotlib for the figures,
+#: scikit-image for the demo inputs, ipywidgets for tqdm's notebook bars (no "IProgress not found").
+NOTEBOOK_NEEDS = {"nbclient", "nbformat", "ipykernel", "ipywidgets", "matplotlib", "scikit-image"}
+
+
+@pytest.mark.parametrize("extra", ["notebooks", "test"])
+def test_the_notebook_extras_install_what_the_notebooks_import(extra):
+    """The notebooks extra runs the tutorial notebooks; the test extra executes them the same way."""
+    names = _names(PYPROJECT["project"]["optional-dependencies"][extra])
+    assert NOTEBOOK_NEEDS <= names, f"the {extra} extra lacks {sorted(NOTEBOOK_NEEDS - names)}"
+
+
+def test_setup_sh_installs_what_the_notebooks_need():
+    """scripts/setup.sh's default extras (``EXTRAS=${SWIFTNST_EXTRAS:-...}``) cover the notebooks' needs."""
+    script = (REPO / "scripts" / "setup.sh").read_text(encoding="utf-8")
+    extras = re.search(r"^EXTRAS=\$\{SWIFTNST_EXTRAS:-([\w,-]+)\}$", script, re.MULTILINE).group(1).split(",")
+    optional = PYPROJECT["project"]["optional-dependencies"]
+    names = set().union(*(_names(optional[extra]) for extra in extras))
+    assert NOTEBOOK_NEEDS <= names, f"setup.sh's extras {extras} lack {sorted(NOTEBOOK_NEEDS - names)}"

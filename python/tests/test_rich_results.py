@@ -37,7 +37,10 @@ def test_a_result_displays_its_image_as_png_and_is_array_like():
     np.testing.assert_array_equal(_png(result), image)
     np.testing.assert_array_equal(np.asarray(result), image)
     assert np.asarray(result, dtype=np.float32).dtype == np.float32
-    assert np.array(result, copy=True) is not image
+    copied = np.array(result, copy=True)
+    assert not np.shares_memory(copied, image) and np.shares_memory(np.asarray(result), image)
+    with pytest.raises(ValueError):
+        np.array(result, dtype=np.float32, copy=False)    # a conversion cannot avoid the copy
     np.testing.assert_array_equal(np.asarray(result.to_pil()), image)
     assert repr(result) == "<StyleTransferResult 40x30, 0 steps>"
 
