@@ -16,7 +16,8 @@ final class DefaultsAndLimitsTests: XCTestCase {
             "style_weight": Double(p.style_weight), "tv_weight": Double(p.tv_weight),
             "learning_rate": Double(p.learning_rate), "adam_beta1": Double(p.adam_beta1),
             "adam_beta2": Double(p.adam_beta2), "adam_epsilon": Double(p.adam_epsilon),
-            "lbfgs_history": Double(p.lbfgs_history), "n_threads": Double(p.n_threads),
+            "lbfgs_history": Double(p.lbfgs_history), "lbfgs_storage": Double(p.lbfgs_storage),
+            "n_threads": Double(p.n_threads),
         ]
     }
 
@@ -41,6 +42,7 @@ final class DefaultsAndLimitsTests: XCTestCase {
         XCTAssertEqual(p.adam_beta2, c.adamBeta2)
         XCTAssertEqual(p.adam_epsilon, c.adamEpsilon)
         XCTAssertEqual(p.lbfgs_history, Int32(c.lbfgsHistory))
+        XCTAssertEqual(p.lbfgs_storage, c.lbfgsStorage == .float32 ? NST_LBFGS_STORAGE_FLOAT32 : NST_LBFGS_STORAGE_BFLOAT16)
         XCTAssertEqual(p.n_threads, Int32(c.threadCount))
     }
 
