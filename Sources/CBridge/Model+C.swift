@@ -5,7 +5,8 @@ import CSwiftNST
 import Glibc
 import NSTEngine
 
-/// What an `nst_model` handle names: the network plus the input convention of its weights.
+/// What an `nst_model` handle names: the network, normalised to the Caffe input range
+/// (`InputNormalization`), plus the input convention it then has.
 /// The raw weight arrays are not kept (the network's kernels hold their own copy).
 final class ModelHandle {
     let network: FeatureNetwork
@@ -13,7 +14,8 @@ final class ModelHandle {
     /// NUL-terminated layer names owned by the model, for `nst_model_layer_name`.
     private let cNames: [UnsafeMutablePointer<CChar>]
 
-    init(weights: ModelWeights) throws {
+    init(file: ModelWeights) throws {
+        let weights = file.normalizedToCaffeRange()
         network = try weights.makeNetwork()
         let mean = weights.mean, std = weights.std
         info = nst_model_info(
@@ -49,7 +51,7 @@ public func nst_model_load_from_file(_ path: UnsafePointer<CChar>?,
         let path = try required(path, "path")
         let out = try required(modelOut, "model_out")
         guard let text = String(validatingCString: path) else { throw NSTError.io("path is not valid UTF-8") }
-        let model = try ModelHandle(weights: ModelWeights(contentsOf: text))
+        let model = try ModelHandle(file: ModelWeights(contentsOf: text))
         out.pointee = try HandleRegistry.shared.register(model)
     }
 }

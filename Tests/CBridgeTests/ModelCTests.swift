@@ -26,9 +26,12 @@ final class ModelCTests: XCTestCase {
         XCTAssertEqual(info.architecture, NST_ARCH_VGG16)
         XCTAssertEqual(info.n_layers, 31)
         XCTAssertEqual(info.channel_order, NST_CHANNELS_RGB)
-        XCTAssertEqual(info.input_scale, 1)
-        XCTAssertEqual([info.mean.0, info.mean.1, info.mean.2], [0.485, 0.456, 0.406])
-        XCTAssertEqual([info.std.0, info.std.1, info.std.2], [0.229, 0.224, 0.225])
+        // The file's torchvision convention (RGB, 0..1, mean and std) is loaded as the Caffe range.
+        XCTAssertEqual(info.input_scale, 255)
+        XCTAssertEqual(info.mean.0, 255 * 0.485, accuracy: 1e-4)
+        XCTAssertEqual(info.mean.1, 255 * 0.456, accuracy: 1e-4)
+        XCTAssertEqual(info.mean.2, 255 * 0.406, accuracy: 1e-4)
+        XCTAssertEqual([info.std.0, info.std.1, info.std.2], [1, 1, 1])
         assertStatus(CBridge.nst_model_get_info(model, nil), NST_ERR_NULL_POINTER, "info_out")
 
         var name: UnsafePointer<CChar>?
@@ -73,7 +76,7 @@ final class ModelCTests: XCTestCase {
         }
         XCTAssertEqual(forward(["relu1_1", "pool2"], counts: [Int64(64 * h * w), 128 * 6]), NST_OK, lastError())
 
-        let weights = try ModelWeights(contentsOf: TestWeightsFile.path)
+        let weights = try ModelWeights(contentsOf: TestWeightsFile.path).normalizedToCaffeRange()
         let network = try weights.makeNetwork()
         let evaluation = NetworkEvaluation(network: network)
         try image.withUnsafeBufferPointer {

@@ -49,6 +49,24 @@ def deprocess(x: np.ndarray, convention) -> np.ndarray:
     return np.clip(hwc / convention.input_scale, 0.0, 1.0)
 
 
+def caffe_range(convention) -> tuple[np.ndarray, float]:
+    """How the engine loads a model of ``convention`` (swiftnst.h, ``nst_model_load_from_file``), derived
+    here from the statement, not from the engine: the file's input times ``input_factors`` (per channel,
+    255 * std / input_scale) is the loaded model's input, and its activations are the file's network's
+    times ``activation_scale`` (the factors' geometric mean). Returns ``(input_factors, activation_scale)``;
+    all ones for the Caffe convention."""
+    factors = 255.0 * np.asarray(convention.std, np.float64) / convention.input_scale
+    return factors, float(np.prod(factors) ** (1 / 3))
+
+
+def loaded_vgg_forward(x: np.ndarray, weights, layers: Sequence[str], pooling: str = "max") -> dict[str, np.ndarray]:
+    """The activations of ``weights`` (a ``VGGWeights``) as the engine loads them, on ``x`` in the loaded
+    model's input space: the file's network on ``x / input_factors``, times ``activation_scale``."""
+    factors, scale = caffe_range(weights.convention)
+    acts, _ = vgg_forward(x / factors[:, None, None], weights.layers, layers, pooling)
+    return {layer: scale * a for layer, a in acts.items()}
+
+
 # MARK: - Layers
 
 

@@ -96,13 +96,14 @@ typedef struct nst_session nst_session;   // one style-transfer problem: targets
 // What a model expects as input and what it contains.
 // Preprocessing of an RGB image with values in [0, 1]:
 //   reorder channels to channel_order, multiply by input_scale, subtract mean, divide by std.
+// A loaded model always reads the Caffe range (input_scale 255, std 1; see nst_model_load_from_file).
 typedef struct nst_model_info {
     int32_t architecture;   // NST_ARCH_VGG19 or NST_ARCH_VGG16
     int32_t n_layers;       // number of named layers (conv*, relu*, pool*), in network order
     int32_t channel_order;  // NST_CHANNELS_RGB or NST_CHANNELS_BGR
-    float   input_scale;    // 255 for Caffe-lineage weights, 1 for torchvision weights
+    float   input_scale;    // 255 (the file's 1 for torchvision weights is normalised away on loading)
     float   mean[3];        // per channel, in channel_order, after scaling
-    float   std[3];         // per channel, in channel_order; 1 for Caffe-lineage weights
+    float   std[3];         // per channel, in channel_order; 1 (normalised on loading)
 } nst_model_info;
 
 // Losses of one evaluation of the style-transfer objective (each already multiplied by its weight).
@@ -117,7 +118,8 @@ typedef struct nst_losses {
 } nst_losses;
 
 // Options of a session. Get defaults from nst_session_default_params() and change what you need.
-// Weights follow jcjohnson/neural-style for Caffe-lineage (0..255) inputs. The defaults stated below
+// Weights follow jcjohnson/neural-style for Caffe-lineage (0..255) inputs, the range every model is loaded
+// to read (see nst_model_load_from_file), so they suit every model. The defaults stated below
 // are those nst_session_default_params() returns (a test compares the two).
 typedef struct nst_session_params {
     int64_t height;         // generated image height in pixels, 1..NST_MAX_IMAGE_SIDE (default 256)
@@ -189,6 +191,13 @@ NST_API const char * nst_status_name(nst_status status);
 // Loads a model from a swiftnst weights file (safetensors with swiftnst metadata; the file is
 // memory-mapped and validated: architecture, every layer's shape, finiteness of every value).
 // path: NUL-terminated UTF-8. On success *model_out receives a handle to free with nst_model_free.
+// Every model is loaded reading the Caffe input range (pixels 0..255 minus the mean, std 1), so that one
+// set of loss weights and learning rate fits every model: weights whose file convention differs (std-
+// normalised torchvision inputs) are rescaled exactly, k_c = 255 * std_c / input_scale per channel and
+// a = the geometric mean of the k_c (57.63 for torchvision): conv1_1's input channel c is divided by k_c,
+// conv1_1's weights and every bias are multiplied by a. nst_model_info then reports input_scale 255,
+// mean 255 * mean_c / input_scale, std 1, and every activation is a times the file's network's.
+// Caffe-convention files (std 1 at input_scale 255) are loaded as they are.
 // Returns NST_OK, NST_ERR_NULL_POINTER, NST_ERR_IO, NST_ERR_WEIGHTS_FORMAT or NST_ERR_OUT_OF_MEMORY.
 NST_API nst_status nst_model_load_from_file(const char * path, nst_model ** model_out);
 

@@ -88,6 +88,13 @@ public struct ModelWeights: Sendable {
             }
         }
 
+        self.init(architecture: architecture, channelOrder: channelOrder, inputScale: inputScale, mean: mean, std: std,
+                  source: source, layers: layers)
+    }
+
+    /// Weights already validated (the file's, or the normalised copy of `normalizedToCaffeRange`).
+    init(architecture: VGGArchitecture, channelOrder: ChannelOrder, inputScale: Float, mean: [Float], std: [Float],
+         source: String, layers: [String: (weight: [Float], bias: [Float])]) {
         self.architecture = architecture
         self.channelOrder = channelOrder
         self.inputScale = inputScale
