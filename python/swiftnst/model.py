@@ -27,19 +27,24 @@ class Model(NativeHandle):
     ``close()`` (or use ``with``); sessions created from it keep working after that, because the
     engine keeps its own reference.
 
+    Every model reads the Caffe input range (0..255 minus the mean, std 1), whatever its file's
+    convention: the engine rescales torchvision-convention weights exactly on loading, so that one set
+    of loss weights fits every model (``input_scale``, ``mean`` and ``std`` describe the loaded model;
+    ``activations`` are the file's network's times a constant, see swiftnst.h).
+
     Args:
-        path: a swiftnst safetensors weights file; ``None`` uses the cached VGG-19 weights,
-            fetching and converting them first if they are missing.
+        path: a swiftnst safetensors weights file, or a model name (``swiftnst.weights.MODEL_NAMES``:
+            ``"vgg19"``, ``"vgg16"``) for its cached weights, fetched and converted first if missing;
+            ``None`` is the default VGG-19.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        if path is None:
-            from .weights import default_weights_path
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"Model(path): path must be a weights file path, a model name or None, "
+                            f"got {type(path).__name__}")
+        from .weights import resolve_model
 
-            path = default_weights_path("vgg19", fetch=True)
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"Model(path): path must be a weights file path or None, got {type(path).__name__}")
-        self.path = os.fspath(path)
+        self.path = os.fspath(resolve_model(path))
         handle = C.nst_model_p()
         check(C.nst_model_load_from_file(self.path.encode("utf-8"), ctypes.byref(handle)),
               "nst_model_load_from_file")

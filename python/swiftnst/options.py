@@ -170,7 +170,8 @@ class StyleTransferOptions:
 
     The defaults shared with the engine are the engine's (``nst_session_default_params()``).
 
-    Weights follow jcjohnson/neural-style for 0..255 (Caffe-lineage) models. Change fields with
+    Weights follow jcjohnson/neural-style; they suit every model, since each is loaded reading the Caffe
+    input range (0..255 minus the mean; see ``Model``). Change fields with
     ``dataclasses.replace(options, ...)``; the CLI flags mirror these names.
     """
 
@@ -182,7 +183,7 @@ class StyleTransferOptions:
     iterations: int = 500
     #: ``"lbfgs"`` (neural-style's L-BFGS, no line search) or ``"adam"``.
     optimizer: str = _ENGINE.optimizer
-    #: Adam step size in model input units (0..255 for the default model).
+    #: Adam step size in model input units (0..255 pixel units for every model).
     learning_rate: float = _ENGINE.learning_rate
     #: L-BFGS correction pairs kept.
     lbfgs_history: int = _ENGINE.lbfgs_history

@@ -44,7 +44,8 @@ from .options import (
 from .planner import RenderPlan, ScalePlan, plan_render
 from .schedule import scale_plan
 from .session import Losses, Session
-from .weights import convert
+from .weights import convert, is_model_name, resolve_model
+from .weights.model_names import check_model_name
 from .weights.pth_convention import check_convention_name
 
 __all__ = [
@@ -96,8 +97,10 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
     Args:
         content: path, PIL image, or RGB array (uint8, or float in [0, 1]).
         style: one style image, or a list of them (blended by ``style_blend_weights``).
-        model: a loaded :class:`Model` (kept open), or a weights path, or None for the cached
-            default VGG-19 (fetched if missing); a path/None model is closed when done.
+        model: a loaded :class:`Model` (kept open), a weights path, a model name (``"vgg19"``,
+            ``"vgg16"``: ``swiftnst.weights.MODEL_NAMES``) for its cached weights (fetched if missing), or
+            None for the default VGG-19; a model it opens is closed when done. The default loss weights
+            suit every model (the engine loads each into the Caffe input range).
         input_convention: ``"caffe"`` or ``"torchvision"``: the input a ``.pth`` ``model`` file's
             weights expect, when it is not recognised (see ``swiftnst.weights.convert``).
         output: if given, the result is saved there (atomically; format from the extension).
@@ -178,16 +181,20 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
 def _check_model_argument(model: object, input_convention: str | None) -> None:
     """The ``model`` and ``input_convention`` arguments of ``stylize`` and ``plan``, before any work."""
     if not isinstance(model, (Model, str, os.PathLike, type(None))):
-        raise TypeError(f"model must be a Model, a weights file path or None, got {type(model).__name__}")
-    if input_convention is not None and not isinstance(model, (str, os.PathLike)):
+        raise TypeError("model must be a Model, a weights file path, a model name or None, "
+                        f"got {type(model).__name__}")
+    if input_convention is not None and (not isinstance(model, (str, os.PathLike)) or is_model_name(model)):
         raise ValueError("input_convention applies to a .pth weights file given as model")
     check_convention_name(input_convention)
+    check_model_name(model)
 
 
-def _open_model(path: str | os.PathLike | None, input_convention: str | None) -> Model:
-    """Load weights; files in a source format (Keras .h5, MatConvNet .mat, torchvision .pth,
-    lpips .ckpt) are converted to the engine's safetensors first (cached in $SWIFTNST_HOME/weights/converted)."""
-    if path is not None and (input_convention is not None or Path(path).suffix.lower() != ".safetensors"):
+def _open_model(model: str | os.PathLike | None, input_convention: str | None) -> Model:
+    """Load weights named or given by path; files in a source format (Keras .h5, MatConvNet .mat,
+    torchvision .pth, lpips .ckpt) are converted to the engine's safetensors first (cached in
+    $SWIFTNST_HOME/weights/converted)."""
+    path = resolve_model(model)
+    if input_convention is not None or path.suffix.lower() != ".safetensors":
         path = convert(path, input_convention=input_convention)
     return Model(path)
 

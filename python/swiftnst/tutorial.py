@@ -165,10 +165,10 @@ class NeuralStyleTransfer:
         nst.run(num_iterations=300)     # result in output/generated_image.jpg
 
     ``model_path`` may be any weights file swiftnst can read or convert (swiftnst safetensors,
-    Keras .h5, MatConvNet .mat, torchvision .pth, lpips .ckpt); None uses the cached default
-    VGG-19, fetching it if missing. Extra keyword arguments are :class:`StyleTransferOptions`
-    fields (e.g. ``image_size=256``); layer names are the tutorial's, as everywhere in this module
-    (``layer_convention="keras"``: ``content_layers="conv4_2"`` is the activation after the ReLU),
+    Keras .h5, MatConvNet .mat, torchvision .pth, lpips .ckpt) or a model name (``"vgg16"``);
+    None uses the cached default VGG-19, fetching it if missing. Extra keyword arguments are
+    :class:`StyleTransferOptions` fields (e.g. ``image_size=256``); layer names are the tutorial's, as
+    everywhere in this module (``layer_convention="keras"``: ``content_layers="conv4_2"`` is the activation after the ReLU),
     unless ``layer_convention`` is given.
     """
 

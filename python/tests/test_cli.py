@@ -1,5 +1,5 @@
 """The command line through subprocesses: help, usage errors (exit 2), errors (exit 1, one line, no
-traceback), a real run, Ctrl-C (exit 130 with the result saved) and the weights subcommand."""
+traceback), a real run, a model by name, Ctrl-C (exit 130 with the result saved) and the weights subcommand."""
 
 from __future__ import annotations
 
@@ -105,6 +105,16 @@ def test_default_output_is_output_generated_image_jpg(vgg19_weights_path, inputs
     result = swiftnst(*inputs, "--model", vgg19_weights_path, "-s", "32", "-n", "1", "--no-progress", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert images.load_image(tmp_path / "output" / "generated_image.jpg").shape == (21, 32, 3)
+
+
+def test_a_model_by_name(vgg16_weights_path, inputs, tmp_path):
+    out = tmp_path / "vgg16.png"
+    result = swiftnst(*inputs, "-o", out, "--model", "vgg16", "-s", "32", "-n", "2", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert images.load_image(out).shape == (21, 32, 3)
+    # VGG-16 has no relu5_4: the name loaded VGG-16, not the default VGG-19.
+    result = swiftnst(*inputs, "-o", out, "--model", "vgg16", "--style-layers", "relu5_4", "-s", "32", "-n", "1")
+    assert result.returncode == 1 and "the vgg16 model has no layer 'relu5_4'" in result.stderr
 
 
 def test_ctrl_c_saves_the_best_image_and_exits_130(vgg19_weights_path, inputs, tmp_path):

@@ -87,7 +87,8 @@ def test_options_of_the_wrong_type_are_named(options, message):
 
 
 def test_a_model_that_is_not_a_path_is_named(tmp_path):
-    with pytest.raises(TypeError, match=r"model must be a Model, a weights file path or None, got int"):
+    with pytest.raises(TypeError, match=r"model must be a Model, a weights file path, a model name or None, got int"):
         transfer.stylize(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8), model=3)
-    with pytest.raises(TypeError, match=r"Model\(path\): path must be a weights file path or None, got int"):
+    with pytest.raises(TypeError,
+                       match=r"Model\(path\): path must be a weights file path, a model name or None, got int"):
         swiftnst.Model(3)
