@@ -69,6 +69,10 @@ extension StyleTransferSession.Configuration {
             lbfgsStorage = try CBridge.lbfgsStorage(p.lbfgs_storage)
         }
         threadCount = Int(p.n_threads)
+        guard p.normalize_gradients == 0 || p.normalize_gradients == 1 else {
+            throw BridgeError.invalidArgument("params.normalize_gradients must be 0 or 1, got \(p.normalize_gradients)")
+        }
+        normalizeGradients = p.normalize_gradients == 1
     }
 }
 
@@ -80,7 +84,7 @@ extension nst_session_params {
                   tv_weight: c.tvWeight, learning_rate: c.learningRate, adam_beta1: c.adamBeta1, adam_beta2: c.adamBeta2,
                   adam_epsilon: c.adamEpsilon, lbfgs_history: Int32(clamping: c.lbfgsHistory),
                   lbfgs_storage: lbfgsStorageCode(c.lbfgsStorage),
-                  n_threads: Int32(clamping: c.threadCount))
+                  n_threads: Int32(clamping: c.threadCount), normalize_gradients: c.normalizeGradients ? 1 : 0)
     }
 }
 

@@ -10,9 +10,12 @@ public enum GramMatrix {
     ///
     /// With `planeStride` (default `positions`), channel c's positions start at `features + c · planeStride`:
     /// a range of rows of a `[channels, rows, width]` layer. With `accumulating`, the product is added to
-    /// `gram` (a strip's share of a Gram matrix summed over strips).
+    /// `gram` (a strip's share of a Gram matrix summed over strips). With `weights` `[positions]` (>= 0),
+    /// position p counts `weights[p]` times: `alpha · Σ_p w_p f_p f_pᵀ`, the Gram matrix of a masked region
+    /// (`planeStride` must then be nil).
     /// - Complexity: channels² · positions / 2 multiply-adds in ssyrk, plus O(channels² · workers).
     public static func forward(features: UnsafePointer<Float>, channels: Int, positions: Int, planeStride: Int? = nil,
+                               weights: UnsafePointer<Float>? = nil,
                                alpha: Float = 1, accumulating: Bool = false, gram: UnsafeMutablePointer<Float>) {
         let c = channels
         let parts = max(1, min(Parallel.threadCount, channels * channels * positions / BLAS.parallelThreshold))
@@ -23,7 +26,14 @@ public enum GramMatrix {
             let share = Parallel.part(part, of: parts, splitting: positions)
             let target = part == 0 ? gram : partial + (part - 1) * c * c
             let beta: Float = part == 0 && accumulating ? 1 : 0
-            if !share.isEmpty {
+            if let weights, !share.isEmpty {
+                // Each chunk's columns scaled by √w, so that their product carries w once.
+                forEachWeightedChunk(features, channels: c, positions: positions, share: share,
+                                     weights: weights, root: true) { chunk, columns in
+                    BLAS.serialSsyrkUpper(n: c, k: chunk.count, alpha: alpha, a: columns, lda: chunk.count,
+                                          beta: chunk.lowerBound == share.lowerBound ? beta : 1, c: target, ldc: c)
+                }
+            } else if !share.isEmpty {
                 BLAS.serialSsyrkUpper(n: c, k: share.count, alpha: alpha, a: features + share.lowerBound,
                                       lda: planeStride ?? positions, beta: beta, c: target, ldc: c)
             } else if beta == 0 {
@@ -60,23 +70,94 @@ public enum GramMatrix {
     ///
     /// When the caller knows `gradGram` is symmetric (true for every loss on a Gram matrix), pass
     /// `symmetric: true` to skip forming the sum: it is then `2 · alpha · gradGram · F`. With
-    /// `accumulating`, the result is added to `gradFeatures` instead of overwriting it.
+    /// `accumulating`, the result is added to `gradFeatures` instead of overwriting it. With `weights`
+    /// (as in `forward`), column p is also multiplied by `weights[p]`.
     public static func backward(features: UnsafePointer<Float>, gradGram: UnsafePointer<Float>,
-                                channels: Int, positions: Int, alpha: Float = 1, symmetric: Bool = false,
-                                accumulating: Bool = false,
+                                channels: Int, positions: Int, weights: UnsafePointer<Float>? = nil,
+                                alpha: Float = 1, symmetric: Bool = false, accumulating: Bool = false,
                                 gradFeatures: UnsafeMutablePointer<Float>, scratch: ScratchSpace) {
-        var g = gradGram
-        var scale = 2 * alpha
-        if !symmetric {
-            let sum = scratch.buffer(.gramGradientSum, count: channels * channels)
-            for i in 0..<channels {
-                for j in 0..<channels { sum[i * channels + j] = gradGram[i * channels + j] + gradGram[j * channels + i] }
-            }
-            g = UnsafePointer(sum)
-            scale = alpha
+        let (g, scale) = symmetrized(gradGram, channels: channels, alpha: alpha, symmetric: symmetric, scratch: scratch)
+        guard let weights else {
+            BLAS.sgemm(m: channels, n: positions, k: channels, alpha: scale,
+                       a: g, lda: channels, b: features, ldb: positions,
+                       beta: accumulating ? 1 : 0, c: gradFeatures, ldc: positions)
+            return
         }
-        BLAS.sgemm(m: channels, n: positions, k: channels, alpha: scale,
-                   a: g, lda: channels, b: features, ldb: positions,
-                   beta: accumulating ? 1 : 0, c: gradFeatures, ldc: positions)
+        let workers = max(1, min(Parallel.threadCount, positions / weightedChunk))
+        Parallel.forEach(workers) { worker in
+            forEachWeightedChunk(features, channels: channels, positions: positions,
+                                 share: Parallel.part(worker, of: workers, splitting: positions),
+                                 weights: weights, root: false) { chunk, columns in
+                BLAS.serialSgemm(m: channels, n: chunk.count, k: channels, alpha: scale, a: g, lda: channels,
+                                 b: columns, ldb: chunk.count, beta: accumulating ? 1 : 0,
+                                 c: gradFeatures + chunk.lowerBound, ldc: positions)
+            }
+        }
+    }
+
+    /// `Σ |gradFeatures|` of `backward` with the same arguments, computed without a buffer of the
+    /// features' size (chunk by chunk); for the per-layer gradient normalisation.
+    public static func backwardL1Norm(features: UnsafePointer<Float>, gradGram: UnsafePointer<Float>,
+                                      channels: Int, positions: Int, weights: UnsafePointer<Float>? = nil,
+                                      alpha: Float = 1, symmetric: Bool = false, scratch: ScratchSpace) -> Double {
+        let (g, scale) = symmetrized(gradGram, channels: channels, alpha: alpha, symmetric: symmetric, scratch: scratch)
+        let workers = max(1, min(Parallel.threadCount, positions / weightedChunk))
+        var sums = [Double](repeating: 0, count: workers)
+        sums.withUnsafeMutableBufferPointer { sums in
+            Parallel.forEach(workers) { worker in
+                let product = UnsafeMutablePointer<Float>.allocate(capacity: channels * weightedChunk)
+                defer { product.deallocate() }
+                var sum = 0.0
+                forEachWeightedChunk(features, channels: channels, positions: positions,
+                                     share: Parallel.part(worker, of: workers, splitting: positions),
+                                     weights: weights, root: false) { chunk, columns in
+                    BLAS.serialSgemm(m: channels, n: chunk.count, k: channels, alpha: scale, a: g, lda: channels,
+                                     b: columns, ldb: chunk.count, c: product, ldc: chunk.count)
+                    for i in 0..<(channels * chunk.count) { sum += Double(abs(product[i])) }
+                }
+                sums[worker] = sum
+            }
+        }
+        return sums.reduce(0, +)
+    }
+
+    /// The Gram gradient backward multiplies by, and its scale: `gradGram` itself with `2 · alpha` when
+    /// symmetric, else `gradGram + gradGramᵀ` (in scratch) with `alpha`.
+    private static func symmetrized(_ gradGram: UnsafePointer<Float>, channels: Int, alpha: Float, symmetric: Bool,
+                                    scratch: ScratchSpace) -> (UnsafePointer<Float>, Float) {
+        if symmetric { return (gradGram, 2 * alpha) }
+        let sum = scratch.buffer(.gramGradientSum, count: channels * channels)
+        for i in 0..<channels {
+            for j in 0..<channels { sum[i * channels + j] = gradGram[i * channels + j] + gradGram[j * channels + i] }
+        }
+        return (UnsafePointer(sum), alpha)
+    }
+
+    /// Positions per chunk of the weighted paths: the chunk's scaled copy, `[channels, weightedChunk]`, is
+    /// at most 512 KiB (512 channels), so no buffer of a layer's size is needed.
+    static let weightedChunk = 256
+
+    /// Calls `body` with each chunk of `share`'s positions and a copy of its columns `[channels, chunk]`
+    /// (row stride `chunk.count`), each column p scaled by `weights[p]`, or by `√weights[p]` with `root`;
+    /// without `weights` (the L1 norm of an unweighted gradient), unscaled. On the calling thread only.
+    private static func forEachWeightedChunk(_ features: UnsafePointer<Float>, channels: Int, positions: Int,
+                                             share: Range<Int>, weights: UnsafePointer<Float>?, root: Bool,
+                                             _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: channels * weightedChunk)
+        defer { columns.deallocate() }
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: weightedChunk)
+        defer { scales.deallocate() }
+        for start in stride(from: share.lowerBound, to: share.upperBound, by: weightedChunk) {
+            let chunk = start..<min(share.upperBound, start + weightedChunk)
+            for (j, p) in chunk.enumerated() {
+                let w = weights?[p] ?? 1
+                scales[j] = root ? w.squareRoot() : w
+            }
+            for c in 0..<channels {
+                let source = features + c * positions + chunk.lowerBound, row = columns + c * chunk.count
+                for j in 0..<chunk.count { row[j] = source[j] * scales[j] }
+            }
+            body(chunk, columns)
+        }
     }
 }

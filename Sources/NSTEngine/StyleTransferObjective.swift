@@ -25,6 +25,9 @@ public final class StyleTransferObjective {
     public let contentWeight: Float
     public let styleWeight: Float
     public let tvWeight: Float
+    /// neural-style's `-normalize_gradients`: each content and style term's gradient with respect to its
+    /// layer is divided by its L1 norm before its weight multiplies it (the losses are unchanged).
+    public let normalizeGradients: Bool
     /// (layer index, layer weight) in the order given.
     let contentLayers: [(index: Int, weight: Float)]
     let styleLayers: [(index: Int, weight: Float)]
@@ -34,13 +37,19 @@ public final class StyleTransferObjective {
     var evaluation: NetworkEvaluation
     var strips: StripEvaluator?
     let scratch = ScratchSpace()
-    private var contentLosses: [ContentLoss] = []
-    /// One entry per style image: its normalised Gram matrices (one per style layer) and blend weight.
-    private var styleImages: [(grams: [[Float]], weight: Double)] = []
-    private var styleLosses: [StyleLoss] = []
-    /// Per style layer, the loss's gradient with respect to the Gram matrix [channels, channels], kept from
+    var contentLosses: [ContentLoss] = []
+    /// One entry per style image: its normalised Gram matrices (one per style layer), blend weight, and the
+    /// region of the generated image it is matched over (nil: blended with the others over `styleMask`).
+    var styleImages: [(grams: [[Float]], weight: Double, region: SpatialMask?)] = []
+    /// The style terms (layer index, loss): per style layer, one for the blend of the styles without a
+    /// region, and one per style with a region (see `rebuildStyleLosses`).
+    var styleLosses: [(index: Int, loss: StyleLoss)] = []
+    /// Per style term, the loss's gradient with respect to the Gram matrix [channels, channels], kept from
     /// the loss to the backward pass of one evaluation.
-    private var gramGradients: [FloatBuffer] = []
+    var gramGradients: [FloatBuffer] = []
+    /// `setMasks`: the weighting of the content term and the region of the blended styles, nil for all ones.
+    var contentMask: SpatialMask?
+    var styleMask: SpatialMask?
 
     /// Largest accepted image side. The engine's copy of `NST_MAX_IMAGE_SIDE` in swiftnst.h (the engine
     /// cannot import the header); Tests/CBridgeTests checks that the two agree.
@@ -53,7 +62,8 @@ public final class StyleTransferObjective {
     ///   is outside `1...maxImageSide` or too small to reach the deepest layer.
     public init(network: FeatureNetwork, height: Int, width: Int,
                 contentLayers: [(name: String, weight: Float)], styleLayers: [(name: String, weight: Float)],
-                contentWeight: Float, styleWeight: Float, tvWeight: Float, pooling: Pooling) throws {
+                contentWeight: Float, styleWeight: Float, tvWeight: Float, pooling: Pooling,
+                normalizeGradients: Bool = false) throws {
         try Self.checkSize(height: height, width: width, "image")
         for (name, value) in [("content_weight", contentWeight), ("style_weight", styleWeight), ("tv_weight", tvWeight)] {
             guard value.isFinite, value >= 0 else { throw NSTError.invalidArgument("\(name) must be finite and >= 0, got \(value)") }
@@ -82,8 +92,8 @@ public final class StyleTransferObjective {
         self.contentWeight = contentWeight
         self.styleWeight = styleWeight
         self.tvWeight = tvWeight
+        self.normalizeGradients = normalizeGradients
         self.evaluation = NetworkEvaluation(network: network)
-        self.gramGradients = self.styleLayers.map { _ in FloatBuffer() }
     }
 
     /// Whether the content term needs a content image (non-zero weight and at least one layer).
@@ -104,24 +114,37 @@ public final class StyleTransferObjective {
         guard !contentLayers.isEmpty else { return }
         let targets = try activations(of: image.baseAddress!, height: height, width: width, layers: contentLayers.map(\.index))
         contentLosses = zip(contentLayers, targets).map { ContentLoss(weight: contentWeight * $0.weight, target: $1) }
+        try rebuildContentLosses()
     }
 
     /// Adds a style image `[3, imageHeight, imageWidth]` (any size that reaches the deepest style
-    /// layer) with blend weight `weight`; the targets are the weight-normalised blend of all images.
-    /// - Throws: `NSTError.invalidArgument` (weight not finite or <= 0), `.shape` (size outside
-    ///   `1...maxImageSide` on a side, too small for the deepest style layer, or a wrong count), `.numeric`
-    ///   (NaN/Inf), `.outOfMemory`.
+    /// layer) with blend weight `weight`. Without a `region`, the targets are the weight-normalised blend
+    /// of all images without one, matched over `styleMask`; with a `region` (the generated image's size)
+    /// the image has its own term, matched over that region only and scaled by `weight` (Gatys et al.
+    /// 2017's spatial control). A `mask` (the style image's size, e.g. its alpha) restricts the image's
+    /// Gram matrices to the positions it covers.
+    /// - Throws: `NSTError.invalidArgument` (weight not finite or <= 0; a mask value outside [0, 1] or a
+    ///   mask that covers nothing at a style layer), `.shape` (size outside `1...maxImageSide` on a side,
+    ///   too small for the deepest style layer, or a wrong count), `.numeric` (NaN/Inf), `.state` (a
+    ///   mask with strips), `.outOfMemory`.
     public func addStyle(image: UnsafeBufferPointer<Float>, height imageHeight: Int, width imageWidth: Int,
-                         weight: Double) throws {
+                         weight: Double, mask: [Float]? = nil, region: [Float]? = nil) throws {
         guard weight.isFinite, weight > 0 else {
             throw NSTError.invalidArgument("style blend weight must be finite and > 0, got \(weight)")
         }
         try Self.checkSize(height: imageHeight, width: imageWidth, "style image")
         try Self.checkImage(image, height: imageHeight, width: imageWidth)
+        let imageMask = try mask.map { try SpatialMask(values: $0, height: imageHeight, width: imageWidth, "style image mask") }
+        let outputRegion = try region.map { try SpatialMask(values: $0, height: height, width: width, "style region") }
         guard !styleLayers.isEmpty else { return }
+        let layers = styleLayers.map(\.index)
+        let layerMasks = try imageMask.map { try $0.atLayers(layers, of: network) }
+        for index in layers where layerMasks?[index]?.mass == 0 {
+            throw NSTError.invalidArgument("the style image mask covers nothing at layer '\(network.layers[index].name)'")
+        }
         let grams = try normalizedGrams(of: image.baseAddress!, height: imageHeight, width: imageWidth,
-                                        layers: styleLayers.map(\.index))
-        styleImages.append((grams, weight))
+                                        layers: layers, masks: layerMasks)
+        styleImages.append((grams, weight, outputRegion))
         try rebuildStyleLosses()
     }
 
@@ -132,13 +155,15 @@ public final class StyleTransferObjective {
         func same(_ a: [(index: Int, weight: Float)], _ b: [(index: Int, weight: Float)]) -> Bool {
             a.elementsEqual(b) { $0 == $1 } && other.network === network && other.pooling == pooling
         }
+        (contentMask, styleMask) = (other.contentMask, other.styleMask)
         if content && same(other.contentLayers, contentLayers) && other.contentWeight == contentWeight {
             contentLosses = other.contentLosses
         }
+        try rebuildContentLosses()
         if style && same(other.styleLayers, styleLayers) && !other.styleImages.isEmpty {
             styleImages = other.styleImages
-            try rebuildStyleLosses()
         }
+        try rebuildStyleLosses()
     }
 
     /// Removes every style image.
@@ -147,12 +172,10 @@ public final class StyleTransferObjective {
         styleLosses.removeAll()
     }
 
-    private func rebuildStyleLosses() throws {
-        styleLosses = try styleLayers.enumerated().map { l, layer in
-            let target = try StyleLoss.blend(styleImages.map { $0.grams[l] }, weights: styleImages.map(\.weight))
-            let channels = network.layers[layer.index].channels
-            return try StyleLoss(weight: styleWeight * layer.weight, channels: channels, target: target)
-        }
+    /// Removes the style images added after the first `count` (undoing `addStyle` calls).
+    func removeStyles(after count: Int) throws {
+        styleImages.removeLast(styleImages.count - count)
+        try rebuildStyleLosses()
     }
 
     /// Losses at `image` `[3, height, width]` and, when `gradient` is given (same size), their
@@ -166,11 +189,14 @@ public final class StyleTransferObjective {
         }
         if usesContent && contentLosses.isEmpty { throw NSTError.state("no content image set") }
         if usesStyle && styleLosses.isEmpty { throw NSTError.state("no style image added") }
+        if strips != nil && (usesMasks || normalizeGradients) {
+            throw NSTError.state("spatial masks and gradient normalisation need the whole-image evaluation, not strips")
+        }
 
         // Terms with zero weight are skipped entirely: no forward pass to their layers.
         let content: [ContentTerm] = usesContent ? zip(contentLayers, contentLosses).map { ($0.index, $1) } : []
         let style: [StyleTerm] = usesStyle
-            ? zip(styleLayers, styleLosses).enumerated().map { ($1.0.index, $1.1, gramGradients[$0]) } : []
+            ? styleLosses.enumerated().map { ($1.index, $1.loss, gramGradients[$0]) } : []
         var losses = ObjectiveLosses(content: 0, style: 0, tv: 0)
         var backward: ((UnsafeMutableBufferPointer<Float>) throws -> Void)?
         if !content.isEmpty || !style.isEmpty {

@@ -31,6 +31,8 @@ public final class StyleTransferSession {
         public var lbfgsStorage = LBFGSStorage.float32
         /// Workers for this session's calls, >= 0; 0 = one per active processor.
         public var threadCount = 0
+        /// jcjohnson/neural-style's `-normalize_gradients` (`StyleTransferObjective.normalizeGradients`).
+        public var normalizeGradients = false
         public init() {}
     }
 
@@ -111,7 +113,8 @@ public final class StyleTransferSession {
                                       _ style: [(name: String, weight: Float)]) throws -> StyleTransferObjective {
         try StyleTransferObjective(network: network, height: c.height, width: c.width,
                                    contentLayers: content, styleLayers: style, contentWeight: c.contentWeight,
-                                   styleWeight: c.styleWeight, tvWeight: c.tvWeight, pooling: c.pooling)
+                                   styleWeight: c.styleWeight, tvWeight: c.tvWeight, pooling: c.pooling,
+                                   normalizeGradients: c.normalizeGradients)
     }
 
     // MARK: - Inputs
@@ -161,7 +164,9 @@ public final class StyleTransferSession {
         guard !objective.hasTargets else {
             throw NSTError.state("set the anchor before the content and style images")
         }
-        anchor = factor == 0 ? nil : try PreviewAnchor(full: objective, factor: factor, weight: weight)
+        let anchor = factor == 0 ? nil : try PreviewAnchor(full: objective, factor: factor, weight: weight)
+        try anchor?.setMasks(content: objective.contentMask?.values, style: objective.styleMask?.values)
+        self.anchor = anchor
         objectiveChanged()
     }
 
@@ -179,15 +184,40 @@ public final class StyleTransferSession {
     }
 
     /// Adds a style image `[3, height, width]` (any size; with an anchor at least its factor on a side)
-    /// with blend weight `weight` > 0.
+    /// with blend weight `weight` > 0, its own `mask` (`[height · width]`, e.g. its alpha) and the `region`
+    /// of the generated image it is matched over (see `StyleTransferObjective.addStyle`).
     /// - Throws: as `StyleTransferObjective.addStyle` and `PreviewAnchor.addStyle`.
-    public func addStyle(image: UnsafeBufferPointer<Float>, height: Int, width: Int, weight: Double) throws {
+    public func addStyle(image: UnsafeBufferPointer<Float>, height: Int, width: Int, weight: Double,
+                         mask: [Float]? = nil, region: [Float]? = nil) throws {
         if let anchor, height < anchor.factor || width < anchor.factor {
             throw NSTError.shape("a style image of \(height)x\(width) is smaller than the anchor factor \(anchor.factor)")
         }
         try withWorkers {
-            try objective.addStyle(image: image, height: height, width: width, weight: weight)
-            try anchor?.addStyle(image: image, height: height, width: width, weight: weight)
+            let count = objective.styleImageCount
+            try objective.addStyle(image: image, height: height, width: width, weight: weight, mask: mask, region: region)
+            do {
+                try anchor?.addStyle(image: image, height: height, width: width, weight: weight, mask: mask, region: region)
+            } catch {
+                try objective.removeStyles(after: count)
+                throw error
+            }
+        }
+        objectiveChanged()
+    }
+
+    /// Sets the masks of the generated image (see `StyleTransferObjective.setMasks`): `content` weights
+    /// the content term per pixel, `style` is where the styles without a region are matched.
+    /// - Throws: as `StyleTransferObjective.setMasks`; the session is unchanged on error.
+    public func setMasks(content: [Float]?, style: [Float]?) throws {
+        try withWorkers {
+            let previous = (objective.contentMask?.values, objective.styleMask?.values)
+            try objective.setMasks(content: content, style: style)
+            do {
+                try anchor?.setMasks(content: content, style: style)
+            } catch {
+                try objective.setMasks(content: previous.0, style: previous.1)
+                throw error
+            }
         }
         objectiveChanged()
     }

@@ -122,6 +122,9 @@ final class CallbackReentrancyTests: XCTestCase {
                 ("set_content_image", { CBridge.nst_session_set_content_image(session, zeros, Int64(Self.count)) }),
                 ("add_style_image", { CBridge.nst_session_add_style_image(session, zeros, Int64(Self.count), Self.side, Self.side, 1) }),
                 ("clear_style_images", { CBridge.nst_session_clear_style_images(session) }),
+                ("add_style_image_masked", { CBridge.nst_session_add_style_image_masked(
+                    session, zeros, Int64(Self.count), Self.side, Self.side, 1, nil, 0, nil, 0) }),
+                ("set_masks", { CBridge.nst_session_set_masks(session, nil, 0, nil, 0) }),
                 ("set_content_layers", { withCStrings(["relu1_1"]) { CBridge.nst_session_set_content_layers(session, $0, [1], 1) } }),
                 ("set_style_layers", { withCStrings(["relu1_1"]) { CBridge.nst_session_set_style_layers(session, $0, [1], 1) } }),
                 ("evaluate", { CBridge.nst_session_evaluate(session, zeros, Int64(Self.count), &gradient, Int64(Self.count), nil) }),
@@ -134,7 +137,7 @@ final class CallbackReentrancyTests: XCTestCase {
         }
         XCTAssertEqual(result.status, NST_OK, result.message)
         XCTAssertEqual(result.calls, 2, "the step did not go on after the refused calls")
-        XCTAssertEqual(refusals.count, 18)
+        XCTAssertEqual(refusals.count, 22)
         for (name, status, message) in refusals {
             XCTAssertEqual(status, NST_ERR_STATE, "\(name): \(message)")
             XCTAssertTrue(message.contains("not allowed inside this session's progress callback"), "\(name): \(message)")

@@ -17,7 +17,7 @@ final class DefaultsAndLimitsTests: XCTestCase {
             "learning_rate": Double(p.learning_rate), "adam_beta1": Double(p.adam_beta1),
             "adam_beta2": Double(p.adam_beta2), "adam_epsilon": Double(p.adam_epsilon),
             "lbfgs_history": Double(p.lbfgs_history), "lbfgs_storage": Double(p.lbfgs_storage),
-            "n_threads": Double(p.n_threads),
+            "n_threads": Double(p.n_threads), "normalize_gradients": Double(p.normalize_gradients),
         ]
     }
 
@@ -44,6 +44,7 @@ final class DefaultsAndLimitsTests: XCTestCase {
         XCTAssertEqual(p.lbfgs_history, Int32(c.lbfgsHistory))
         XCTAssertEqual(p.lbfgs_storage, c.lbfgsStorage == .float32 ? NST_LBFGS_STORAGE_FLOAT32 : NST_LBFGS_STORAGE_BFLOAT16)
         XCTAssertEqual(p.n_threads, Int32(c.threadCount))
+        XCTAssertEqual(p.normalize_gradients, c.normalizeGradients ? 1 : 0)
     }
 
     /// Every field of `nst_session_params` in the header states its default ("default X", or

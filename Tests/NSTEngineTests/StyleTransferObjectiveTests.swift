@@ -16,10 +16,18 @@ final class StyleTransferObjectiveTests: XCTestCase {
     }
 
     func image(_ seed: UInt64, height: Int = height, width: Int = width) -> [Float] {
+        Self.image(seed, height: height, width: width)
+    }
+
+    static func image(_ seed: UInt64, height: Int = height, width: Int = width) -> [Float] {
         randomFloats(3 * height * width, in: 0.1...1, seed: seed)
     }
 
     func activation(_ layer: String, of x: [Float], height: Int = height, width: Int = width) throws -> Tensor {
+        try Self.activation(layer, of: x, height: height, width: width)
+    }
+
+    static func activation(_ layer: String, of x: [Float], height: Int = height, width: Int = width) throws -> Tensor {
         let evaluation = NetworkEvaluation(network: Self.network)
         let index = Self.network.layerIndex(layer)!
         try x.withUnsafeBufferPointer {
@@ -29,7 +37,11 @@ final class StyleTransferObjectiveTests: XCTestCase {
     }
 
     func configured() throws -> StyleTransferObjective {
-        let objective = try makeObjective()
+        try Self.configured(try makeObjective())
+    }
+
+    /// `objective` with the content image 1 and the style images 2 (9x8, weight 1) and 3 (4x4, weight 3).
+    static func configured(_ objective: StyleTransferObjective) throws -> StyleTransferObjective {
         try image(1).withUnsafeBufferPointer { try objective.setContent(image: $0) }
         try image(2, height: 9, width: 8).withUnsafeBufferPointer { try objective.addStyle(image: $0, height: 9, width: 8, weight: 1) }
         try image(3, height: 4, width: 4).withUnsafeBufferPointer { try objective.addStyle(image: $0, height: 4, width: 4, weight: 3) }

@@ -81,6 +81,17 @@ def check_image(x: np.ndarray, what: str = "image") -> np.ndarray:
     return array
 
 
+def check_mask(mask: np.ndarray | None, shape: tuple[int, int], what: str) -> np.ndarray | None:
+    """``mask`` as a C-contiguous float32 ``[height, width]`` array of ``shape`` (None stays None); the
+    engine checks its values (finite, in [0, 1])."""
+    if mask is None:
+        return None
+    array = np.ascontiguousarray(mask, dtype=np.float32)
+    if array.shape != tuple(shape):
+        raise NSTShapeError(f"{what} must have shape {list(shape)}, not {list(np.shape(mask))}")
+    return array
+
+
 def c_strings(names: Sequence[str]) -> ctypes.Array:
     """A ``const char *[]`` holding UTF-8 copies of ``names`` (alive as long as the returned array)."""
     return (ctypes.c_char_p * len(names))(*(name.encode("utf-8") for name in names))

@@ -108,6 +108,7 @@ class nst_session_params(Structure):
         ("lbfgs_history", c_int32),
         ("lbfgs_storage", c_int32),
         ("n_threads", c_int32),
+        ("normalize_gradients", c_int32),
     ]
 
 
@@ -213,6 +214,19 @@ nst_session_set_content_image = _bind("nst_session_set_content_image", [nst_sess
 #                                                float blend_weight);
 nst_session_add_style_image = _bind("nst_session_add_style_image",
                                     [nst_session_p, F32_IN, c_int64, c_int64, c_int64, c_float], nst_status)
+
+# NST_API nst_status nst_session_add_style_image_masked(nst_session * session, const float * image,
+#                                                       int64_t image_count, int64_t height, int64_t width,
+#                                                       float blend_weight, const float * mask, int64_t mask_count,
+#                                                       const float * region, int64_t region_count);
+nst_session_add_style_image_masked = _bind(
+    "nst_session_add_style_image_masked",
+    [nst_session_p, F32_IN, c_int64, c_int64, c_int64, c_float, F32_IN, c_int64, F32_IN, c_int64], nst_status)
+
+# NST_API nst_status nst_session_set_masks(nst_session * session, const float * content_mask,
+#                                          int64_t content_mask_count, const float * style_mask,
+#                                          int64_t style_mask_count);
+nst_session_set_masks = _bind("nst_session_set_masks", [nst_session_p, F32_IN, c_int64, F32_IN, c_int64], nst_status)
 
 # NST_API nst_status nst_session_clear_style_images(nst_session * session);
 nst_session_clear_style_images = _bind("nst_session_clear_style_images", [nst_session_p], nst_status)

@@ -12,7 +12,9 @@ from typing import Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import _bindings as C
-from ._arguments import c_strings, check_image, checked_int, lbfgs_storage_code, optimizer_code, pooling_code
+from ._arguments import (
+    c_strings, check_image, check_mask, checked_int, lbfgs_storage_code, optimizer_code, pooling_code,
+)
 from ._errors import NSTInvalidArgumentError, check
 from ._handles import NativeHandle
 from .model import Model
@@ -65,11 +67,13 @@ class Session(NativeHandle):
                  content_weight: float | None = None, style_weight: float | None = None,
                  tv_weight: float | None = None, pooling: str | None = None, optimizer: str | None = None,
                  learning_rate: float | None = None, lbfgs_history: int | None = None,
-                 lbfgs_storage: str | None = None, threads: int | None = None) -> None:
+                 lbfgs_storage: str | None = None, threads: int | None = None,
+                 normalize_gradients: bool | None = None) -> None:
         """Create the session; every keyword left at None keeps the engine's default
         (``nst_session_default_params()``; the layers: relu4_2 for content, relu1_1 .. relu5_1 for
         style, weight 1 each). ``threads`` is ``n_threads`` (0 = one per core); ``lbfgs_storage`` is
-        ``"float32"`` or ``"bfloat16"`` (the L-BFGS pairs rounded: half their memory)."""
+        ``"float32"`` or ``"bfloat16"`` (the L-BFGS pairs rounded: half their memory);
+        ``normalize_gradients`` is jcjohnson/neural-style's (each layer's gradient divided by its L1 norm)."""
         self._lock = threading.Lock()
         self._stepped = False
         self.model = model
@@ -90,6 +94,8 @@ class Session(NativeHandle):
             params.lbfgs_storage = lbfgs_storage_code(lbfgs_storage)
         if threads is not None:
             params.n_threads = checked_int(threads, "threads", bits=32)
+        if normalize_gradients is not None:
+            params.normalize_gradients = int(bool(normalize_gradients))
         handle = C.nst_session_p()
         check(C.nst_session_init(model.handle, ctypes.byref(params), ctypes.byref(handle)), "nst_session_init")
         self._handle = handle.value
@@ -141,12 +147,38 @@ class Session(NativeHandle):
         with self._exclusive():
             check(C.nst_session_set_content_image(self.handle, image, image.size), "nst_session_set_content_image")
 
-    def add_style(self, x: np.ndarray, weight: float = 1.0) -> None:
-        """Add a style image (float32 ``[3, h, w]`` in model space, any size) with blend ``weight`` > 0."""
+    def add_style(self, x: np.ndarray, weight: float = 1.0, *, mask: np.ndarray | None = None,
+                  region: np.ndarray | None = None) -> None:
+        """Add a style image (float32 ``[3, h, w]`` in model space, any size) with blend ``weight`` > 0.
+
+        ``mask`` (``[h, w]``, values in [0, 1], e.g. the style's alpha): the image's Gram matrices are
+        taken over the pixels it covers. ``region`` (``[height, width]`` of the session): the style gets
+        its own term, matched over that region of the generated image only and scaled by ``weight``
+        (Gatys et al. 2017's spatial control) instead of being blended with the other styles.
+        """
         image = check_image(x, "style image")
+        style_mask = check_mask(mask, image.shape[1:], "style mask")
+        style_region = check_mask(region, (self.height, self.width), "style region")
         with self._exclusive():
-            check(C.nst_session_add_style_image(self.handle, image, image.size, image.shape[1], image.shape[2],
-                                                weight), "nst_session_add_style_image")
+            if style_mask is None and style_region is None:
+                check(C.nst_session_add_style_image(self.handle, image, image.size, image.shape[1], image.shape[2],
+                                                    weight), "nst_session_add_style_image")
+                return
+            check(C.nst_session_add_style_image_masked(
+                self.handle, image, image.size, image.shape[1], image.shape[2], weight,
+                style_mask, 0 if style_mask is None else style_mask.size,
+                style_region, 0 if style_region is None else style_region.size), "nst_session_add_style_image_masked")
+
+    def set_masks(self, content: np.ndarray | None = None, style: np.ndarray | None = None) -> None:
+        """Set the generated image's masks (``[height, width]``, values in [0, 1]; None: all ones):
+        ``content`` weights the content term per pixel (e.g. the content's alpha), ``style`` is where the
+        styles added without a ``region`` are matched. Replaces earlier masks; targets are kept."""
+        shape = (self.height, self.width)
+        content_mask, style_mask = check_mask(content, shape, "content mask"), check_mask(style, shape, "style mask")
+        with self._exclusive():
+            check(C.nst_session_set_masks(self.handle, content_mask, 0 if content_mask is None else content_mask.size,
+                                          style_mask, 0 if style_mask is None else style_mask.size),
+                  "nst_session_set_masks")
 
     def clear_styles(self) -> None:
         """Remove every style image."""

@@ -42,7 +42,7 @@ extern "C" {
 #define NST_API
 
 // Incremented on every incompatible change of this header.
-#define NST_ABI_VERSION 2
+#define NST_ABI_VERSION 3
 
 // MARK: - Status codes
 // Codes are only ever appended; a retired code stays here, commented out, so its number is never reused.
@@ -142,6 +142,10 @@ typedef struct nst_session_params {
                             // per session: sessions with different counts may run one after the other
                             // or concurrently, each with its own. Calls without a session
                             // (nst_model_forward, tutorial costs, layer operations) use one per core.
+    int32_t normalize_gradients; // 0 or 1, default 0: as jcjohnson/neural-style's -normalize_gradients,
+                            // each content and style layer's gradient is divided by its L1 norm (plus
+                            // 1e-8) before its weight multiplies it; the losses reported are unchanged.
+                            // Needs the whole-image evaluation (NST_ERR_STATE with strips).
 } nst_session_params;
 
 // Called after every optimiser step with the losses of that step, on the thread that called
@@ -152,7 +156,8 @@ typedef struct nst_session_params {
 //   nst_session_predict_peak_bytes, nst_session_state_size, nst_session_save_state (and every
 //   nst_model_* function, on any model);
 // - calls that change the session (nst_session_set_content_layers, nst_session_set_style_layers,
-//   nst_session_set_content_image, nst_session_add_style_image, nst_session_clear_style_images,
+//   nst_session_set_content_image, nst_session_add_style_image, nst_session_add_style_image_masked,
+//   nst_session_set_masks, nst_session_clear_style_images,
 //   nst_session_evaluate, nst_session_set_image, nst_session_step, nst_session_set_strips,
 //   nst_session_set_anchor, nst_session_load_state) return
 //   NST_ERR_STATE ("not allowed inside this session's progress callback") and change nothing;
@@ -292,6 +297,40 @@ NST_API nst_status nst_session_add_style_image(nst_session * session, const floa
 
 // Removes all style images. Returns NST_OK or NST_ERR_INVALID_HANDLE.
 NST_API nst_status nst_session_clear_style_images(nst_session * session);
+
+// MARK: - Spatial control (Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style Transfer")
+// A mask is float32 [height, width], values in [0, 1]. At each layer it is averaged over the 2x2 blocks
+// of every pooling before that layer (so a deep layer sees the share of each position its mask covers).
+// A term measured over a mask uses the Gram matrix G = sum_p m_p f_p f_p^T of the positions p, normalised
+// by N = C * sum_p m_p (the mask's mass) instead of C*H*W: the statistics of the region, whatever its size.
+// Masks need the whole-image evaluation: nst_session_evaluate and nst_session_step return NST_ERR_STATE
+// with strips (nst_session_set_strips). A session without masks computes exactly as before.
+
+// Like nst_session_add_style_image, with two optional masks (NULL: none, the count is then ignored):
+// mask: [height, width] of the style image (e.g. its alpha), mask_count == height*width: its Gram
+// matrices are taken over the positions it covers (it must cover some position at every style layer);
+// region: [params.height, params.width] of the generated image, region_count == params.height*params.width:
+// this style gets its own style term, matched over that region only and multiplied by blend_weight (not
+// blended with the other images). Styles without a region are blended as nst_session_add_style_image
+// says and matched over the session's style mask (nst_session_set_masks).
+// Returns as nst_session_add_style_image, plus NST_ERR_INVALID_ARGUMENT (a mask value not finite or outside
+// [0, 1], a style mask covering nothing at a style layer) and NST_ERR_STATE (a mask with strips); on
+// error the session is unchanged.
+NST_API nst_status nst_session_add_style_image_masked(nst_session * session, const float * image,
+                                                      int64_t image_count, int64_t height, int64_t width,
+                                                      float blend_weight, const float * mask, int64_t mask_count,
+                                                      const float * region, int64_t region_count);
+
+// Sets the generated image's masks, each NULL (none: all ones) or float32 [params.height, params.width]
+// with count == params.height*params.width: content_mask weights the content term per position
+// (content_weight * sum_l w_l * sum m_p (F_l(x) - F_l(c))^2 / (C*H*W), e.g. the content's alpha);
+// style_mask is the region the styles added without their own region are matched over. Replaces the
+// masks set before; targets are kept. Resets the optimiser and the best image.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_SHAPE (a count) or NST_ERR_INVALID_ARGUMENT (a value not
+// finite or outside [0, 1]); on error the session is unchanged.
+NST_API nst_status nst_session_set_masks(nst_session * session, const float * content_mask,
+                                         int64_t content_mask_count, const float * style_mask,
+                                         int64_t style_mask_count);
 
 // MARK: - Optimisation
 

@@ -48,16 +48,32 @@ public final class PreviewAnchor {
         try small.withUnsafeBufferPointer { try objective.setContent(image: $0) }
     }
 
-    /// Adds a style image (as given to the session, `[3, height, width]`), box-averaged by `factor`.
+    /// Adds a style image (as given to the session, `[3, height, width]`), box-averaged by `factor`, with
+    /// its mask and region (as given to the session) averaged the same way.
     /// - Throws: `NSTError.shape` when a side is below `factor` (and as `StyleTransferObjective.addStyle`).
-    func addStyle(image: UnsafeBufferPointer<Float>, height: Int, width: Int, weight: Double) throws {
+    func addStyle(image: UnsafeBufferPointer<Float>, height: Int, width: Int, weight: Double,
+                  mask: [Float]?, region: [Float]?) throws {
         guard height >= factor, width >= factor else {
             throw NSTError.shape("a style image of \(height)x\(width) is smaller than the anchor factor \(factor)")
         }
         let small = try downsampled(image, height: height, width: width)
+        let fullHeight = objective.height * factor, fullWidth = objective.width * factor
         try small.withUnsafeBufferPointer {
-            try objective.addStyle(image: $0, height: height / factor, width: width / factor, weight: weight)
+            try objective.addStyle(image: $0, height: height / factor, width: width / factor, weight: weight,
+                                   mask: try downsampled(mask: mask, height: height, width: width, "style image mask"),
+                                   region: try downsampled(mask: region, height: fullHeight, width: fullWidth, "style region"))
         }
+    }
+
+    /// Sets the preview's masks from the full-size ones (`StyleTransferObjective.setMasks`), block-averaged.
+    func setMasks(content: [Float]?, style: [Float]?) throws {
+        let (height, width) = (objective.height * factor, objective.width * factor)
+        try objective.setMasks(content: try downsampled(mask: content, height: height, width: width, "content mask"),
+                               style: try downsampled(mask: style, height: height, width: width, "style mask"))
+    }
+
+    private func downsampled(mask: [Float]?, height: Int, width: Int, _ what: String) throws -> [Float]? {
+        try mask.map { try SpatialMask(values: $0, height: height, width: width, what).downsampled(by: factor).values }
     }
 
     /// Losses at the downsampled `image`, times `weight`; with `gradient`, adds `weight · Dᵀ ∇` into it.
@@ -107,7 +123,7 @@ extension StyleTransferObjective {
         return try StyleTransferObjective(network: network, height: height, width: width,
                                           contentLayers: named(contentLayers), styleLayers: named(styleLayers),
                                           contentWeight: contentWeight, styleWeight: styleWeight,
-                                          tvWeight: tvWeight, pooling: pooling)
+                                          tvWeight: tvWeight, pooling: pooling, normalizeGradients: normalizeGradients)
     }
 
     /// Frees the whole-image evaluation's buffers (the next evaluation allocates them again).

@@ -113,7 +113,8 @@ extension StyleTransferSession {
     }
 
     /// Content targets (whole layers); per style layer the Grams of each image, the blended target, the
-    /// Gram gradient, and GramMatrix.backward's symmetric sum (one, the largest); at least one style image.
+    /// Gram gradient, and GramMatrix.backward's symmetric sum (one, the largest); at least one style image;
+    /// the terms of styles with a region, and the masks.
     private static func targetFloats(of o: StyleTransferObjective) throws -> Int {
         let content = o.usesContent ? o.contentLayers.map(\.index) : []
         let style = o.usesStyle ? o.styleLayers.map(\.index) : []
@@ -125,6 +126,9 @@ extension StyleTransferSession {
         let squares = style.map { o.network.layers[$0].channels * o.network.layers[$0].channels }
         targets += squares.reduce(0) { $0 + (styleImages + 2) * $1 }
         targets += squares.max() ?? 0
+        // A style with a region has its own target and Gram gradient per layer; the masks their layers'.
+        let regional = o.styleImages.filter { $0.region != nil }.count
+        targets += squares.reduce(0) { $0 + 2 * regional * $1 } + o.maskFloats
         return targets
     }
 

@@ -34,14 +34,18 @@ extension StyleTransferObjective {
         return try layers.map { try stem[$0] ?? strips.deep.withActivation(layer: $0) { Array($0) } }
     }
 
-    /// The normalised Gram matrices `G/N` of `layers` for `image` `[3, height, width]` (style targets).
-    func normalizedGrams(of image: UnsafePointer<Float>, height: Int, width: Int, layers: [Int]) throws -> [[Float]] {
+    /// The normalised Gram matrices `G/N` of `layers` for `image` `[3, height, width]` (style targets),
+    /// over the positions `masks` cover when given (one per layer, whole-image evaluation only).
+    /// - Throws: `NSTError.state` for masks with strips, and as the network's forward.
+    func normalizedGrams(of image: UnsafePointer<Float>, height: Int, width: Int, layers: [Int],
+                         masks: [Int: LayerMask]? = nil) throws -> [[Float]] {
         let requested = Set(layers)
         guard let strips else {
             try network.forward(image: UnsafeBufferPointer(start: image, count: 3 * height * width), height: height,
                                 width: width, requested: requested, pooling: pooling, evaluation: evaluation)
-            return try layers.map { try Self.normalizedGram(of: $0, in: evaluation) }
+            return try layers.map { try Self.normalizedGram(of: $0, in: evaluation, region: masks?[$0]) }
         }
+        guard masks == nil else { throw NSTError.state("a style image mask needs the whole-image evaluation, not strips") }
         let plan = strips.plan(requested: requested, height: height)
         var stem: [Int: [Float]] = [:]
         try strips.forward(image: image, height: height, width: width, plan: plan, pooling: pooling) { layer in
@@ -55,10 +59,11 @@ extension StyleTransferObjective {
     }
 
     /// `G/N` of a layer the last forward of `evaluation` computed.
-    private static func normalizedGram(of layer: Int, in evaluation: NetworkEvaluation) throws -> [Float] {
+    private static func normalizedGram(of layer: Int, in evaluation: NetworkEvaluation, region: LayerMask? = nil) throws -> [Float] {
         try evaluation.withActivation(layer: layer) { f in
             let s = evaluation.shape(ofLayer: layer)!
-            return StyleLoss.normalizedGram(features: f.baseAddress!, channels: s.channels, positions: s.height * s.width)
+            return StyleLoss.normalizedGram(features: f.baseAddress!, channels: s.channels, positions: s.height * s.width,
+                                            region: region)
         }
     }
 
