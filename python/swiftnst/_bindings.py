@@ -215,6 +215,9 @@ nst_session_set_content_image = _bind("nst_session_set_content_image", [nst_sess
 nst_session_add_style_image = _bind("nst_session_add_style_image",
                                     [nst_session_p, F32_IN, c_int64, c_int64, c_int64, c_float], nst_status)
 
+# NST_API nst_status nst_session_clear_style_images(nst_session * session);
+nst_session_clear_style_images = _bind("nst_session_clear_style_images", [nst_session_p], nst_status)
+
 # NST_API nst_status nst_session_add_style_image_masked(nst_session * session, const float * image,
 #                                                       int64_t image_count, int64_t height, int64_t width,
 #                                                       float blend_weight, const float * mask, int64_t mask_count,
@@ -227,9 +230,6 @@ nst_session_add_style_image_masked = _bind(
 #                                          int64_t content_mask_count, const float * style_mask,
 #                                          int64_t style_mask_count);
 nst_session_set_masks = _bind("nst_session_set_masks", [nst_session_p, F32_IN, c_int64, F32_IN, c_int64], nst_status)
-
-# NST_API nst_status nst_session_clear_style_images(nst_session * session);
-nst_session_clear_style_images = _bind("nst_session_clear_style_images", [nst_session_p], nst_status)
 
 # --- Optimisation
 

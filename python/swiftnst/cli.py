@@ -34,6 +34,7 @@ from . import weights as weights_module
 from ._arguments import LBFGS_STORAGE_CODES, OPTIMIZER_CODES, POOLING_CODES
 from ._cli_output import add_verbosity_arguments, add_version_argument, is_quiet, logging_to_stderr
 from ._render_cli import add_render_arguments, dry_run, render_options
+from ._control_cli import add_control_arguments, control_options
 from ._errors import ImageError, NSTError, StyleTransferInterrupted
 from ._signals import Terminated, print_line, terminate_like_ctrl_c
 from ._outputs import SNAPSHOT_GRID_NAME
@@ -132,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     result = parser.add_argument_group("result and progress")
     result.add_argument("--preserve-colors", action="store_true",
-                        help="keep the content's colours (luminance-only transfer) (default: off)")
+                        help="keep the content's colours: --color-control post (default: off)")
     result.add_argument("--keep-last", action="store_true",
                         help="output the last image instead of the one with the lowest loss (default: off)")
     result.add_argument("--print-every", type=int, default=d.print_every,
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     result.add_argument("--snapshot-dir", type=Path, default=None,
                         help="where snapshots go (default: OUTPUT's name + '_snapshots', next to it)")
     result.add_argument("--no-progress", action="store_true", help="hide the progress bar (default: shown)")
+    add_control_arguments(parser)
     add_render_arguments(parser)
     return parser
 
@@ -169,7 +171,8 @@ def _options_from_args(args: argparse.Namespace) -> StyleTransferOptions:
         preserve_colors=args.preserve_colors, seed=args.seed, multiscale=args.multiscale,
         multiscale_min_size=args.multiscale_min_size, keep_best=not args.keep_last,
         print_every=args.print_every, save_every=args.save_every, snapshot_dir=snapshot_dir,
-        progress=not (args.no_progress or is_quiet(args)), threads=args.threads, **render_options(args))
+        progress=not (args.no_progress or is_quiet(args)), threads=args.threads, **render_options(args),
+        **control_options(args))
 
 
 def _run_transfer(argv: Sequence[str]) -> int:

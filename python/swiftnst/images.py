@@ -267,7 +267,7 @@ def save_image(image: np.ndarray, path: str | os.PathLike, *, quality: int = 95)
     half-written file; on any failure, Ctrl-C included, the old file stays and no temporary is left.
 
     Args:
-        image: (H, W, 3) uint8, or float in [0, 1].
+        image: (H, W, 3) RGB or (H, W, 4) RGBA, uint8 or float in [0, 1].
         path: destination; its extension picks the format (``.jpg``, ``.png``, ``.webp``, ...).
         quality: JPEG/WebP quality (1..100).
 
@@ -280,8 +280,8 @@ def save_image(image: np.ndarray, path: str | os.PathLike, *, quality: int = 95)
     """
     path = Path(path)
     pixels = np.asarray(image)
-    if pixels.ndim != 3 or pixels.shape[2] != 3:
-        raise ImageError(f"cannot save image '{path}': expected an (H, W, 3) RGB array, got {pixels.shape}")
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise ImageError(f"cannot save image '{path}': expected an (H, W, 3) RGB or (H, W, 4) RGBA array, got {pixels.shape}")
     pixels = np.ascontiguousarray(to_uint8(pixels))
     fmt = image_format(path)
     directory = path.parent if str(path.parent) else Path(".")
@@ -292,7 +292,7 @@ def save_image(image: np.ndarray, path: str | os.PathLike, *, quality: int = 95)
     try:
         with atomic_write(path) as file:
             writing = True
-            Image.fromarray(pixels, "RGB").save(file, format=fmt, **options)
+            Image.fromarray(pixels, "RGB" if pixels.shape[2] == 3 else "RGBA").save(file, format=fmt, **options)
     except PermissionError:
         where = "" if writing else f" for directory '{directory}'"
         raise ImageError(f"cannot save image '{path}': permission denied{where}") from None

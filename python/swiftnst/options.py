@@ -24,6 +24,7 @@ from ._abi import NST_MAX_IMAGE_SIDE
 from ._arguments import LBFGS_STORAGE_CODES, OPTIMIZER_CODES, POOLING_CODES, checked_int
 from ._quantities import parse_duration, parse_memory_size
 from ._defaults import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, engine_defaults
+from .color_control import COLOR_CONTROLS
 from ._tutorial_layers import (
     STYLE_LAYERS_TUTORIAL, ambiguity_warning, ambiguous_layers, check_layer_convention, convention_layer_name,
     engine_layer_name,
@@ -256,6 +257,22 @@ class StyleTransferOptions:
     checkpoint: str | os.PathLike | None = None
     #: Steps between checkpoints (>= 1).
     checkpoint_every: int = 50
+    #: One grayscale mask per style image (paths, PIL images or arrays; resized to the result): style i is
+    #: matched only where mask i is bright, with its Gram statistics over that region (Gatys et al. 2017).
+    #: None: the styles are blended everywhere.
+    style_masks: Sequence[object] | None = None
+    #: A grayscale mask of where the content is kept (bright: fully, dark: not at all); None: everywhere.
+    content_mask: object | None = None
+    #: Colour control (``color_control.COLOR_CONTROLS``): ``"none"``; ``"post"`` (the result's luminance with
+    #: the content's chroma; ``preserve_colors=True`` is the same); ``"luminance"`` (only luminance is
+    #: optimised, the style's matched to the content's mean and variance, then the content's chroma);
+    #: ``"histogram"`` (each style's colours matched to the content's distribution before optimising).
+    color_control: str = "none"
+    #: Longest side of the style images in pixels at the result's size, instead of ``style_scale`` (smaller
+    #: scales of a multi-scale run keep the same ratio). None: ``style_scale`` decides.
+    style_size: int | None = None
+    #: jcjohnson/neural-style's ``-normalize_gradients``: each layer's gradient is divided by its L1 norm.
+    normalize_gradients: bool = False
 
     def __post_init__(self) -> None:
         checked_int(self.image_size, "image_size", minimum=1, maximum=NST_MAX_IMAGE_SIDE,
@@ -307,6 +324,47 @@ class StyleTransferOptions:
         checked_int(self.checkpoint_every, "checkpoint_every", minimum=1)
         if self.checkpoint is not None:
             object.__setattr__(self, "checkpoint", os.fspath(self.checkpoint))
+        self._check_control()
+
+    def _check_control(self) -> None:
+        """The spatial and colour control options (``style_masks`` to ``normalize_gradients``)."""
+        if self.color_control not in COLOR_CONTROLS:
+            raise ValueError(f"color_control must be {' or '.join(map(repr, COLOR_CONTROLS))}, got {self.color_control!r}")
+        if self.preserve_colors and self.color_control not in ("none", "post"):
+            raise ValueError(f"preserve_colors is color_control 'post'; it cannot be combined with "
+                             f"color_control {self.color_control!r}")
+        if self.preserve_colors or self.color_control == "post":
+            object.__setattr__(self, "color_control", "post")
+            object.__setattr__(self, "preserve_colors", True)
+        if self.style_size is not None:
+            checked_int(self.style_size, "style_size", minimum=1, maximum=NST_MAX_IMAGE_SIDE,
+                        maximum_note=" (the engine's limit)")
+            if self.style_scale != 1.0:
+                raise ValueError("give style_size or style_scale, not both")
+        if self.style_masks is not None:
+            if isinstance(self.style_masks, (str, bytes, os.PathLike)) or not isinstance(self.style_masks, Iterable):
+                raise ValueError(f"style_masks must be a list of masks, one per style image, got {self.style_masks!r}")
+            masks = tuple(os.fspath(m) if isinstance(m, os.PathLike) else m for m in self.style_masks)
+            if not masks:
+                raise ValueError("style_masks is empty (give one mask per style image, or None)")
+            object.__setattr__(self, "style_masks", masks)
+        if isinstance(self.content_mask, os.PathLike):
+            object.__setattr__(self, "content_mask", os.fspath(self.content_mask))
+        given = [*(self.style_masks or ()), *([] if self.content_mask is None else [self.content_mask])]
+        if self.checkpoint is not None and not all(isinstance(mask, str) for mask in given):
+            raise ValueError("a checkpointed run needs its style_masks and content_mask as file paths "
+                             "(a checkpoint stores the options, not images)")
+        if not isinstance(self.normalize_gradients, bool):
+            raise ValueError(f"normalize_gradients must be True or False, got {self.normalize_gradients!r}")
+
+    def style_scale_at(self, image_size: int) -> float:
+        """The style images' scale relative to a result of ``image_size`` px: ``style_size / image_size``
+        with ``style_size``, else ``style_scale``."""
+        return self.style_size / image_size if self.style_size is not None else self.style_scale
+
+    def uses_masks(self) -> bool:
+        """Whether a run with these options sets masks (an RGBA content image also does, found when loaded)."""
+        return self.style_masks is not None or self.content_mask is not None
 
     def noise_ratio(self) -> float | None:
         """The noise fraction of a ``content``/``noise``/``noise:R`` init, or None for an image path."""

@@ -136,9 +136,12 @@ class RenderPlan:
 
 
 def plan_render(model: Model, options: StyleTransferOptions, content_shape: tuple[int, int],
-                style_shapes: Sequence[tuple[int, int]], max_memory: int | str | None = None) -> RenderPlan:
+                style_shapes: Sequence[tuple[int, int]], max_memory: int | str | None = None, *,
+                masks: int = 0) -> RenderPlan:
     """Plan a render of a ``content_shape`` (height, width) content image with styles of
-    ``style_shapes`` by ``model`` under ``options``.
+    ``style_shapes`` by ``model`` under ``options``, handing the engine ``masks`` masks (spatial control,
+    alpha: ``_run_masks.RunMasks.count``; with any, or with ``normalize_gradients``, only the whole-image
+    evaluation can run).
 
     ``max_memory`` (bytes or a size like ``"4G"``) overrides ``options.max_memory``; with neither,
     the budgets of ``_process_memory.default_budgets`` are tried in turn (75 % of the available
@@ -151,18 +154,19 @@ def plan_render(model: Model, options: StyleTransferOptions, content_shape: tupl
     if max_memory is None:
         max_memory = options.max_memory
     if max_memory is not None:
-        return _plan_for_budget(model, options, content_shape, style_shapes, parse_memory_size(max_memory, "max_memory"))
+        return _plan_for_budget(model, options, content_shape, style_shapes, parse_memory_size(max_memory, "max_memory"),
+                                masks)
     *preferred, last = default_budgets(options.image_size)
     for budget in preferred:
         try:
-            return _plan_for_budget(model, options, content_shape, style_shapes, budget)
+            return _plan_for_budget(model, options, content_shape, style_shapes, budget, masks)
         except MemoryBudgetError:
             pass
-    return _plan_for_budget(model, options, content_shape, style_shapes, last)
+    return _plan_for_budget(model, options, content_shape, style_shapes, last, masks)
 
 
 def _plan_for_budget(model: Model, options: StyleTransferOptions, content_shape: tuple[int, int],
-                     style_shapes: Sequence[tuple[int, int]], budget: int) -> RenderPlan:
+                     style_shapes: Sequence[tuple[int, int]], budget: int, masks: int) -> RenderPlan:
     sizes = scale_sizes(options.image_size, options.uses_multiscale(), options.multiscale_min_size)
     shapes = [images.fit_longest_side(*content_shape, size) for size in sizes]
     baseline = process_baseline_bytes(model)
@@ -170,7 +174,7 @@ def _plan_for_budget(model: Model, options: StyleTransferOptions, content_shape:
     def choose(index: int, previous: tuple[int, int] | None, steps: int) -> tuple[int, _Choice | None, int]:
         python = python_image_bytes(content_shape, style_shapes, previous)
         usable = int(budget * PREDICTION_HEADROOM)
-        choice, fewest = _choose_strategy(model, options, shapes[index], usable - baseline - python, steps)
+        choice, fewest = _choose_strategy(model, options, shapes[index], usable - baseline - python, steps, masks)
         return python, choice, math.ceil((baseline + python + fewest) / PREDICTION_HEADROOM)
 
     # Pass 1: a strategy per scale as if every scale took all the steps (so filled its L-BFGS history
@@ -243,7 +247,7 @@ class _Choice:
 
 
 def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[int, int], engine_budget: int,
-                     steps: int) -> tuple[_Choice | None, int]:
+                     steps: int, masks: int) -> tuple[_Choice | None, int]:
     """For one scale: in the first pair storage (:func:`_storages`) where any strategy fits
     ``engine_budget`` at the shortest history, the fastest such strategy, with the longest history (up to
     the requested one) that then fits; None when nothing fits. And the fewest engine bytes of any
@@ -255,17 +259,20 @@ def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[i
     shortest = min(used, MIN_LBFGS_HISTORY) if lbfgs else 0
     deepest = max((name for name, _ in options.content_layers + options.style_layers), key=model.layer_names.index)
     cost = StepCost(model, height, width, deepest)
-    candidates = sorted([WHOLE_IMAGE, *strip_strategies(model, height)], key=cost.time_factor)
+    whole_only = masks > 0 or options.normalize_gradients  # the engine computes them on the whole image only
+    candidates = sorted([WHOLE_IMAGE, *([] if whole_only else strip_strategies(model, height))], key=cost.time_factor)
+    extra = _mask_bytes(model, options, height, width, masks)
     fewest = None
     for storage in _storages(options):
         # A session configured like the run's at this size; the prediction needs no images.
         with Session(model, height, width, content_layers=dict(options.content_layers),
                      style_layers=dict(options.style_layers), optimizer=options.optimizer,
-                     lbfgs_history=requested, lbfgs_storage=storage, threads=options.threads) as session:
+                     lbfgs_history=requested, lbfgs_storage=storage, threads=options.threads,
+                     normalize_gradients=options.normalize_gradients) as session:
             factor = _anchor_factor(options, (height, width))
             if factor:
                 session.set_anchor(factor, options.anchor_weight)
-            needs = {strategy: predict_engine_bytes(session, strategy, shortest) for strategy in candidates}
+            needs = {strategy: predict_engine_bytes(session, strategy, shortest) + extra for strategy in candidates}
             fewest = min(fewest or math.inf, *needs.values())
             for strategy in candidates:
                 if needs[strategy] > engine_budget:
@@ -278,6 +285,17 @@ def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[i
                 engine = needs[strategy] + (pairs - shortest) * per_pair
                 return _Choice(strategy, history, storage, engine, cost.time_factor(strategy)), fewest
     return None, fewest
+
+
+def _mask_bytes(model: Model, options: StyleTransferOptions, height: int, width: int, masks: int) -> int:
+    """A bound on the engine bytes ``masks`` masks add (the prediction session has none): each mask at every
+    layer using it (at most a ``height x width`` plane each), and per style layer a target and a Gram
+    gradient for each mask that gives a style its own region (the engine's ``maskFloats`` and targets)."""
+    if not masks:
+        return 0
+    layers = len(options.style_layers) + len(options.content_layers)
+    grams = sum(model.layer_shape(name, height, width)[0] ** 2 for name, _ in options.style_layers)
+    return 4 * masks * (layers * height * width + 2 * grams)
 
 
 def plan(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
@@ -302,7 +320,9 @@ def plan(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
     owned = not isinstance(model, Model)
     net = _open_model(model, input_convention) if owned else model
     try:
-        return plan_render(net, options, content_shape, style_shapes)
+        # Masks given as options; an RGBA content's alpha is found only when ``stylize`` loads it.
+        masks = len(options.style_masks or ()) + (options.content_mask is not None)
+        return plan_render(net, options, content_shape, style_shapes, masks=masks)
     finally:
         if owned:
             net.close()

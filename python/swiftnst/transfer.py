@@ -29,11 +29,13 @@ import numpy as np
 from . import images
 from ._current_image import CurrentImage
 from ._errors import StyleTransferInterrupted
-from ._outputs import SNAPSHOT_GRID_NAME, prepare_outputs, snapshot_name
+from ._outputs import SNAPSHOT_GRID_NAME, image_format, prepare_outputs, snapshot_name
 from ._run_control import RunControl
+from ._run_masks import RunMasks
 from ._signals import deferred_signals, print_line, terminate_like_ctrl_c
 from ._sizes import PAD_MULTIPLE, check_run_sizes, style_side
 from ._strategies import apply_strategy
+from .color_control import CHROMA_FROM_CONTENT, prepare_colors
 from .checkpoint import Checkpoint, check_inputs, input_hashes, read_checkpoint, resume_options, write_checkpoint
 from .images import ImageSource
 from .model import Model
@@ -158,8 +160,9 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
     init_rgb = images.load_image(init[0]) if init else None
     names = [f"style image '{s}'" if isinstance(s, (str, os.PathLike)) else f"style image {i + 1}"
              for i, s in enumerate(styles)]
-    style_sides = check_run_sizes(options.image_size, options.style_scale, content_rgb.shape,
+    style_sides = check_run_sizes(options.image_size, options.style_scale_at(options.image_size), content_rgb.shape,
                                   [s.shape for s in style_rgbs], names)
+    masks = RunMasks.load(content, content_rgb.shape[:2], styles, options.content_mask, options.style_masks)
     hashes = input_hashes(content_rgb, style_rgbs)
     if saved is not None:
         check_inputs(saved, hashes)
@@ -169,10 +172,10 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         _check_layers_exist(net, options)
         # The plan refuses a budget it cannot meet, before work; a resumed run keeps its plan.
         plan = saved.plan if saved is not None else plan_render(
-            net, options, content_rgb.shape[:2], [s.shape[:2] for s in style_rgbs])
+            net, options, content_rgb.shape[:2], [s.shape[:2] for s in style_rgbs], masks=masks.count())
         logger.info("%s", plan)
         return _Transfer(net, options, plan, content_rgb, list(zip(style_rgbs, style_sides)), blend, callback,
-                         init_rgb, hashes, saved).run(output, started)
+                         init_rgb, hashes, saved, masks).run(output, started)
     finally:
         if owned:
             net.close()
@@ -211,16 +214,20 @@ class _Transfer:
 
     def __init__(self, model: Model, options: StyleTransferOptions, plan: RenderPlan, content: np.ndarray,
                  styles: list[tuple[np.ndarray, int]], blend: Sequence[float], callback: ProgressCallback | None,
-                 init: np.ndarray | None, hashes: dict, resume: Checkpoint | None) -> None:
+                 init: np.ndarray | None, hashes: dict, resume: Checkpoint | None, masks: RunMasks) -> None:
         """``content``, the ``styles`` and the ``init`` image (None unless ``options.init`` is a path) are
         RGB uint8 as loaded, each style with the largest side the run resizes it to (``_sizes.check_run_sizes``);
-        ``hashes`` identify the inputs in checkpoints, ``resume`` is the checkpoint to continue from."""
+        ``hashes`` identify the inputs in checkpoints, ``resume`` is the checkpoint to continue from, ``masks``
+        are the run's spatial control."""
         self.model, self.options, self.plan, self.callback = model, options, plan, callback
         self.hashes, self.resume = hashes, resume
         self.final_shape = images.fit_longest_side(content.shape[0], content.shape[1], options.image_size)
         # Float copies only at the largest size the run needs, never of the full-size inputs.
-        self.content = _float_at_most(content, options.image_size)
-        self.styles = [_float_at_most(style, side) for style, side in styles]
+        # ``colors``: the content whose chroma a "post" or "luminance" result takes.
+        self.colors = _float_at_most(content, options.image_size)
+        self.content, self.styles = prepare_colors(options.color_control, self.colors,
+                                                   [_float_at_most(style, side) for style, side in styles])
+        self.masks = masks
         self.init = _float_at_most(init, options.image_size) if init is not None else None
         self.blend = blend
         self.shape = self.final_shape           # (height, width) of the current scale, before padding
@@ -310,16 +317,20 @@ class _Transfer:
                           content_weight=o.content_weight, style_weight=o.style_weight, tv_weight=o.tv_weight,
                           pooling=o.pooling, optimizer=o.optimizer, learning_rate=o.learning_rate,
                           lbfgs_history=scale.lbfgs_history or o.lbfgs_history,
-                          lbfgs_storage=scale.lbfgs_storage, threads=o.threads)
+                          lbfgs_storage=scale.lbfgs_storage, threads=o.threads,
+                          normalize_gradients=o.normalize_gradients)
         try:
             apply_strategy(session, scale.strategy)
             if scale.anchor_factor:
                 session.set_anchor(scale.anchor_factor, o.anchor_weight)
             session.set_content(self.model.preprocess(content))
-            for style, weight in zip(self.styles, self.blend):
+            self.masks.set_masks(session, (height, width), _pad)
+            for index, (style, weight) in enumerate(zip(self.styles, self.blend)):
                 if weight > 0:
-                    side = style_side(style.shape, max(height, width), o.style_scale)
-                    session.add_style(self.model.preprocess(images.resize_longest_side(style, side)), weight)
+                    side = style_side(style.shape, max(height, width), o.style_scale_at(o.image_size))
+                    style = images.resize_longest_side(style, side)
+                    session.add_style(self.model.preprocess(style), weight,
+                                      **self.masks.style_arguments(index, style.shape[:2], (height, width), _pad))
             session.set_image(self.model.preprocess(start))
             if resumed is not None:
                 session.load_state(resumed.session_state)
@@ -387,7 +398,7 @@ class _Transfer:
     def _render(self, x: np.ndarray) -> np.ndarray:
         """Session image -> float RGB as the user will see it (colours preserved if asked)."""
         rgb = self._read(x)
-        return images.transfer_luminance(rgb, self.content) if self.options.preserve_colors else rgb
+        return images.transfer_luminance(rgb, self.colors) if self.options.color_control in CHROMA_FROM_CONTENT else rgb
 
     def _read(self, x: np.ndarray) -> np.ndarray:
         """A (padded, model-space) session image -> float RGB at the scale's true size; every
@@ -404,9 +415,9 @@ class _Transfer:
 
     def _finish(self, result: np.ndarray, output: Path | None) -> np.ndarray:
         final = images.resize(result, *self.final_shape)
-        if self.options.preserve_colors:
-            final = images.transfer_luminance(final, self.content)
-        image = images.to_uint8(final)
+        if self.options.color_control in CHROMA_FROM_CONTENT:
+            final = images.transfer_luminance(final, self.colors)
+        image = self.masks.with_alpha(images.to_uint8(final), image_format(output) if output is not None else None)
         if output is not None:
             images.save_image(image, output)
         if self.snapshots:
