@@ -104,6 +104,11 @@ class RunMasks:
         style_alphas = [None if a is None else a.astype(np.float32) / 255 for a in map(load_alpha, styles)]
         return cls(alpha, weight, regions, alpha_float if regions is None else None, style_alphas)
 
+    def arrays(self) -> list[np.ndarray]:
+        """Every mask and alpha the run uses (their hashes identify them in checkpoints)."""
+        generated = [self.content_alpha, self.content_weight, self.blended_region, *(self.style_regions or [])]
+        return [mask for mask in generated + self.style_alphas if mask is not None]
+
     def count(self) -> int:
         """How many masks the run hands the engine: any needs its whole-image evaluation (``planner``)."""
         generated = [self.content_weight, self.blended_region, *(self.style_regions or [])]

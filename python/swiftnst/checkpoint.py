@@ -64,13 +64,13 @@ class Checkpoint:
     session_state: bytes
 
 
-def input_hashes(content: np.ndarray, styles: Sequence[np.ndarray]) -> dict:
-    """SHA-256 of the loaded content and style images (shape, dtype and pixels)."""
+def input_hashes(content: np.ndarray, styles: Sequence[np.ndarray], masks: Sequence[np.ndarray] = ()) -> dict:
+    """SHA-256 of the loaded content and style images and the run's masks (shape, dtype and pixels)."""
     def digest(image: np.ndarray) -> str:
         h = hashlib.sha256(f"{image.shape}{image.dtype}".encode())
         h.update(np.ascontiguousarray(image).tobytes())
         return h.hexdigest()
-    return {"content": digest(content), "styles": [digest(s) for s in styles]}
+    return {"content": digest(content), "styles": [digest(s) for s in styles], "masks": [digest(m) for m in masks]}
 
 
 def _options_json(options: StyleTransferOptions) -> dict:
@@ -192,3 +192,5 @@ def check_inputs(checkpoint: Checkpoint, hashes: dict) -> None:
         raise CheckpointError("the content image differs from the one the checkpoint was made with")
     if hashes["styles"] != checkpoint.inputs.get("styles"):
         raise CheckpointError("the style images differ from the ones the checkpoint was made with")
+    if hashes.get("masks", []) != checkpoint.inputs.get("masks", []):
+        raise CheckpointError("the masks (style_masks, content_mask or an image's alpha) differ from the checkpoint's")

@@ -147,3 +147,18 @@ def test_control_options_and_flags():
         control_options(build_parser().parse_args(["c.png", "a.png", "--style-masks", "m1.png,m2.png"]))
     options = StyleTransferOptions(style_masks=["m.png"])
     assert dataclasses.replace(options, iterations=5).style_masks == ("m.png",)
+
+
+def test_a_checkpoint_refuses_other_masks():
+    from swiftnst.checkpoint import CheckpointError, check_inputs, input_hashes
+
+    content, style, mask = np.zeros((4, 4, 3), np.uint8), np.ones((4, 4, 3), np.uint8), np.ones((4, 4), np.float32)
+
+    class Saved:  # the one field check_inputs reads
+        inputs = input_hashes(content, [style], [mask])
+
+    check_inputs(Saved, input_hashes(content, [style], [mask.copy()]))
+    with pytest.raises(CheckpointError, match="masks"):
+        check_inputs(Saved, input_hashes(content, [style], [0.5 * mask]))
+    with pytest.raises(CheckpointError, match="masks"):
+        check_inputs(Saved, input_hashes(content, [style]))
