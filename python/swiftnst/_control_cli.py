@@ -20,9 +20,9 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
                             "where mask i is bright, with its statistics over that region (default: the styles are "
                             "blended everywhere)")
     group.add_argument("--content-mask", metavar="MASK", default=None,
-                       help="grayscale mask image of where the content is kept: bright fully, dark not at all "
-                            "(default: everywhere). An RGBA CONTENT's alpha also limits both terms, and the result "
-                            "keeps that alpha (in .png, .webp, .tif); a STYLE's alpha limits it to its opaque pixels")
+                       help="grayscale mask image of where the content is kept: bright fully, dark not at all. An "
+                            "RGBA CONTENT's alpha also limits both terms, and the result keeps that alpha (in .png, "
+                            ".webp, .tif); a STYLE's alpha limits it to its opaque pixels (default: everywhere)")
     group.add_argument("--color-control", choices=COLOR_CONTROLS, default=d.color_control,
                        help="'post': the result's luminance with the content's colours (= --preserve-colors); "
                             "'luminance': only luminance is optimised (the style's matched to the content's mean and "
