@@ -85,7 +85,7 @@ def test_destination_is_a_directory(tmp_path):
 def test_unknown_extension_and_bad_array(tmp_path):
     with pytest.raises(ImageError, match=r"unknown or unsupported file extension '\.xyz'"):
         save_image(RGB, tmp_path / "out.xyz")
-    with pytest.raises(ImageError, match=r"expected an \(H, W, 3\) RGB array, got \(8, 12\)"):
+    with pytest.raises(ImageError, match=r"expected an \(H, W, 3\) RGB or \(H, W, 4\) RGBA array, got \(8, 12\)"):
         save_image(RGB[..., 0], tmp_path / "out.png")
     _only(tmp_path)
 
