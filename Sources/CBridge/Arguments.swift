@@ -81,18 +81,27 @@ func layerNames(_ names: UnsafePointer<UnsafePointer<CChar>?>?, count n: Int32, 
     return try (0..<Int(n)).map { try layerName(array[$0], "\(what)[\($0)]") }
 }
 
-/// The `NST_POOLING_*` code of `pooling`: the one mapping between the two, which `pooling(_:)` inverts.
-func poolingCode(_ pooling: Pooling) -> Int32 {
-    switch pooling {
-    case .max: NST_POOLING_MAX
-    case .average: NST_POOLING_AVG
+/// An engine enumeration the C ABI passes as an `NST_*` code: `cCode`, an exhaustive switch in each
+/// conformance, is the one mapping between the two, which `init(cCode:_:)` inverts.
+protocol CCoded: CaseIterable {
+    var cCode: Int32 { get }
+}
+
+extension CCoded {
+    /// The case whose code is `value`, or `invalidArgument` with `requirement` and the value.
+    init(cCode value: Int32, _ requirement: String) throws {
+        guard let found = Self.allCases.first(where: { $0.cCode == value }) else {
+            throw BridgeError.invalidArgument("\(requirement), got \(value)")
+        }
+        self = found
     }
 }
 
-/// Maps `NST_POOLING_*`.
+extension Pooling: CCoded {
+    var cCode: Int32 { switch self { case .max: NST_POOLING_MAX; case .average: NST_POOLING_AVG } }
+}
+
+/// Maps `NST_POOLING_*` (the pooling arguments of the model and layer exports).
 func pooling(_ value: Int32) throws -> Pooling {
-    guard let pooling = Pooling.allCases.first(where: { poolingCode($0) == value }) else {
-        throw BridgeError.invalidArgument("pooling must be NST_POOLING_MAX or NST_POOLING_AVG, got \(value)")
-    }
-    return pooling
+    try Pooling(cCode: value, "pooling must be NST_POOLING_MAX or NST_POOLING_AVG")
 }

@@ -15,37 +15,20 @@ extension nst_losses {
     }
 }
 
-/// The `NST_OPTIMIZER_*` code of `optimizer`: the one mapping between the two, which `optimizer(_:)` inverts.
-func optimizerCode(_ optimizer: StyleTransferSession.Configuration.Optimizer) -> Int32 {
-    switch optimizer {
-    case .lbfgs: NST_OPTIMIZER_LBFGS
-    case .adam: NST_OPTIMIZER_ADAM
-    }
+extension StyleTransferSession.Configuration.Optimizer: CCoded {
+    var cCode: Int32 { switch self { case .lbfgs: NST_OPTIMIZER_LBFGS; case .adam: NST_OPTIMIZER_ADAM } }
 }
 
-/// Maps `NST_OPTIMIZER_*`.
-func optimizer(_ value: Int32) throws -> StyleTransferSession.Configuration.Optimizer {
-    guard let optimizer = StyleTransferSession.Configuration.Optimizer.allCases.first(where: { optimizerCode($0) == value }) else {
-        throw BridgeError.invalidArgument("params.optimizer must be NST_OPTIMIZER_LBFGS or NST_OPTIMIZER_ADAM, got \(value)")
-    }
-    return optimizer
+extension ObjectiveConvention: CCoded {
+    var cCode: Int32 { switch self { case .neuralStyle: NST_OBJECTIVE_NEURAL_STYLE; case .coursera: NST_OBJECTIVE_COURSERA } }
 }
 
-/// The `NST_LBFGS_STORAGE_*` code of `storage`, which `lbfgsStorage(_:)` inverts.
-func lbfgsStorageCode(_ storage: LBFGSStorage) -> Int32 {
-    switch storage {
-    case .float32: NST_LBFGS_STORAGE_FLOAT32
-    case .bfloat16: NST_LBFGS_STORAGE_BFLOAT16
-    }
+extension LBFGSStorage: CCoded {
+    var cCode: Int32 { switch self { case .float32: NST_LBFGS_STORAGE_FLOAT32; case .bfloat16: NST_LBFGS_STORAGE_BFLOAT16 } }
 }
 
-/// Maps `NST_LBFGS_STORAGE_*`.
-func lbfgsStorage(_ value: Int32) throws -> LBFGSStorage {
-    guard let storage = LBFGSStorage.allCases.first(where: { lbfgsStorageCode($0) == value }) else {
-        throw BridgeError.invalidArgument("params.lbfgs_storage must be NST_LBFGS_STORAGE_FLOAT32 or "
-                                          + "NST_LBFGS_STORAGE_BFLOAT16, got \(value)")
-    }
-    return storage
+extension StyleTransferSession.Configuration.LineSearch: CCoded {
+    var cCode: Int32 { switch self { case .none: NST_LINE_SEARCH_NONE; case .armijo: NST_LINE_SEARCH_ARMIJO } }
 }
 
 extension StyleTransferSession.Configuration {
@@ -56,7 +39,9 @@ extension StyleTransferSession.Configuration {
         height = Int(p.height)
         width = Int(p.width)
         pooling = try CBridge.pooling(p.pooling)
-        optimizer = try CBridge.optimizer(p.optimizer)
+        optimizer = try Optimizer(cCode: p.optimizer, "params.optimizer must be NST_OPTIMIZER_LBFGS or NST_OPTIMIZER_ADAM")
+        objectiveConvention = try ObjectiveConvention(
+            cCode: p.objective, "params.objective must be NST_OBJECTIVE_NEURAL_STYLE or NST_OBJECTIVE_COURSERA")
         contentWeight = p.content_weight
         styleWeight = p.style_weight
         tvWeight = p.tv_weight
@@ -66,7 +51,10 @@ extension StyleTransferSession.Configuration {
         adamEpsilon = p.adam_epsilon
         lbfgsHistory = Int(p.lbfgs_history)
         if optimizer == .lbfgs {
-            lbfgsStorage = try CBridge.lbfgsStorage(p.lbfgs_storage)
+            lbfgsStorage = try LBFGSStorage(
+                cCode: p.lbfgs_storage, "params.lbfgs_storage must be NST_LBFGS_STORAGE_FLOAT32 or NST_LBFGS_STORAGE_BFLOAT16")
+            lbfgsLineSearch = try LineSearch(
+                cCode: p.lbfgs_line_search, "params.lbfgs_line_search must be NST_LINE_SEARCH_NONE or NST_LINE_SEARCH_ARMIJO")
         }
         threadCount = Int(p.n_threads)
         guard p.normalize_gradients == 0 || p.normalize_gradients == 1 else {
@@ -79,11 +67,12 @@ extension StyleTransferSession.Configuration {
 extension nst_session_params {
     /// The C form of an engine configuration.
     init(_ c: StyleTransferSession.Configuration) {
-        self.init(height: Int64(c.height), width: Int64(c.width), pooling: poolingCode(c.pooling),
-                  optimizer: optimizerCode(c.optimizer), content_weight: c.contentWeight, style_weight: c.styleWeight,
+        self.init(height: Int64(c.height), width: Int64(c.width), pooling: c.pooling.cCode,
+                  optimizer: c.optimizer.cCode, objective: c.objectiveConvention.cCode, content_weight: c.contentWeight, style_weight: c.styleWeight,
                   tv_weight: c.tvWeight, learning_rate: c.learningRate, adam_beta1: c.adamBeta1, adam_beta2: c.adamBeta2,
                   adam_epsilon: c.adamEpsilon, lbfgs_history: Int32(clamping: c.lbfgsHistory),
-                  lbfgs_storage: lbfgsStorageCode(c.lbfgsStorage),
+                  lbfgs_storage: c.lbfgsStorage.cCode,
+                  lbfgs_line_search: c.lbfgsLineSearch.cCode,
                   n_threads: Int32(clamping: c.threadCount), normalize_gradients: c.normalizeGradients ? 1 : 0)
     }
 }

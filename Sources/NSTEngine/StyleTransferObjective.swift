@@ -28,6 +28,8 @@ public final class StyleTransferObjective {
     /// neural-style's `-normalize_gradients`: each content and style term's gradient with respect to its
     /// layer is divided by its L1 norm before its weight multiplies it (the losses are unchanged).
     public let normalizeGradients: Bool
+    /// How the content and style terms are normalised (`ObjectiveConvention`).
+    public let convention: ObjectiveConvention
     /// (layer index, layer weight) in the order given.
     let contentLayers: [(index: Int, weight: Float)]
     let styleLayers: [(index: Int, weight: Float)]
@@ -58,12 +60,13 @@ public final class StyleTransferObjective {
     /// - Parameters:
     ///   - contentLayers, styleLayers: layer names with their weights (finite, >= 0, no repeats).
     ///   - contentWeight, styleWeight, tvWeight: finite, >= 0.
+    ///   - convention: how the content and style terms are normalised (what the weights multiply).
     /// - Throws: `NSTError.unknownLayer`, `.invalidArgument`, or `.shape` when `height x width`
     ///   is outside `1...maxImageSide` or too small to reach the deepest layer.
     public init(network: FeatureNetwork, height: Int, width: Int,
                 contentLayers: [(name: String, weight: Float)], styleLayers: [(name: String, weight: Float)],
                 contentWeight: Float, styleWeight: Float, tvWeight: Float, pooling: Pooling,
-                normalizeGradients: Bool = false) throws {
+                normalizeGradients: Bool = false, convention: ObjectiveConvention = .neuralStyle) throws {
         try Self.checkSize(height: height, width: width, "image")
         for (name, value) in [("content_weight", contentWeight), ("style_weight", styleWeight), ("tv_weight", tvWeight)] {
             guard value.isFinite, value >= 0 else { throw NSTError.invalidArgument("\(name) must be finite and >= 0, got \(value)") }
@@ -93,6 +96,7 @@ public final class StyleTransferObjective {
         self.styleWeight = styleWeight
         self.tvWeight = tvWeight
         self.normalizeGradients = normalizeGradients
+        self.convention = convention
         self.evaluation = NetworkEvaluation(network: network)
     }
 
@@ -113,7 +117,11 @@ public final class StyleTransferObjective {
         try Self.checkImage(image, height: height, width: width)
         guard !contentLayers.isEmpty else { return }
         let targets = try activations(of: image.baseAddress!, height: height, width: width, layers: contentLayers.map(\.index))
-        contentLosses = zip(contentLayers, targets).map { ContentLoss(weight: contentWeight * $0.weight, target: $1) }
+        contentLosses = zip(contentLayers, targets).map { layer, target in
+            let channels = network.layers[layer.index].channels
+            let scale = convention.contentScale(channels: channels, positions: target.count / channels)
+            return ContentLoss(weight: contentWeight * layer.weight * scale, target: target)
+        }
         try rebuildContentLosses()
     }
 
@@ -156,7 +164,8 @@ public final class StyleTransferObjective {
             a.elementsEqual(b) { $0 == $1 } && other.network === network && other.pooling == pooling
         }
         (contentMask, styleMask) = (other.contentMask, other.styleMask)
-        if content && same(other.contentLayers, contentLayers) && other.contentWeight == contentWeight {
+        if content && same(other.contentLayers, contentLayers) && other.contentWeight == contentWeight
+            && other.convention == convention {
             contentLosses = other.contentLosses
         }
         try rebuildContentLosses()

@@ -11,6 +11,13 @@ public final class StyleTransferSession {
         public enum Optimizer: Sendable, Equatable, CaseIterable {
             case lbfgs, adam
         }
+        /// How an L-BFGS step finds the length of its move (`LBFGS.lineSearch`).
+        public enum LineSearch: Sendable, Equatable, CaseIterable {
+            /// The whole quasi-Newton move, one evaluation per step (torch, neural-style).
+            case none
+            /// Backtracking until Armijo's condition holds (`LBFGS+LineSearch.swift`).
+            case armijo
+        }
         /// Generated image size, each side in `1...StyleTransferObjective.maxImageSide`.
         public var height = 256
         public var width = 256
@@ -20,6 +27,9 @@ public final class StyleTransferSession {
         public var contentWeight: Float = 5
         public var styleWeight: Float = 100
         public var tvWeight: Float = 1e-3
+        /// How the content and style terms are normalised: neural-style's means or the Coursera
+        /// assignment's costs (`ObjectiveConvention`).
+        public var objectiveConvention = ObjectiveConvention.neuralStyle
         /// Adam's options, read only with `optimizer == .adam` (see `Adam.init`).
         public var learningRate: Float = 10
         public var adamBeta1: Float = 0.9
@@ -29,6 +39,8 @@ public final class StyleTransferSession {
         public var lbfgsHistory = 100
         /// How the L-BFGS pairs are stored, read only with `optimizer == .lbfgs`.
         public var lbfgsStorage = LBFGSStorage.float32
+        /// Read only with `optimizer == .lbfgs`.
+        public var lbfgsLineSearch = LineSearch.none
         /// Workers for this session's calls, >= 0; 0 = one per active processor.
         public var threadCount = 0
         /// jcjohnson/neural-style's `-normalize_gradients` (`StyleTransferObjective.normalizeGradients`).
@@ -98,7 +110,8 @@ public final class StyleTransferSession {
     /// The optimiser `c` asks for, without state.
     static func makeOptimizer(_ c: Configuration) throws -> any ImageOptimizer {
         switch c.optimizer {
-        case .lbfgs: try LBFGS(historySize: c.lbfgsHistory, storage: c.lbfgsStorage)
+        case .lbfgs:
+            try LBFGS(historySize: c.lbfgsHistory, storage: c.lbfgsStorage, lineSearch: c.lbfgsLineSearch == .armijo)
         case .adam: try Adam(learningRate: c.learningRate, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon)
         }
     }
@@ -114,7 +127,7 @@ public final class StyleTransferSession {
         try StyleTransferObjective(network: network, height: c.height, width: c.width,
                                    contentLayers: content, styleLayers: style, contentWeight: c.contentWeight,
                                    styleWeight: c.styleWeight, tvWeight: c.tvWeight, pooling: c.pooling,
-                                   normalizeGradients: c.normalizeGradients)
+                                   normalizeGradients: c.normalizeGradients, convention: c.objectiveConvention)
     }
 
     // MARK: - Inputs
@@ -272,7 +285,8 @@ public final class StyleTransferSession {
         bestProgress = nil
     }
 
-    /// Runs up to `count` optimiser steps, one objective evaluation each.
+    /// Runs up to `count` optimiser steps, one objective evaluation each (L-BFGS with the line search:
+    /// one or more; the progress then has the losses of the image the step moved to).
     /// - Parameters:
     ///   - progress: called after every step with its losses (on the calling thread, with the session's
     ///     worker count bound); return false to stop.

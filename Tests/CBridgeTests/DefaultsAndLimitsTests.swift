@@ -12,11 +12,12 @@ final class DefaultsAndLimitsTests: XCTestCase {
         let p = CBridge.nst_session_default_params()
         return [
             "height": Double(p.height), "width": Double(p.width), "pooling": Double(p.pooling),
-            "optimizer": Double(p.optimizer), "content_weight": Double(p.content_weight),
+            "optimizer": Double(p.optimizer), "objective": Double(p.objective), "content_weight": Double(p.content_weight),
             "style_weight": Double(p.style_weight), "tv_weight": Double(p.tv_weight),
             "learning_rate": Double(p.learning_rate), "adam_beta1": Double(p.adam_beta1),
             "adam_beta2": Double(p.adam_beta2), "adam_epsilon": Double(p.adam_epsilon),
             "lbfgs_history": Double(p.lbfgs_history), "lbfgs_storage": Double(p.lbfgs_storage),
+            "lbfgs_line_search": Double(p.lbfgs_line_search),
             "n_threads": Double(p.n_threads), "normalize_gradients": Double(p.normalize_gradients),
         ]
     }
@@ -34,6 +35,7 @@ final class DefaultsAndLimitsTests: XCTestCase {
         XCTAssertEqual(p.width, Int64(c.width))
         XCTAssertEqual(p.pooling, c.pooling == .max ? NST_POOLING_MAX : NST_POOLING_AVG)
         XCTAssertEqual(p.optimizer, c.optimizer == .lbfgs ? NST_OPTIMIZER_LBFGS : NST_OPTIMIZER_ADAM)
+        XCTAssertEqual(p.objective, c.objectiveConvention == .neuralStyle ? NST_OBJECTIVE_NEURAL_STYLE : NST_OBJECTIVE_COURSERA)
         XCTAssertEqual(p.content_weight, c.contentWeight)
         XCTAssertEqual(p.style_weight, c.styleWeight)
         XCTAssertEqual(p.tv_weight, c.tvWeight)
@@ -43,6 +45,7 @@ final class DefaultsAndLimitsTests: XCTestCase {
         XCTAssertEqual(p.adam_epsilon, c.adamEpsilon)
         XCTAssertEqual(p.lbfgs_history, Int32(c.lbfgsHistory))
         XCTAssertEqual(p.lbfgs_storage, c.lbfgsStorage == .float32 ? NST_LBFGS_STORAGE_FLOAT32 : NST_LBFGS_STORAGE_BFLOAT16)
+        XCTAssertEqual(p.lbfgs_line_search, c.lbfgsLineSearch == .none ? NST_LINE_SEARCH_NONE : NST_LINE_SEARCH_ARMIJO)
         XCTAssertEqual(p.n_threads, Int32(c.threadCount))
         XCTAssertEqual(p.normalize_gradients, c.normalizeGradients ? 1 : 0)
     }

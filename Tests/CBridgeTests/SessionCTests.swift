@@ -42,9 +42,10 @@ final class SessionCTests: XCTestCase {
         defer { CBridge.nst_model_free(model) }
         let edits: [(String, (inout nst_session_params) -> Void)] = [
             ("height", { $0.height = 0 }), ("width", { $0.width = Int64(NST_MAX_IMAGE_SIDE) + 1 }),
-            ("pooling", { $0.pooling = 5 }), ("optimizer", { $0.optimizer = -1 }),
+            ("pooling", { $0.pooling = 5 }), ("optimizer", { $0.optimizer = -1 }), ("objective", { $0.objective = 2 }),
             ("content_weight", { $0.content_weight = .nan }), ("style_weight", { $0.style_weight = -1 }),
             ("tv_weight", { $0.tv_weight = .infinity }), ("history", { $0.lbfgs_history = 0 }),
+            ("lbfgs_line_search", { $0.lbfgs_line_search = 2 }),
             ("worker threads", { $0.n_threads = -2 }), ("learning rate", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.learning_rate = 0 }),
             ("beta1", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.adam_beta1 = 1 }),
             ("epsilon", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.adam_epsilon = .nan }),
@@ -65,6 +66,26 @@ final class SessionCTests: XCTestCase {
         assertStatus(CBridge.nst_session_init(model, nil, &session), NST_ERR_NULL_POINTER, "params")
         assertStatus(CBridge.nst_session_init(model, &params, nil), NST_ERR_NULL_POINTER, "session_out")
         assertStatus(CBridge.nst_session_init(nil, &params, &session), NST_ERR_INVALID_HANDLE, "model")
+    }
+
+    /// `params.objective` reaches the engine: with only the content term, the Coursera term is exactly a
+    /// quarter of the neural-style one (sum / (4 C H W) against the mean), with the same gradient scaled.
+    func testCourseraObjectiveScalesTheContentTerm() throws {
+        func contentOnly(_ objective: Int32) throws -> (nst_losses, [Float]) {
+            let session = try makeSession { $0.objective = objective; $0.style_weight = 0; $0.tv_weight = 0 }
+            defer { CBridge.nst_session_free(session) }
+            XCTAssertEqual(CBridge.nst_session_set_content_image(session, pattern(count, seed: 1), Int64(count)), NST_OK, lastError())
+            var losses = nst_losses()
+            var gradient = [Float](repeating: 0, count: count)
+            XCTAssertEqual(CBridge.nst_session_evaluate(session, pattern(count, seed: 2), Int64(count), &gradient,
+                                                        Int64(count), &losses), NST_OK, lastError())
+            return (losses, gradient)
+        }
+        let (neuralStyle, neuralStyleGradient) = try contentOnly(NST_OBJECTIVE_NEURAL_STYLE)
+        let (coursera, courseraGradient) = try contentOnly(NST_OBJECTIVE_COURSERA)
+        XCTAssertGreaterThan(neuralStyle.content, 0)
+        XCTAssertEqual(coursera.content, neuralStyle.content / 4, accuracy: 1e-12 * neuralStyle.content)
+        XCTAssertEqual(courseraGradient, neuralStyleGradient.map { $0 / 4 })
     }
 
     func testLayerSetters() throws {

@@ -23,10 +23,6 @@ final class StyleTransferObjectiveTests: XCTestCase {
         randomFloats(3 * height * width, in: 0.1...1, seed: seed)
     }
 
-    func activation(_ layer: String, of x: [Float], height: Int = height, width: Int = width) throws -> Tensor {
-        try Self.activation(layer, of: x, height: height, width: width)
-    }
-
     static func activation(_ layer: String, of x: [Float], height: Int = height, width: Int = width) throws -> Tensor {
         let evaluation = NetworkEvaluation(network: Self.network)
         let index = Self.network.layerIndex(layer)!
@@ -55,18 +51,18 @@ final class StyleTransferObjectiveTests: XCTestCase {
         let x = image(4)
         let (losses, _) = try objective.evaluate(image: Tensor(channels: 3, height: Self.height, width: Self.width, storage: x))
 
-        let content = try ContentLoss(weight: 5, target: activation("relu2_1", of: image(1)).storage)
-            .evaluate(features: activation("relu2_1", of: x).storage).loss
+        let content = try ContentLoss(weight: 5, target: Self.activation("relu2_1", of: image(1)).storage)
+            .evaluate(features: Self.activation("relu2_1", of: x).storage).loss
         var style = 0.0
         for (layer, layerWeight) in [("relu1_1", Float(1)), ("relu2_1", 0.5)] {
             let grams = try [(image(2, height: 9, width: 8), 9, 8), (image(3, height: 4, width: 4), 4, 4)].map { (s, h, w) in
-                let f = try activation(layer, of: s, height: h, width: w)
+                let f = try Self.activation(layer, of: s, height: h, width: w)
                 return f.storage.withUnsafeBufferPointer {
                     StyleLoss.normalizedGram(features: $0.baseAddress!, channels: f.channels, positions: f.height * f.width)
                 }
             }
             let target = try StyleLoss.blend(grams, weights: [1, 3])
-            let f = try activation(layer, of: x)
+            let f = try Self.activation(layer, of: x)
             style += try StyleLoss(weight: 100 * layerWeight, channels: f.channels, target: target).evaluate(features: f).loss
         }
         let tv = TotalVariationLoss(weight: 1e-3).evaluate(image: try Tensor(channels: 3, height: Self.height, width: Self.width, storage: x)).loss

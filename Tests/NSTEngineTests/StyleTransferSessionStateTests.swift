@@ -5,19 +5,22 @@ import XCTest
 /// stopped, and a damaged state is refused without changing the session.
 extension StyleTransferSessionTests {
     private func configure(_ optimizer: StyleTransferSession.Configuration.Optimizer,
-                           storage: LBFGSStorage = .float32) -> (inout StyleTransferSession.Configuration) -> Void {
-        { $0.optimizer = optimizer; $0.lbfgsHistory = 3; $0.lbfgsStorage = storage; $0.threadCount = 2 }
+                           storage: LBFGSStorage = .float32,
+                           lineSearch: StyleTransferSession.Configuration.LineSearch = .none)
+        -> (inout StyleTransferSession.Configuration) -> Void {
+        { $0.optimizer = optimizer; $0.lbfgsHistory = 3; $0.lbfgsStorage = storage; $0.lbfgsLineSearch = lineSearch; $0.threadCount = 2 }
     }
 
     /// Steps `before`, exports, continues `after` steps in the original and in a fresh session that
     /// imported the state: both must agree bit for bit.
     private func assertResumeIsExact(_ optimizer: StyleTransferSession.Configuration.Optimizer, storage: LBFGSStorage = .float32,
+                                     lineSearch: StyleTransferSession.Configuration.LineSearch = .none,
                                      before: Int, after: Int) throws {
-        let original = try makeSession(configure(optimizer, storage: storage))
+        let original = try makeSession(configure(optimizer, storage: storage, lineSearch: lineSearch))
         try original.step(count: before)
         let state = original.exportState()
         XCTAssertEqual(state.count, original.stateByteCount)
-        let resumed = try makeSession(configure(optimizer, storage: storage))
+        let resumed = try makeSession(configure(optimizer, storage: storage, lineSearch: lineSearch))
         try state.withUnsafeBytes { try resumed.importState($0) }
         XCTAssertTrue(resumed.exportState() == state, "an imported state exports the same bytes")
         let expected = try XCTUnwrap(original.step(count: after))
@@ -36,6 +39,21 @@ extension StyleTransferSessionTests {
         try assertResumeIsExact(.lbfgs, before: 0, after: 2)   // before any step: no best, no history
         try assertResumeIsExact(.lbfgs, before: 1, after: 2)   // previous gradient, no pair yet
         try assertResumeIsExact(.lbfgs, storage: .bfloat16, before: 12, after: 4)
+    }
+
+    /// With the line search the state also holds the loss at the image (the next step starts from it).
+    func testLBFGSWithLineSearchResumeIsBitwiseExact() throws {
+        try assertResumeIsExact(.lbfgs, lineSearch: .armijo, before: 12, after: 4)
+        try assertResumeIsExact(.lbfgs, lineSearch: .armijo, before: 0, after: 2)
+        try assertResumeIsExact(.lbfgs, lineSearch: .armijo, before: 1, after: 2)
+        try assertResumeIsExact(.lbfgs, storage: .bfloat16, lineSearch: .armijo, before: 12, after: 4)
+        // A state with the line search is refused by a session without it, and the other way round.
+        let searching = try makeSession(configure(.lbfgs, lineSearch: .armijo))
+        try searching.step(count: 2)
+        let plain = try makeSession(configure(.lbfgs))
+        XCTAssertThrowsError(try searching.exportState().withUnsafeBytes { try plain.importState($0) })
+        try plain.step(count: 2)
+        XCTAssertThrowsError(try plain.exportState().withUnsafeBytes { try searching.importState($0) })
     }
 
     func testAdamResumeIsBitwiseExact() throws {
@@ -69,9 +87,12 @@ extension StyleTransferSessionTests {
         var patched = state
         patched[0] ^= 1
         assertRefused(patched, by: target, invalid, "wrong magic")
-        patched = state
-        patched[8] = 1  // the layout before the L-BFGS pair storage
-        assertRefused(patched, by: target, invalid, "another format version")
+        // Older layouts (1: before the L-BFGS pair storage, 2: before the line-search fields) and a newer one.
+        for version in [1, 2, StyleTransferSession.stateFormatVersion + 1] {
+            patched = state
+            patched[8] = UInt8(version)
+            assertRefused(patched, by: target, invalid, "format version \(version)")
+        }
         patched = state
         patched[12] = 1
         assertRefused(patched, by: target, invalid, "another optimiser kind")
@@ -82,15 +103,20 @@ extension StyleTransferSessionTests {
         patched = state
         for i in 32..<40 { patched[i] = 0xFF }
         assertRefused(patched, by: target, invalid, "negative iteration")
-        // NaN in the image (first float after the fixed header of 100 bytes).
+        // NaN in the image (its first float, after the fixed header: magic ... best evaluations).
+        let header = 8 + 4 + 4 + 8 + 8 + 8 + 8 + 4 + 3 * 8 + 8 + 8
         patched = state
-        patched.replaceSubrange(100..<104, with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian, Array.init))
+        patched.replaceSubrange(header..<header + 4, with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian, Array.init))
         assertRefused(patched, by: target, invalid, "NaN pixel")
-        // The L-BFGS pair count (after the images and history size, learning rate, iteration) set huge.
-        let pairOffset = 100 + 2 * 4 * source.imageCount + 8 + 4 + 8 + 8  // after the pair storage too
+        // The L-BFGS pair count (after the fixed header, the images and history size, learning rate, pair
+        // storage, line-search flag and iteration) set huge.
+        let pairOffset = header + 2 * 4 * source.imageCount + 8 + 4 + 8 + 4 + 8
         patched = state
         patched.replaceSubrange(pairOffset..<pairOffset + 8, with: withUnsafeBytes(of: Int64.max.littleEndian, Array.init))
         assertRefused(patched, by: target, invalid, "pair count above the history")
+        patched = state
+        patched[pairOffset - 12] = 2  // the line-search flag, a UInt32 before the iteration
+        assertRefused(patched, by: target, invalid, "a line-search flag that is neither 0 nor 1")
         // A session with another history size refuses the state.
         let otherHistory = try makeSession { $0.lbfgsHistory = 4 }
         assertRefused(state, by: otherHistory, invalid, "another history size")

@@ -8,7 +8,7 @@ re-exports all of them; ``tests/test_abi.py`` parses the header and checks every
 from __future__ import annotations
 
 #: The ABI version of the header these bindings mirror; the library must report the same.
-NST_ABI_VERSION = 3
+NST_ABI_VERSION = 4
 
 # Status codes (nst_status).
 NST_OK = 0
@@ -38,6 +38,12 @@ NST_OPTIMIZER_LBFGS = 0
 NST_OPTIMIZER_ADAM = 1
 NST_LBFGS_STORAGE_FLOAT32 = 0
 NST_LBFGS_STORAGE_BFLOAT16 = 1
+
+NST_OBJECTIVE_NEURAL_STYLE = 0
+NST_OBJECTIVE_COURSERA = 1
+
+NST_LINE_SEARCH_NONE = 0
+NST_LINE_SEARCH_ARMIJO = 1
 
 #: Largest height or width of any image, in pixels.
 NST_MAX_IMAGE_SIDE = 8192

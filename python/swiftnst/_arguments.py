@@ -15,13 +15,20 @@ from typing import Sequence
 import numpy as np
 
 from ._abi import (
-    NST_LBFGS_STORAGE_BFLOAT16, NST_LBFGS_STORAGE_FLOAT32, NST_OPTIMIZER_ADAM, NST_OPTIMIZER_LBFGS, NST_POOLING_AVG,
+    NST_LBFGS_STORAGE_BFLOAT16, NST_LBFGS_STORAGE_FLOAT32, NST_LINE_SEARCH_ARMIJO, NST_LINE_SEARCH_NONE,
+    NST_OBJECTIVE_COURSERA, NST_OBJECTIVE_NEURAL_STYLE, NST_OPTIMIZER_ADAM, NST_OPTIMIZER_LBFGS, NST_POOLING_AVG,
     NST_POOLING_MAX,
 )
 from ._errors import NSTInvalidArgumentError, NSTShapeError
 
 #: Optimiser names -> ``NST_OPTIMIZER_*``.
 OPTIMIZER_CODES = {"lbfgs": NST_OPTIMIZER_LBFGS, "adam": NST_OPTIMIZER_ADAM}
+#: Objective conventions -> ``NST_OBJECTIVE_*``: what the content and style weights multiply
+#: (neural-style's means, or the Coursera assignment's costs; docs/ARCHITECTURE.md, "Objective").
+OBJECTIVE_CODES = {"neural-style": NST_OBJECTIVE_NEURAL_STYLE, "coursera": NST_OBJECTIVE_COURSERA}
+#: L-BFGS line searches -> ``NST_LINE_SEARCH_*``: ``"none"`` (each move taken whole, neural-style) or
+#: ``"armijo"`` (backtracking until the loss falls enough).
+LINE_SEARCH_CODES = {"none": NST_LINE_SEARCH_NONE, "armijo": NST_LINE_SEARCH_ARMIJO}
 #: Pooling names -> ``NST_POOLING_*`` (``pooling_code`` also takes ``"average"``).
 POOLING_CODES = {"max": NST_POOLING_MAX, "avg": NST_POOLING_AVG}
 #: L-BFGS pair storage names -> ``NST_LBFGS_STORAGE_*``.
@@ -49,28 +56,37 @@ def checked_int(value: object, what: str, *, bits: int | None = None, minimum: i
     return number
 
 
+def _code(codes: dict[str, int], name: object, what: str) -> int:
+    """``codes[name]``, or ``NSTInvalidArgumentError`` naming ``what`` and the accepted names."""
+    try:
+        return codes[name]  # type: ignore[index]
+    except (KeyError, TypeError):
+        raise NSTInvalidArgumentError(f"{what} must be {' or '.join(map(repr, codes))}, not {name!r}") from None
+
+
 def pooling_code(pooling: str) -> int:
     """``"max"`` or ``"avg"`` (also ``"average"``) -> ``NST_POOLING_*``."""
-    try:
-        return POOLING_CODES["avg" if pooling == "average" else pooling]
-    except (KeyError, TypeError):
-        raise NSTInvalidArgumentError(f"pooling must be 'max' or 'avg', not {pooling!r}") from None
+    return _code(POOLING_CODES, "avg" if pooling == "average" else pooling, "pooling")
 
 
 def optimizer_code(optimizer: str) -> int:
     """``"lbfgs"`` or ``"adam"`` -> ``NST_OPTIMIZER_*``."""
-    try:
-        return OPTIMIZER_CODES[optimizer]
-    except (KeyError, TypeError):
-        raise NSTInvalidArgumentError(f"optimizer must be 'lbfgs' or 'adam', not {optimizer!r}") from None
+    return _code(OPTIMIZER_CODES, optimizer, "optimizer")
 
 
 def lbfgs_storage_code(storage: str) -> int:
     """``"float32"`` or ``"bfloat16"`` -> ``NST_LBFGS_STORAGE_*``."""
-    try:
-        return LBFGS_STORAGE_CODES[storage]
-    except (KeyError, TypeError):
-        raise NSTInvalidArgumentError(f"lbfgs_storage must be 'float32' or 'bfloat16', not {storage!r}") from None
+    return _code(LBFGS_STORAGE_CODES, storage, "lbfgs_storage")
+
+
+def objective_code(objective: str) -> int:
+    """``"neural-style"`` or ``"coursera"`` -> ``NST_OBJECTIVE_*``."""
+    return _code(OBJECTIVE_CODES, objective, "objective")
+
+
+def line_search_code(line_search: str) -> int:
+    """``"none"`` or ``"armijo"`` -> ``NST_LINE_SEARCH_*``."""
+    return _code(LINE_SEARCH_CODES, line_search, "lbfgs_line_search")
 
 
 def check_image(x: np.ndarray, what: str = "image") -> np.ndarray:

@@ -98,6 +98,7 @@ class nst_session_params(Structure):
         ("width", c_int64),
         ("pooling", c_int32),
         ("optimizer", c_int32),
+        ("objective", c_int32),
         ("content_weight", c_float),
         ("style_weight", c_float),
         ("tv_weight", c_float),
@@ -107,6 +108,7 @@ class nst_session_params(Structure):
         ("adam_epsilon", c_float),
         ("lbfgs_history", c_int32),
         ("lbfgs_storage", c_int32),
+        ("lbfgs_line_search", c_int32),
         ("n_threads", c_int32),
         ("normalize_gradients", c_int32),
     ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._arguments import OPTIMIZER_CODES, POOLING_CODES
+from ._arguments import LINE_SEARCH_CODES, OBJECTIVE_CODES, OPTIMIZER_CODES, POOLING_CODES
 
 #: The engine's default content layers and weights (swiftnst.h, ``nst_session_init``): relu4_2.
 DEFAULT_CONTENT_LAYERS: tuple[tuple[str, float], ...] = (("relu4_2", 1.0),)
@@ -29,6 +29,7 @@ class EngineDefaults:
 
     pooling: str
     optimizer: str
+    objective: str
     content_weight: float
     style_weight: float
     tv_weight: float
@@ -37,6 +38,7 @@ class EngineDefaults:
     adam_beta2: float
     adam_epsilon: float
     lbfgs_history: int
+    lbfgs_line_search: str
     threads: int
 
 
@@ -54,9 +56,13 @@ def engine_defaults() -> EngineDefaults:
     params = C.nst_session_default_params()
     poolings = {code: name for name, code in POOLING_CODES.items()}
     optimizers = {code: name for name, code in OPTIMIZER_CODES.items()}
+    objectives = {code: name for name, code in OBJECTIVE_CODES.items()}
+    line_searches = {code: name for name, code in LINE_SEARCH_CODES.items()}
     return EngineDefaults(
         pooling=poolings[params.pooling], optimizer=optimizers[params.optimizer],
+        objective=objectives[params.objective],
         content_weight=_shortest(params.content_weight), style_weight=_shortest(params.style_weight),
         tv_weight=_shortest(params.tv_weight), learning_rate=_shortest(params.learning_rate),
         adam_beta1=_shortest(params.adam_beta1), adam_beta2=_shortest(params.adam_beta2),
-        adam_epsilon=_shortest(params.adam_epsilon), lbfgs_history=params.lbfgs_history, threads=params.n_threads)
+        adam_epsilon=_shortest(params.adam_epsilon), lbfgs_history=params.lbfgs_history,
+        lbfgs_line_search=line_searches[params.lbfgs_line_search], threads=params.n_threads)

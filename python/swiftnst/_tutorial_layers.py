@@ -7,7 +7,8 @@ with its ReLU fused, so their ``convB_I`` is the activation *after* the ReLU, sw
 Keras itself calls it ``blockB_convI`` (and the pooling ``blockB_pool``). A layer list is read in one
 of :data:`LAYER_CONVENTIONS` (``"keras"``: :func:`engine_layer_name`; ``"torch"``: swiftnst's names
 as they are); with no convention chosen, swiftnst's names apply and :func:`ambiguous_layers` finds
-the ``convB_I`` names a tutorial user may have meant otherwise.
+the ``convB_I`` names a tutorial user may have meant otherwise. It also holds the tutorials' style
+layer lists.
 
 This module is the one place that mapping lives: ``options`` (``layer_convention``, the
 ``"tutorial"`` preset), ``tutorial`` and the CLI use it, so the core options do not import the
@@ -21,6 +22,12 @@ from typing import Iterable
 
 #: How a layer list may be written: ``"keras"`` (the tutorials' names) or ``"torch"`` (swiftnst's).
 LAYER_CONVENTIONS = ("keras", "torch")
+
+#: The Coursera assignment's style layers: conv1_1 .. conv5_1, weight 0.2 each (tutorial naming; the
+#: engine's relu1_1 .. relu5_1, the neural-style default layers).
+STYLE_LAYERS_COURSERA: list[tuple[str, float]] = [
+    ("conv1_1", 0.2), ("conv2_1", 0.2), ("conv3_1", 0.2), ("conv4_1", 0.2), ("conv5_1", 0.2),
+]
 
 #: The 8-layer list of the "Artistic Neural Transfer" tutorial, weight 0.125 each (tutorial naming).
 STYLE_LAYERS_TUTORIAL: list[tuple[str, float]] = [

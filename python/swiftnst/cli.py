@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import weights as weights_module
-from ._arguments import LBFGS_STORAGE_CODES, OPTIMIZER_CODES, POOLING_CODES
+from ._arguments import LBFGS_STORAGE_CODES, LINE_SEARCH_CODES, OBJECTIVE_CODES, OPTIMIZER_CODES, POOLING_CODES
 from ._cli_output import add_verbosity_arguments, add_version_argument, is_quiet, logging_to_stderr
 from ._render_cli import add_render_arguments, dry_run, render_options
 from ._control_cli import add_control_arguments, control_options
@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--lbfgs-storage", choices=("auto", *LBFGS_STORAGE_CODES), default="auto",
                       help="how the L-BFGS pairs are stored: bfloat16 takes half the memory; auto: float32 unless "
                            "only bfloat16 fits --max-memory (default: %(default)s)")
+    size.add_argument("--lbfgs-line-search", choices=tuple(LINE_SEARCH_CODES), default=d.lbfgs_line_search,
+                      help="'none' takes each L-BFGS move whole (neural-style); 'armijo' shortens a move until the "
+                           "loss falls enough, so the loss never rises (default: %(default)s)")
     scales = size.add_mutually_exclusive_group()
     scales.add_argument("--multiscale", dest="multiscale", action="store_true", default=None,
                         help=f"optimise coarse-to-fine (default: on above {MULTISCALE_AUTO_ABOVE} px)")
@@ -104,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="engine threads, 0 = one per core (default: %(default)s)")
 
     objective = parser.add_argument_group("objective")
+    objective.add_argument("--objective", choices=tuple(OBJECTIVE_CODES), default=d.objective,
+                           help="what the weights multiply: 'neural-style' means over each layer, or 'coursera' "
+                                "the Coursera assignment's costs (alpha J_content + beta J_style; e.g. "
+                                "--content-weight 10 --style-weight 40 --tv-weight 0) (default: %(default)s)")
     objective.add_argument("--content-layers", default=_layers_text(d.content_layers),
                            help="comma-separated layers, each optionally ':weight' (default: %(default)s)")
     objective.add_argument("--content-weight", type=float, default=d.content_weight, help="(default: %(default)s)")
@@ -127,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     objective.add_argument("--pooling", choices=tuple(POOLING_CODES), default=d.pooling, help="(default: %(default)s)")
     objective.add_argument("--init", default=d.init,
                            help="start from 'content', 'noise', 'noise:R' (fraction R of noise blended with the "
-                                "content) or an image path (default: %(default)s)")
+                                "content), 'tutorial' (the Coursera assignment's 60 %% noise in the model's "
+                                "mean-subtracted input space) or an image path (default: %(default)s)")
     objective.add_argument("--seed", type=int, default=d.seed,
                            help="seed of the noise; same seed, same machine: identical output (default: %(default)s)")
 
@@ -161,9 +169,10 @@ def _options_from_args(args: argparse.Namespace) -> StyleTransferOptions:
     if args.save_every and snapshot_dir is None:
         snapshot_dir = args.output.with_name(args.output.stem + "_snapshots")
     return StyleTransferOptions(
-        image_size=args.image_size, iterations=args.iterations, optimizer=args.optimizer,
+        image_size=args.image_size, iterations=args.iterations, optimizer=args.optimizer, objective=args.objective,
         learning_rate=args.learning_rate, lbfgs_history=args.lbfgs_history,
         lbfgs_storage=None if args.lbfgs_storage == "auto" else args.lbfgs_storage,
+        lbfgs_line_search=args.lbfgs_line_search,
         content_layers=args.content_layers, content_weight=args.content_weight,
         style_layers=args.style_layers, layer_convention=args.layer_convention, style_weight=args.style_weight,
         tv_weight=args.tv_weight,

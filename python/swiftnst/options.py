@@ -21,14 +21,17 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence, Union
 
 from ._abi import NST_MAX_IMAGE_SIDE
-from ._arguments import LBFGS_STORAGE_CODES, OPTIMIZER_CODES, POOLING_CODES, checked_int
+from ._arguments import (
+    LBFGS_STORAGE_CODES, LINE_SEARCH_CODES, OBJECTIVE_CODES, OPTIMIZER_CODES, POOLING_CODES, checked_int,
+)
 from ._quantities import parse_duration, parse_memory_size
 from ._defaults import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, engine_defaults
 from .color_control import COLOR_CONTROLS
 from ._tutorial_layers import (
-    STYLE_LAYERS_TUTORIAL, ambiguity_warning, ambiguous_layers, check_layer_convention, convention_layer_name,
-    engine_layer_name,
+    STYLE_LAYERS_COURSERA, STYLE_LAYERS_TUTORIAL, ambiguity_warning, ambiguous_layers, check_layer_convention,
+    convention_layer_name, engine_layer_name,
 )
+from ._tutorial_noise import TUTORIAL_NOISE_RATIO
 from .weights import ARCHITECTURES, layer_names
 
 __all__ = [
@@ -43,11 +46,14 @@ __all__ = [
     "parse_layer_weights",
 ]
 
-#: Named style-layer lists: ``default`` and ``tutorial`` (the 8 layers of the "Artistic Neural
-#: Transfer" tutorial, its Keras ``convX_Y`` being our post-ReLU ``reluX_Y``; equal weights 1).
+#: Named style-layer lists: ``default``, ``tutorial`` (the 8 layers of the "Artistic Neural
+#: Transfer" tutorial, its Keras ``convX_Y`` being our post-ReLU ``reluX_Y``; equal weights 1) and
+#: ``coursera`` (the Coursera assignment's relu1_1 .. relu5_1 with its weights 0.2, for
+#: ``objective="coursera"``).
 STYLE_LAYER_PRESETS: dict[str, tuple[tuple[str, float], ...]] = {
     "default": DEFAULT_STYLE_LAYERS,
     "tutorial": tuple((engine_layer_name(name), 1.0) for name, _ in STYLE_LAYERS_TUTORIAL),
+    "coursera": tuple((engine_layer_name(name), weight) for name, weight in STYLE_LAYERS_COURSERA),
 }
 
 #: Multi-scale runs by default when the requested size (longest side) is above this many pixels.
@@ -191,6 +197,14 @@ class StyleTransferOptions:
     #: How the L-BFGS pairs are stored: ``"float32"``, ``"bfloat16"`` (half the memory per pair), or None:
     #: the planner keeps float32 unless only bfloat16 fits the memory budget (``planner``).
     lbfgs_storage: str | None = None
+    #: ``"none"`` (each L-BFGS move taken whole, as neural-style) or ``"armijo"`` (backtracking: a move
+    #: is shortened until the loss falls enough, which removes the early rises of the loss; some steps
+    #: evaluate twice or more; bench/RESULTS.md, "The L-BFGS jump at steps 2-4").
+    lbfgs_line_search: str = _ENGINE.lbfgs_line_search
+    #: What the content and style weights multiply: ``"neural-style"`` (means over each layer) or
+    #: ``"coursera"`` (the Coursera assignment's costs, J = alpha J_content + beta J_style; see
+    #: docs/ARCHITECTURE.md, "Objective").
+    objective: str = _ENGINE.objective
     #: Content layers with weights (see :func:`parse_layer_weights` for accepted forms).
     content_layers: LayerSpec = DEFAULT_CONTENT_LAYERS
     content_weight: float = _ENGINE.content_weight
@@ -209,7 +223,9 @@ class StyleTransferOptions:
     #: Style images are resized to ``style_scale`` times the generated image's longest side.
     style_scale: float = 1.0
     #: Starting image: ``"content"``; ``"noise"`` (uniform random pixels); ``"noise:R"``
-    #: ((1 - R) * content + R * noise, 0 <= R <= 1); or the path of an image (resized to fit).
+    #: ((1 - R) * content + R * noise, 0 <= R <= 1); ``"tutorial"`` (the Coursera assignment's
+    #: 0.6 * uniform(-20, 20) + 0.4 * content in the model's mean-subtracted input space, see
+    #: ``tutorial.generate_noise_image``); or the path of an image (resized to fit).
     init: str = "content"
     #: ``"max"`` or ``"avg"`` pooling in the network.
     pooling: str = _ENGINE.pooling
@@ -280,10 +296,14 @@ class StyleTransferOptions:
         checked_int(self.iterations, "iterations", minimum=1)
         if self.optimizer not in OPTIMIZER_CODES:
             raise ValueError(f"optimizer must be {_choices(OPTIMIZER_CODES)}, got {self.optimizer!r}")
+        if self.objective not in OBJECTIVE_CODES:
+            raise ValueError(f"objective must be {_choices(OBJECTIVE_CODES)}, got {self.objective!r}")
         _check_finite(self.learning_rate, "learning_rate", positive=True)
         checked_int(self.lbfgs_history, "lbfgs_history", bits=32, minimum=1)
         if self.lbfgs_storage is not None and self.lbfgs_storage not in LBFGS_STORAGE_CODES:
             raise ValueError(f"lbfgs_storage must be {_choices(LBFGS_STORAGE_CODES)} or None, got {self.lbfgs_storage!r}")
+        if self.lbfgs_line_search not in LINE_SEARCH_CODES:
+            raise ValueError(f"lbfgs_line_search must be {_choices(LINE_SEARCH_CODES)}, got {self.lbfgs_line_search!r}")
         check_layer_convention(self.layer_convention)
         for name in ("content_layers", "style_layers"):
             try:
@@ -367,9 +387,11 @@ class StyleTransferOptions:
         return self.style_masks is not None or self.content_mask is not None
 
     def noise_ratio(self) -> float | None:
-        """The noise fraction of a ``content``/``noise``/``noise:R`` init, or None for an image path."""
+        """The noise fraction of a ``content``/``noise``/``noise:R``/``tutorial`` init, or None for an image path."""
         if self.init == "content":
             return 0.0
+        if self.init == "tutorial":
+            return TUTORIAL_NOISE_RATIO
         match = _INIT_NOISE.fullmatch(self.init)
         if not match:
             if not self.init:

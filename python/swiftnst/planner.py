@@ -267,8 +267,8 @@ def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[i
         # A session configured like the run's at this size; the prediction needs no images.
         with Session(model, height, width, content_layers=dict(options.content_layers),
                      style_layers=dict(options.style_layers), optimizer=options.optimizer,
-                     lbfgs_history=requested, lbfgs_storage=storage, threads=options.threads,
-                     normalize_gradients=options.normalize_gradients) as session:
+                     lbfgs_history=requested, lbfgs_storage=storage, lbfgs_line_search=options.lbfgs_line_search,
+                     threads=options.threads, normalize_gradients=options.normalize_gradients) as session:
             factor = _anchor_factor(options, (height, width))
             if factor:
                 session.set_anchor(factor, options.anchor_weight)

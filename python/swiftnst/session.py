@@ -13,7 +13,8 @@ import numpy as np
 
 from . import _bindings as C
 from ._arguments import (
-    c_strings, check_image, check_mask, checked_int, lbfgs_storage_code, optimizer_code, pooling_code,
+    c_strings, check_image, check_mask, checked_int, lbfgs_storage_code, line_search_code, objective_code,
+    optimizer_code, pooling_code,
 )
 from ._errors import NSTInvalidArgumentError, check
 from ._handles import NativeHandle
@@ -68,12 +69,20 @@ class Session(NativeHandle):
                  tv_weight: float | None = None, pooling: str | None = None, optimizer: str | None = None,
                  learning_rate: float | None = None, lbfgs_history: int | None = None,
                  lbfgs_storage: str | None = None, threads: int | None = None,
-                 normalize_gradients: bool | None = None) -> None:
+                 normalize_gradients: bool | None = None, objective: str | None = None,
+                 lbfgs_line_search: str | None = None) -> None:
         """Create the session; every keyword left at None keeps the engine's default
         (``nst_session_default_params()``; the layers: relu4_2 for content, relu1_1 .. relu5_1 for
         style, weight 1 each). ``threads`` is ``n_threads`` (0 = one per core); ``lbfgs_storage`` is
         ``"float32"`` or ``"bfloat16"`` (the L-BFGS pairs rounded: half their memory);
-        ``normalize_gradients`` is jcjohnson/neural-style's (each layer's gradient divided by its L1 norm)."""
+        ``normalize_gradients`` is jcjohnson/neural-style's (each layer's gradient divided by its L1 norm).
+        ``objective`` is what the content and style weights multiply: ``"neural-style"`` (the default:
+        means over each layer) or ``"coursera"`` (the Coursera assignment's J = alpha J_content + beta
+        J_style, with ``content_weight`` alpha, ``style_weight`` beta and the style layers' weights
+        lambda; with masks each masked term is the neural-style one times the same per-layer factor).
+        ``lbfgs_line_search``: ``"none"`` (each L-BFGS move taken whole, as neural-style) or ``"armijo"``
+        (a move is shortened until the loss falls enough: no rise of the loss, at the cost of an extra
+        evaluation where a move is shortened; ``step`` then returns the losses of the image it moved to)."""
         self._lock = threading.Lock()
         self._stepped = False
         self.model = model
@@ -84,6 +93,10 @@ class Session(NativeHandle):
             params.pooling = pooling_code(pooling)
         if optimizer is not None:
             params.optimizer = optimizer_code(optimizer)
+        if objective is not None:
+            params.objective = objective_code(objective)
+        if lbfgs_line_search is not None:
+            params.lbfgs_line_search = line_search_code(lbfgs_line_search)
         for field, value in (("content_weight", content_weight), ("style_weight", style_weight),
                              ("tv_weight", tv_weight), ("learning_rate", learning_rate)):
             if value is not None:

@@ -29,6 +29,7 @@ import numpy as np
 from . import images
 from ._current_image import CurrentImage
 from ._errors import StyleTransferInterrupted
+from ._initial_image import initial_image
 from ._outputs import SNAPSHOT_GRID_NAME, image_format, prepare_outputs, snapshot_name
 from ._run_control import RunControl
 from ._run_masks import RunMasks
@@ -310,15 +311,15 @@ class _Transfer:
         elif previous is not None:
             start = images.resize(previous, height, width)
         else:
-            start = self._initial(content)
+            start = initial_image(content, self.init, self.options, self.model, self.rng)
         content, start = _pad(content), _pad(start)
         session = Session(self.model, content.shape[0], content.shape[1],
                           content_layers=dict(o.content_layers), style_layers=dict(o.style_layers),
                           content_weight=o.content_weight, style_weight=o.style_weight, tv_weight=o.tv_weight,
-                          pooling=o.pooling, optimizer=o.optimizer, learning_rate=o.learning_rate,
+                          pooling=o.pooling, optimizer=o.optimizer, objective=o.objective, learning_rate=o.learning_rate,
                           lbfgs_history=scale.lbfgs_history or o.lbfgs_history,
-                          lbfgs_storage=scale.lbfgs_storage, threads=o.threads,
-                          normalize_gradients=o.normalize_gradients)
+                          lbfgs_storage=scale.lbfgs_storage, lbfgs_line_search=o.lbfgs_line_search,
+                          threads=o.threads, normalize_gradients=o.normalize_gradients)
         try:
             apply_strategy(session, scale.strategy)
             if scale.anchor_factor:
@@ -338,16 +339,6 @@ class _Transfer:
             session.close()
             raise
         return session
-
-    def _initial(self, content: np.ndarray) -> np.ndarray:
-        ratio = self.options.noise_ratio()
-        height, width = content.shape[:2]
-        if self.init is not None:
-            return images.resize(self.init, height, width)
-        if ratio == 0.0:
-            return content
-        noise = self.rng.random((height, width, 3), dtype=np.float32)
-        return (1.0 - ratio) * content + ratio * noise
 
     # The step loop.
 

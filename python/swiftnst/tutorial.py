@@ -30,7 +30,8 @@ from typing import Mapping, Sequence, Union
 import numpy as np
 
 from . import ops
-from ._tutorial_layers import STYLE_LAYERS_TUTORIAL, engine_layer_name
+from ._tutorial_layers import STYLE_LAYERS_COURSERA, STYLE_LAYERS_TUTORIAL, engine_layer_name
+from ._tutorial_noise import TUTORIAL_NOISE_RATIO, tutorial_noise_image
 from .images import ImageSource, load_image
 from .model import Model
 from .options import StyleTransferOptions
@@ -47,13 +48,12 @@ __all__ = [
     "compute_layer_style_cost",
     "compute_style_cost",
     "total_cost",
+    "generate_noise_image",
 ]
 
 #: (layer, weight) pairs of the tutorial's default style cost: conv1_1 .. conv5_1, equal weights
 #: (tutorial naming; the engine's relu1_1 .. relu5_1, the neural-style default).
-STYLE_LAYERS: list[tuple[str, float]] = [
-    ("conv1_1", 0.2), ("conv2_1", 0.2), ("conv3_1", 0.2), ("conv4_1", 0.2), ("conv5_1", 0.2),
-]
+STYLE_LAYERS: list[tuple[str, float]] = STYLE_LAYERS_COURSERA
 
 Activations = Union[Mapping[str, np.ndarray], Sequence[np.ndarray]]
 
@@ -156,6 +156,20 @@ def _lookup(activations: Activations, name: str, index: int, what: str) -> np.nd
 def total_cost(J_content: float, J_style: float, alpha: float = 10, beta: float = 40) -> float:
     """J(G) = alpha * J_content + beta * J_style (the tutorial's weights by default)."""
     return alpha * J_content + beta * J_style
+
+
+def generate_noise_image(model: Model, content_image: ImageSource, noise_ratio: float = TUTORIAL_NOISE_RATIO,
+                         seed: int | None = None) -> np.ndarray:
+    """The assignment's starting image G0, in ``model``'s input space (float32 ``[3, H, W]``, ready for
+    ``Session.set_image``): ``noise_ratio * uniform(-20, 20) + (1 - noise_ratio) * (content - MEANS)``,
+    mixed where the tutorial mixes it, in the mean-subtracted input (``model.preprocess(content)``), the
+    noise in 0..255 pixel units converted to the model's. ``content_image`` is a path, PIL image or RGB
+    array at the generated image's size; ``seed`` seeds NumPy's generator (None: fresh entropy).
+
+    ``model.deprocess(G0)`` shows it as a picture: the content pulled ``noise_ratio`` of the way towards
+    the model's mean colour, with the noise on top. ``stylize(..., init="tutorial")`` starts from it.
+    """
+    return tutorial_noise_image(model, load_image(content_image), np.random.default_rng(seed), noise_ratio)
 
 
 class NeuralStyleTransfer:

@@ -314,3 +314,30 @@ def tutorial_style_cost(acts_s: Mapping[str, np.ndarray], acts_g: Mapping[str, n
 def tutorial_total_cost(j_content: float, j_style: float, alpha: float = 10.0, beta: float = 40.0) -> float:
     """``alpha J_content + beta J_style`` (the tutorial's defaults alpha 10, beta 40)."""
     return alpha * j_content + beta * j_style
+
+
+def coursera(x: np.ndarray, weights: Weights, content: np.ndarray, style: np.ndarray,
+             content_layers: Mapping[str, float], style_layers: Mapping[str, float], alpha: float, beta: float,
+             pooling: str = "max") -> tuple[dict[str, float], np.ndarray]:
+    """The Coursera assignment's ``J = alpha sum_l w_l J_content + beta sum_l lambda_l J_style^[l]`` at ``x``
+    (a style image of ``x``'s size, as in the tutorial) and its gradient, from the tutorial's formulas:
+    ``dJ_content/da_G = (a_G - a_C) / (2 n_H n_W n_C)``, ``dJ_style^[l]/dG_G = (G_G - G_S) / (2 n_C^2 (n_H n_W)^2)``.
+
+    Returns ``({"total", "content", "style"}, gradient)``; no total-variation term.
+    """
+    content_acts, _ = vgg_forward(content, weights, list(content_layers), pooling)
+    style_acts, _ = vgg_forward(style, weights, list(style_layers), pooling)
+    acts, tape = vgg_forward(x, weights, list(dict.fromkeys([*content_layers, *style_layers])), pooling)
+    losses = {"content": 0.0, "style": 0.0}
+    grads: dict[str, np.ndarray] = {}
+    for layer, w in content_layers.items():
+        losses["content"] += alpha * w * tutorial_content_cost(content_acts[layer], acts[layer])
+        grads[layer] = alpha * w * (acts[layer] - content_acts[layer]) / (2 * acts[layer].size)
+    for layer, w in style_layers.items():
+        f = acts[layer]
+        c, hw = f.shape[0], f[0].size
+        losses["style"] += beta * w * tutorial_layer_style_cost(style_acts[layer], f)
+        grad_gram = beta * w * (gram(f) - gram(style_acts[layer])) / (2 * c * c * hw * hw)
+        grads[layer] = grads.get(layer, 0) + gram_backward(grad_gram, f)
+    losses["total"] = losses["content"] + losses["style"]
+    return losses, vgg_backward(tape, grads)

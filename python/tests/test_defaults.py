@@ -24,11 +24,13 @@ REPO = Path(__file__).resolve().parents[2]
 HEADER = REPO / "Sources" / "CSwiftNST" / "include" / "swiftnst.h"
 
 #: nst_session_params field -> the Python name of the same default (Session keyword, option, CLI flag).
-SHARED = {"pooling": "pooling", "optimizer": "optimizer", "content_weight": "content_weight",
+SHARED = {"pooling": "pooling", "optimizer": "optimizer", "objective": "objective", "content_weight": "content_weight",
           "style_weight": "style_weight", "tv_weight": "tv_weight", "learning_rate": "learning_rate",
-          "lbfgs_history": "lbfgs_history", "n_threads": "threads"}
+          "lbfgs_history": "lbfgs_history", "lbfgs_line_search": "lbfgs_line_search", "n_threads": "threads"}
 NAMES = {"pooling": {C.NST_POOLING_MAX: "max", C.NST_POOLING_AVG: "avg"},
-         "optimizer": {C.NST_OPTIMIZER_LBFGS: "lbfgs", C.NST_OPTIMIZER_ADAM: "adam"}}
+         "optimizer": {C.NST_OPTIMIZER_LBFGS: "lbfgs", C.NST_OPTIMIZER_ADAM: "adam"},
+         "objective": {C.NST_OBJECTIVE_NEURAL_STYLE: "neural-style", C.NST_OBJECTIVE_COURSERA: "coursera"},
+         "lbfgs_line_search": {C.NST_LINE_SEARCH_NONE: "none", C.NST_LINE_SEARCH_ARMIJO: "armijo"}}
 
 
 def _python_value(field: str, c_value):
@@ -97,15 +99,16 @@ def test_session_passes_the_engine_defaults(model, monkeypatch):
     monkeypatch.setattr(C, "nst_session_init", spy)
     with Session(model, 24, 40):
         pass
-    with Session(model, 24, 40, pooling="avg", optimizer="adam", content_weight=2.0, lbfgs_history=7, threads=1):
+    with Session(model, 24, 40, pooling="avg", optimizer="adam", content_weight=2.0, lbfgs_history=7, threads=1,
+                 objective="coursera"):
         pass
     defaults, engine = passed[0], _c_defaults()
     assert (defaults.height, defaults.width) == (24, 40)
     for field in engine.keys() - {"height", "width"}:
         assert getattr(defaults, field) == engine[field], field
     chosen = passed[1]
-    assert (chosen.pooling, chosen.optimizer, chosen.content_weight, chosen.lbfgs_history, chosen.n_threads) == (
-        C.NST_POOLING_AVG, C.NST_OPTIMIZER_ADAM, 2.0, 7, 1)
+    assert (chosen.pooling, chosen.optimizer, chosen.content_weight, chosen.lbfgs_history, chosen.n_threads,
+            chosen.objective) == (C.NST_POOLING_AVG, C.NST_OPTIMIZER_ADAM, 2.0, 7, 1, C.NST_OBJECTIVE_COURSERA)
 
 
 def test_header_documents_the_default_layers():

@@ -95,3 +95,47 @@ def test_evaluate_without_gradient_and_leaves_state(model, images):
         assert grad is None
         assert losses.total == pytest.approx(again.total, rel=1e-6)
         np.testing.assert_array_equal(session.image, content)  # evaluate does not move the image
+
+
+@pytest.mark.parametrize("pooling", ["max", "avg"])
+def test_coursera_objective_matches_the_tutorial_formulas(model, vgg19_keras_weights, images, pooling):
+    """``objective="coursera"``: the tutorial's J (its normalisations, alpha 10, beta 40, lambda 0.2 on
+    its five layers, conv4_2 = relu4_2 for content) and its gradient, against the float64 formulas;
+    the tolerances are the neural-style objective's above (float32 through up to 13 convolutions)."""
+    content, styles, x = images
+    style = styles[1]  # the generated image's size, as the tutorial requires
+    style_layers = {f"relu{block}_1": 0.2 for block in range(1, 6)}
+    with Session(model, H, W, objective="coursera", content_layers={"relu4_2": 1.0}, style_layers=style_layers,
+                 content_weight=10.0, style_weight=40.0, tv_weight=0.0, pooling=pooling) as session:
+        session.set_content(content)
+        session.add_style(style)
+        losses, grad = session.evaluate(x)
+    want, want_grad = ref.coursera(x.astype(np.float64), vgg19_keras_weights.layers, content.astype(np.float64),
+                                   style.astype(np.float64), {"relu4_2": 1.0}, style_layers, 10.0, 40.0, pooling)
+    for term in ("total", "content", "style"):
+        assert getattr(losses, term) == pytest.approx(want[term], rel=1e-4), term
+    assert losses.tv == 0
+    assert _rel_error(grad, want_grad) < 1e-3
+
+
+def test_coursera_objective_with_masks_scales_each_masked_term(model, images):
+    """Masks and a region under ``objective="coursera"``: each term is the masked neural-style term times
+    the convention's factor of its layer (1/4 on content, C^2/4 on style; one style layer of C = 128
+    channels, relu2_1), to float32 rounding (the same terms times exact powers of two)."""
+    content, styles, x = images
+    rng = np.random.default_rng(11)
+    content_mask, style_mask = rng.random((H, W), np.float32), rng.random((H, W), np.float32)
+    region = np.zeros((H, W), np.float32)
+    region[:, : W // 2] = 1.0
+    losses = {}
+    for objective in ("neural-style", "coursera"):
+        with Session(model, H, W, objective=objective, content_layers={"relu2_1": 1.0},
+                     style_layers={"relu2_1": 0.5}, tv_weight=0.0) as session:
+            session.set_masks(content=content_mask, style=style_mask)
+            session.set_content(content)
+            session.add_style(styles[0], 1.0, region=region)
+            session.add_style(styles[1], 2.0)
+            losses[objective], _ = session.evaluate(x, gradient=False)
+    assert losses["neural-style"].content > 0 and losses["neural-style"].style > 0
+    assert losses["coursera"].content == pytest.approx(losses["neural-style"].content / 4, rel=1e-6)
+    assert losses["coursera"].style == pytest.approx(losses["neural-style"].style * 128**2 / 4, rel=1e-6)

@@ -107,19 +107,36 @@ def test_bfloat16_pairs_take_another_path_to_a_comparable_loss(model, problem):
     assert results["bfloat16"][0] == pytest.approx(results["float32"][0], rel=0.05)
 
 
-def test_bad_lbfgs_storage_is_refused(model):
-    with pytest.raises(NSTInvalidArgumentError, match="lbfgs_storage must be 'float32' or 'bfloat16'"):
-        Session(model, H, W, lbfgs_storage="float16")
+@pytest.mark.parametrize("field, bad, accepted, default", [
+    ("lbfgs_storage", "float16", "'float32' or 'bfloat16'", C.NST_LBFGS_STORAGE_FLOAT32),
+    ("lbfgs_line_search", "wolfe", "'none' or 'armijo'", C.NST_LINE_SEARCH_NONE),
+])
+def test_bad_lbfgs_codes_are_refused_for_lbfgs_only(model, field, bad, accepted, default):
+    with pytest.raises(NSTInvalidArgumentError, match=f"{field} must be {accepted}"):
+        Session(model, H, W, **{field: bad})
     params = C.nst_session_default_params()
-    assert params.lbfgs_storage == C.NST_LBFGS_STORAGE_FLOAT32
+    assert getattr(params, field) == default
     params.height = params.width = H
-    params.lbfgs_storage = 7
+    setattr(params, field, 7)
     handle = C.nst_session_p()
     assert C.nst_session_init(model.handle, params, handle) == C.NST_ERR_INVALID_ARGUMENT
-    assert b"lbfgs_storage" in C.nst_last_error()
+    assert field.encode() in C.nst_last_error()
     params.optimizer = C.NST_OPTIMIZER_ADAM  # read only for L-BFGS
     assert C.nst_session_init(model.handle, params, handle) == C.NST_OK
     C.nst_session_free(handle.value)
+
+
+@pytest.mark.parametrize("storage", ["float32", "bfloat16"])
+def test_lbfgs_line_search_never_raises_the_loss(model, problem, storage):
+    """``lbfgs_line_search="armijo"``: every step's losses are those of the image it moved to, never above
+    the step before; extra evaluations only where a move was shortened (and the first step's start)."""
+    with make_session(model, problem, lbfgs_line_search="armijo", lbfgs_storage=storage) as session:
+        seen = [session.step() for _ in range(12)]
+        final, _ = session.evaluate(session.image, gradient=False)
+    totals = [losses.total for losses in seen]
+    assert all(after <= before for before, after in zip(totals, totals[1:])), totals
+    assert final.total == pytest.approx(totals[-1], rel=1e-6)
+    assert seen[-1].iteration == 12 and seen[-1].evaluations >= 13
 
 
 def test_cancel_via_callback(model, problem):

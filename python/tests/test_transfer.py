@@ -49,6 +49,8 @@ def _record(log: list):
     ("optimizer", "sgd", "optimizer"), ("pooling", "min", "pooling"), ("init", "noise:1.5", r"\[0, 1\]"),
     ("init", "noise:x", "number"), ("seed", -1, "seed"), ("save_every", 5, "snapshot_dir"),
     ("print_every", -1, "print_every"), ("lbfgs_history", 0, "lbfgs_history"),
+    ("objective", "gatys", "objective"), ("lbfgs_line_search", "wolfe", "lbfgs_line_search"),
+    ("lbfgs_line_search", True, "lbfgs_line_search"),
 ])
 def test_invalid_options_raise_clear_value_errors(field, value, message):
     with pytest.raises(ValueError, match=message):
@@ -63,11 +65,13 @@ def test_option_defaults_and_layer_forms():
     tutorial = parse_layer_weights("tutorial")
     assert [n for n, _ in tutorial] == ["relu1_1", "relu2_1", "relu3_1", "relu3_4",
                                         "relu4_1", "relu5_1", "relu5_2", "relu5_4"]
+    assert parse_layer_weights("coursera") == tuple((f"relu{block}_1", 0.2) for block in range(1, 6))
     assert parse_layer_weights("relu1_1, relu2_1:0.5") == (("relu1_1", 1.0), ("relu2_1", 0.5))
     assert parse_layer_weights({"conv4_2": 2}) == (("conv4_2", 2.0),)
     assert parse_layer_weights(["pool5", ("relu5_1", 3)]) == (("pool5", 1.0), ("relu5_1", 3.0))
     assert StyleTransferOptions(init="noise").noise_ratio() == 1.0
     assert StyleTransferOptions(init="noise:0.6").noise_ratio() == 0.6
+    assert StyleTransferOptions(init="tutorial").noise_ratio() == 0.6
     assert StyleTransferOptions(init="picture.jpg").noise_ratio() is None
     assert StyleTransferOptions(image_size=MULTISCALE_AUTO_ABOVE).uses_multiscale() is False
     assert StyleTransferOptions(image_size=MULTISCALE_AUTO_ABOVE + 1).uses_multiscale() is True

@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import reference as ref
 from swiftnst.tutorial import (STYLE_LAYERS, STYLE_LAYERS_TUTORIAL, compute_activations, compute_content_cost,
-                               compute_layer_style_cost, compute_style_cost, engine_layer_name, gram_matrix,
-                               total_cost)
+                               compute_layer_style_cost, compute_style_cost, engine_layer_name, generate_noise_image,
+                               gram_matrix, total_cost)
 
 RNG = np.random.default_rng(2024)
 
@@ -133,3 +134,33 @@ def test_costs_match_independent_pytorch_golden_values(model, golden):
     tutorial_total = compute_style_cost(model, style, content)
     assert tutorial_total == pytest.approx(
         sum(0.2 * float(golden[f"coursera_style_cost_relu{b}_1"]) for b in range(1, 6)), rel=1e-3)
+
+
+def test_generate_noise_image_is_the_assignments_formula(model, vgg19_keras_weights):
+    """G0 = 0.6 * uniform(-20, 20) + 0.4 * (content - MEANS) in the mean-subtracted input space, with the
+    float64 reference preprocessing and the same draws; float32 rounding of values up to ~150 allows 1e-4."""
+    content = RNG.integers(0, 256, size=(12, 10, 3), dtype=np.uint8)
+    g0 = generate_noise_image(model, content, seed=11)
+    noise = np.random.default_rng(11).uniform(-20, 20, size=(3, 12, 10))
+    want = 0.6 * noise + 0.4 * ref.preprocess(content, vgg19_keras_weights.convention)
+    assert g0.shape == (3, 12, 10) and g0.dtype == np.float32
+    np.testing.assert_allclose(g0, want, rtol=0, atol=1e-4)
+    # As a picture: the content pulled 60 % towards the mean colour, within [0, 1] so nothing is clipped.
+    rgb_mean = np.asarray(vgg19_keras_weights.convention.mean)[::-1] / 255
+    pulled = 0.4 * content / 255 + 0.6 * rgb_mean
+    assert np.abs(model.deprocess(g0) - pulled).max() <= 0.6 * 20 / 255 + 1e-5
+    np.testing.assert_array_equal(generate_noise_image(model, content, noise_ratio=0.0), model.preprocess(content))
+    with pytest.raises(ValueError, match="noise_ratio"):
+        generate_noise_image(model, content, noise_ratio=1.5)
+
+
+def test_stylize_starts_from_the_tutorial_image(model):
+    """``init="tutorial"``: one step evaluates the start, so the best image of a 1-step run is G0."""
+    from swiftnst import stylize
+
+    content = RNG.integers(0, 256, size=(40, 48, 3), dtype=np.uint8)
+    style = RNG.integers(0, 256, size=(40, 48, 3), dtype=np.uint8)
+    result = stylize(content, style, model=model, image_size=48, iterations=1, init="tutorial", seed=5,
+                     multiscale=False, progress=False)
+    g0 = model.deprocess(generate_noise_image(model, content, seed=5))
+    assert np.abs(result.astype(np.float64) - g0 * 255).max() <= 0.5 + 1e-3

@@ -42,7 +42,7 @@ extern "C" {
 #define NST_API
 
 // Incremented on every incompatible change of this header.
-#define NST_ABI_VERSION 3
+#define NST_ABI_VERSION 4
 
 // MARK: - Status codes
 // Codes are only ever appended; a retired code stays here, commented out, so its number is never reused.
@@ -78,6 +78,12 @@ typedef int32_t nst_status;
 #define NST_LBFGS_STORAGE_FLOAT32  0
 #define NST_LBFGS_STORAGE_BFLOAT16 1
 
+#define NST_OBJECTIVE_NEURAL_STYLE 0
+#define NST_OBJECTIVE_COURSERA     1
+
+#define NST_LINE_SEARCH_NONE      0
+#define NST_LINE_SEARCH_ARMIJO    1
+
 // Limits the library enforces (documented here so callers can check early). NST_MAX_IMAGE_SIDE is
 // StyleTransferObjective.maxImageSide in the engine, which cannot include this header; a test keeps
 // the two equal (and NST_MIN/MAX_ANCHOR_FACTOR PreviewAnchor.factorRange). NST_MAX_LAYER_NAME bounds
@@ -107,6 +113,8 @@ typedef struct nst_model_info {
 } nst_model_info;
 
 // Losses of one evaluation of the style-transfer objective (each already multiplied by its weight).
+// content and style as stated for NST_OBJECTIVE_NEURAL_STYLE; see nst_session_params.objective for
+// NST_OBJECTIVE_COURSERA.
 typedef struct nst_losses {
     double  total;          // content + style + tv
     double  content;        // content_weight * sum over content layers of w_l * mean((F_l(x) - F_l(c))^2)
@@ -126,11 +134,20 @@ typedef struct nst_session_params {
     int64_t width;          // generated image width in pixels, 1..NST_MAX_IMAGE_SIDE (default 256)
     int32_t pooling;        // NST_POOLING_MAX (default) or NST_POOLING_AVG
     int32_t optimizer;      // NST_OPTIMIZER_LBFGS (default) or NST_OPTIMIZER_ADAM
+    int32_t objective;      // NST_OBJECTIVE_NEURAL_STYLE (default) or NST_OBJECTIVE_COURSERA: what the
+                            // content and style weights multiply. Neural-style: the means of nst_losses.
+                            // Coursera (the "Art generation" assignment): content_weight * sum over
+                            // content layers of w_l * sum((F_l(x) - F_l(c))^2) / (4 C H W), and
+                            // style_weight * sum over style layers of w_l * sum((G_l(x) - G_l(s))^2) /
+                            // (4 C^2 (H W)^2) (a style image of another size enters by its Gram matrix
+                            // per position, G_l(s) / (H_s W_s) * (H W)); tv as for neural-style.
+                            // With masks or regions (nst_session_set_masks) each term is the masked
+                            // neural-style term times the same factor (1/4 content, C^2/4 style).
     float   content_weight; // >= 0, default 5
     float   style_weight;   // >= 0, default 100
     float   tv_weight;      // >= 0, default 1e-3
     // The optimiser options below are read, and validated, only for the optimiser selected:
-    // learning_rate and adam_* for NST_OPTIMIZER_ADAM, lbfgs_history and lbfgs_storage for NST_OPTIMIZER_LBFGS.
+    // learning_rate and adam_* for NST_OPTIMIZER_ADAM, lbfgs_* for NST_OPTIMIZER_LBFGS.
     float   learning_rate;  // Adam step size in model input units, > 0, default 10
     float   adam_beta1;     // in [0, 1), default 0.9
     float   adam_beta2;     // in [0, 1), default 0.999
@@ -138,6 +155,10 @@ typedef struct nst_session_params {
     int32_t lbfgs_history;  // L-BFGS correction pairs kept, >= 1, default 100
     int32_t lbfgs_storage;  // NST_LBFGS_STORAGE_FLOAT32 (default) or NST_LBFGS_STORAGE_BFLOAT16: the pairs
                             // rounded to bfloat16, half their memory (float32 is torch optim.lbfgs's path)
+    int32_t lbfgs_line_search; // NST_LINE_SEARCH_NONE (default) takes each move whole, as neural-style;
+                            // NST_LINE_SEARCH_ARMIJO shortens a move (backtracking) until the loss falls
+                            // enough, so a step may evaluate more than once (nst_losses.evaluations) and
+                            // reports the losses of the image it moved to
     int32_t n_threads;      // worker threads for this session's calls, >= 0, 0 = one per core (default 0);
                             // per session: sessions with different counts may run one after the other
                             // or concurrently, each with its own. Calls without a session
@@ -351,7 +372,8 @@ NST_API nst_status nst_session_evaluate(nst_session * session, const float * ima
 NST_API nst_status nst_session_set_image(nst_session * session, const float * image, int64_t image_count);
 
 // Runs n_steps optimiser steps (one objective evaluation each, as neural-style's L-BFGS without line
-// search) on the session's image. callback may be NULL; it is called after every step.
+// search; with NST_LINE_SEARCH_ARMIJO a step evaluates again when it shortens its move, and the first
+// step also evaluates the image it starts from) on the session's image. callback may be NULL; it is called after every step.
 // losses_out may be NULL; otherwise it receives the losses of the last step taken.
 // The best image (lowest total loss seen) is tracked across steps.
 // Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_INVALID_ARGUMENT (n_steps < 0), NST_ERR_STATE,

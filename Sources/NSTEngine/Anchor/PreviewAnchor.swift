@@ -123,7 +123,8 @@ extension StyleTransferObjective {
         return try StyleTransferObjective(network: network, height: height, width: width,
                                           contentLayers: named(contentLayers), styleLayers: named(styleLayers),
                                           contentWeight: contentWeight, styleWeight: styleWeight,
-                                          tvWeight: tvWeight, pooling: pooling, normalizeGradients: normalizeGradients)
+                                          tvWeight: tvWeight, pooling: pooling, normalizeGradients: normalizeGradients,
+                                          convention: convention)
     }
 
     /// Frees the whole-image evaluation's buffers (the next evaluation allocates them again).

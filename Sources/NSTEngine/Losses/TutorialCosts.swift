@@ -24,8 +24,7 @@ public enum TutorialCosts {
         let positions = try positions(height: height, width: width)
         try checkShape(content.count, channels: channels, positions: positions, name: "a_C")
         try checkShape(generated.count, channels: channels, positions: positions, name: "a_G")
-        let normalisation = 4 * Double(height) * Double(width) * Double(channels)
-        return sumOfSquaredDifferences(content, generated) / normalisation
+        return sumOfSquaredDifferences(content, generated) / contentNormalization(channels: channels, positions: positions)
     }
 
     /// `Σ (Gram(a_S) − Gram(a_G))² / (4 · n_C² · (n_H · n_W)²)`.
@@ -37,10 +36,19 @@ public enum TutorialCosts {
         try checkShape(generated.count, channels: channels, positions: positions, name: "a_G")
         let gs = try gram(features: style, channels: channels, positions: positions)
         let gg = try gram(features: generated, channels: channels, positions: positions)
-        let normalisation = 4 * Double(channels) * Double(channels) * Double(positions) * Double(positions)
         return gs.withUnsafeBufferPointer { s in
             gg.withUnsafeBufferPointer { g in sumOfSquaredDifferences(s, g) }
-        } / normalisation
+        } / layerStyleNormalization(channels: channels, positions: positions)
+    }
+
+    /// The content cost's divisor `4 · n_H · n_W · n_C`, with `positions = n_H · n_W`.
+    static func contentNormalization(channels: Int, positions: Int) -> Double {
+        4 * Double(positions) * Double(channels)
+    }
+
+    /// The layer style cost's divisor `4 · n_C² · (n_H · n_W)²`, with `positions = n_H · n_W`.
+    static func layerStyleNormalization(channels: Int, positions: Int) -> Double {
+        4 * Double(channels) * Double(channels) * Double(positions) * Double(positions)
     }
 
     private static func sumOfSquaredDifferences(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Double {

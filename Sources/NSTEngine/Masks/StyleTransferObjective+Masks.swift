@@ -28,7 +28,8 @@ extension StyleTransferObjective {
         contentMask != nil || styleMask != nil || styleImages.contains { $0.region != nil }
     }
 
-    /// The content losses with the current mask and gradient normalisation (targets unchanged).
+    /// The content losses with the current mask and gradient normalisation (targets and weights unchanged:
+    /// `setContent` sets each weight, the convention's factor included).
     func rebuildContentLosses() throws {
         guard !contentLosses.isEmpty else { return }
         let masks = try contentMask?.atLayers(contentLayers.map(\.index), of: network)
@@ -40,7 +41,8 @@ extension StyleTransferObjective {
 
     /// The style terms from `styleImages`: per style layer, the blend of the images without a region over
     /// `styleMask` (when there are such images), then each image with a region over it, scaled by its
-    /// blend weight.
+    /// blend weight and by the convention's factor of the layer (so masks and regions work under either
+    /// convention: each masked term is the neural-style one times that factor).
     func rebuildStyleLosses() throws {
         let layers = styleLayers.map(\.index)
         let blended = styleImages.filter { $0.region == nil }
@@ -48,8 +50,10 @@ extension StyleTransferObjective {
         func addTerms(grams: (Int) throws -> [Float], region: SpatialMask?, scale: Double) throws {
             let masks = try region?.atLayers(layers, of: network)
             for (l, layer) in styleLayers.enumerated() {
+                let shape = try network.outputShape(of: network.layers[layer.index].name, height: height, width: width)
+                let conventionScale = convention.styleScale(channels: shape.channels, positions: shape.height * shape.width)
                 terms.append((layer.index, try StyleLoss(
-                    weight: Float(scale) * styleWeight * layer.weight, channels: network.layers[layer.index].channels,
+                    weight: Float(scale) * styleWeight * layer.weight * conventionScale, channels: shape.channels,
                     target: try grams(l), region: masks?[layer.index], normalizesGradient: normalizeGradients)))
             }
         }

@@ -1,11 +1,14 @@
 /// The objective an optimiser minimises: the loss at `x` and its gradient (same count as `x`).
 public typealias OptimizerObjective = ([Float]) throws -> (loss: Double, gradient: [Float])
 
-/// An iterative minimiser over a flat `[Float]` that evaluates the objective exactly once per
-/// `step`, so a caller can report progress, cancel, or change its mind between steps.
+/// An iterative minimiser over a flat `[Float]` that evaluates the objective once per `step` (L-BFGS
+/// with its line search: at least once), so a caller can report progress, cancel, or change its mind
+/// between steps.
 public protocol ImageOptimizer: AnyObject {
-    /// Evaluates `objective` once at `x`, then moves `x` to the next iterate.
-    /// - Returns: the loss at `x` before the move (the point actually evaluated).
+    /// Evaluates `objective` once at `x`, then moves `x` to the next iterate (L-BFGS with its line
+    /// search: evaluates trial points and moves `x` to the accepted one).
+    /// - Returns: the loss of the last point evaluated: `x` before the move (with the line search, the
+    ///   accepted point, `x` after it).
     /// - Throws: whatever `objective` throws (then `x` and the optimiser state are unchanged), or
     ///   `NSTError.shape` / `.numeric` when the gradient has the wrong size or is not finite.
     func step(_ x: inout [Float], objective: OptimizerObjective) throws -> Double

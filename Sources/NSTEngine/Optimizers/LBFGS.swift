@@ -8,16 +8,27 @@
 /// initial scaling `H₀ = (y·s)/(y·y)` of the newest pair. The first move is `t = min(1, 1/‖g‖₁)·lr`
 /// along `−g`, later ones `t = lr`. Then `x ← x + t·d`. With `storage` `.bfloat16` the pairs are kept
 /// rounded, and the curvature condition and products use the rounded values.
+///
+/// Optionally (`lineSearch`, `LBFGS+LineSearch.swift`) each move is checked before it is taken and
+/// shortened until the loss falls enough. Without it a style transfer's loss rises for a step or two
+/// early on: the quasi-Newton move is the minimum of a quadratic whose curvature was measured over the
+/// shorter moves before it, and the style term, quartic in the activations, curves up more steeply over
+/// a long move (bench/RESULTS.md, "The L-BFGS jump at steps 2-4").
 public final class LBFGS: ImageOptimizer {
     public let historySize: Int
     public let learningRate: Float
     public let storage: LBFGSStorage
+    /// Whether each move is found by the backtracking line search (`searchingStep`).
+    public let lineSearch: Bool
     /// Iterations taken since creation or `reset`.
-    public private(set) var iteration = 0
-    private var previousGradient: [Float] = []
+    public internal(set) var iteration = 0
+    /// The gradient at the point the last step evaluated (with the line search: at `x`, where it moved).
+    var previousGradient: [Float] = []
     /// The last move `t·d`.
-    private var previousStep: [Float] = []
-    private var pairs: any PairHistory
+    var previousStep: [Float] = []
+    /// With the line search, the loss at `x` after the last step (its gradient is `previousGradient`).
+    var currentLoss = 0.0
+    private(set) var pairs: any PairHistory
     /// The direction in Double while it is computed (mapped, kept between steps so that no image-sized
     /// block cycles through malloc).
     private var work: MappedMemory?
@@ -29,8 +40,10 @@ public final class LBFGS: ImageOptimizer {
     ///   - historySize: correction pairs kept, >= 1 (a session's default is in `StyleTransferSession.Configuration`).
     ///   - learningRate: finite, > 0.
     ///   - storage: how the pairs are stored.
+    ///   - lineSearch: find each move by backtracking (more than one evaluation in some steps) instead of
+    ///     taking it whole (torch's behaviour).
     /// - Throws: `NSTError.invalidArgument`.
-    public init(historySize: Int, learningRate: Float = 1, storage: LBFGSStorage = .float32) throws {
+    public init(historySize: Int, learningRate: Float = 1, storage: LBFGSStorage = .float32, lineSearch: Bool = false) throws {
         guard historySize >= 1 else { throw NSTError.invalidArgument("LBFGS history size must be >= 1, got \(historySize)") }
         guard learningRate.isFinite, learningRate > 0 else {
             throw NSTError.invalidArgument("L-BFGS learning rate must be finite and > 0, got \(learningRate)")
@@ -38,6 +51,7 @@ public final class LBFGS: ImageOptimizer {
         self.historySize = historySize
         self.learningRate = learningRate
         self.storage = storage
+        self.lineSearch = lineSearch
         pairs = Self.makePairs(storage, historySize, count: 0)
     }
 
@@ -48,19 +62,19 @@ public final class LBFGS: ImageOptimizer {
         }
     }
 
+    /// Without the line search: evaluates `x` and moves it. With it: see `searchingStep`.
     public func step(_ x: inout [Float], objective: OptimizerObjective) throws -> Double {
+        if lineSearch { return try searchingStep(&x, objective: objective) }
         let (loss, g) = try objective(x)
         try OptimizerChecks.validate(gradient: g, count: x.count)
         if previousGradient.count != x.count { reset(count: x.count) }
 
-        var t = learningRate
         if iteration == 0 {
-            let l1 = g.reduce(0.0) { $0 + Double(abs($1)) }
-            t = Float(min(1, 1 / l1)) * learningRate  // 1/0 = inf, so a zero gradient keeps t = lr
+            let t = firstStepLength(gradient: g)
             previousStep = g.map { t * -$0 }
         } else {
             pairs.offer(step: previousStep, gradient: g, previousGradient: previousGradient, threshold: Self.curvatureThreshold)
-            moveAlongTwoLoopDirection(gradient: g, t: t)
+            if descentDirection(gradient: g, scaledBy: learningRate, into: &previousStep).restarted { pairs.clear() }
         }
         previousGradient = g
         let move = previousStep
@@ -69,46 +83,61 @@ public final class LBFGS: ImageOptimizer {
         return loss
     }
 
-    /// Sets `previousStep = t·d` with `d = −H g`. With every stored pair satisfying y·s > 0, H is positive
-    /// definite and d is a descent direction; guard anyway (torch would stop here) by restarting from −g.
-    private func moveAlongTwoLoopDirection(gradient g: [Float], t: Float) {
+    /// The length of the first move along `−g`: `min(1, 1/‖g‖₁)·lr` (1/0 = inf, so a zero gradient keeps lr).
+    func firstStepLength(gradient g: [Float]) -> Float {
+        let l1 = g.reduce(0.0) { $0 + Double(abs($1)) }
+        return Float(min(1, 1 / l1)) * learningRate
+    }
+
+    /// Sets `move = t·d` (same count as `g`) with `d = −H g` by the two-loop recursion over the pairs. With
+    /// every stored pair satisfying y·s > 0, H is positive definite and d is a descent direction; guard
+    /// anyway (torch would stop here) by restarting from `d = −g`, reported as `restarted`: the caller then
+    /// clears the pairs (once nothing can fail any more, so a failed step leaves the state as it was).
+    /// `slope` is `g·d` (d as Float, the move's own values, before the scaling by `t`).
+    func descentDirection(gradient g: [Float], scaledBy t: Float, into move: inout [Float]) -> (restarted: Bool, slope: Double) {
         let n = g.count
         let work = self.work ?? MappedMemory(byteCount: n * MemoryLayout<Double>.stride)
         self.work = work
         let q = work.pointer.bindMemory(to: Double.self, capacity: n)
         for j in 0..<n { q[j] = -Double(g[j]) }
         pairs.applyInverseHessian(to: q)
-        var slope = 0.0  // g·d, with d as Float (the move's own values)
+        var slope = 0.0
         for j in 0..<n { slope += Double(g[j]) * Double(Float(q[j])) }
         let restart = slope > 0
-        if restart { pairs.clear() }
-        previousStep.withUnsafeMutableBufferPointer { move in
+        if restart { slope = -OptimizerChecks.dot(g, g) }  // g·(−g), as the sum of the products −g_j²
+        move.withUnsafeMutableBufferPointer { move in
             for j in 0..<n { move[j] = restart ? t * -g[j] : t * Float(q[j]) }
         }
+        return (restart, slope)
     }
 
     public func reset() { reset(count: 0) }
 
-    private func reset(count: Int) {
+    /// Forgets the iterations, making room for pairs of `count` values.
+    func reset(count: Int) {
         iteration = 0
         previousGradient = []
         previousStep = []
+        currentLoss = 0
         work = nil
         pairs = Self.makePairs(storage, historySize, count: count)
     }
 
     /// Layout: history size (Int64), learning rate (Float32), pair storage (Int64, `LBFGSStorage`),
-    /// iteration (Int64), pairs held (Int64), then, from the second iteration on, the previous gradient and
-    /// the previous step (Float32 × count each), then the pairs (`CorrectionPairs.exportState`).
+    /// line-search flag (UInt32 0/1), iteration (Int64), pairs held (Int64), then, from the second iteration
+    /// on, the previous gradient and the previous step (Float32 × count each) and, with the line search, the
+    /// loss at the image (Float64), then the pairs (`CorrectionPairs.exportState`).
     public func exportState(_ writer: inout StateWriter) {
         writer.append(historySize)
         writer.append(learningRate)
         writer.append(storage.rawValue)
+        writer.append(UInt32(lineSearch ? 1 : 0))
         writer.append(iteration)
         writer.append(pairs.held)
         if iteration > 0 {
             writer.append(previousGradient)
             writer.append(previousStep)
+            if lineSearch { writer.append(currentLoss) }
         }
         pairs.exportState(&writer)
     }
@@ -117,18 +146,23 @@ public final class LBFGS: ImageOptimizer {
         try OptimizerChecks.expect(try reader.count("L-BFGS history size"), equals: historySize, "L-BFGS history size")
         try OptimizerChecks.expect(try reader.float("L-BFGS learning rate"), equals: learningRate, "L-BFGS learning rate")
         try OptimizerChecks.expect(try reader.count("L-BFGS pair storage"), equals: storage.rawValue, "L-BFGS pair storage")
+        try OptimizerChecks.expect(try reader.flag("L-BFGS line search"), equals: lineSearch, "L-BFGS line search")
         let iterations = try reader.count("L-BFGS iteration")
         let held = try reader.count("L-BFGS pair count")
-        guard held < max(1, iterations) else {
+        // Without the line search a step stores the previous step's pair; with it, its own.
+        guard held <= (lineSearch ? iterations : max(0, iterations - 1)) else {
             throw NSTError.invalidArgument("session state holds \(held) L-BFGS pairs after \(iterations) iterations")
         }
         let gradient = iterations > 0 ? try reader.floats(count, "L-BFGS previous gradient") : []
         let move = iterations > 0 ? try reader.floats(count, "L-BFGS previous step") : []
+        let loss = lineSearch && iterations > 0 ? try reader.double("L-BFGS loss at the image") : 0
+        guard loss.isFinite else { throw NSTError.invalidArgument("session state's L-BFGS loss at the image is not finite") }
         let read = Self.makePairs(storage, historySize, count: count)
         try read.importState(&reader, pairs: held)
         iteration = iterations
         previousGradient = gradient
         previousStep = move
+        currentLoss = loss
         pairs = read
         work = nil
     }

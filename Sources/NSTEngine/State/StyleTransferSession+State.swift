@@ -3,7 +3,8 @@
 /// its losses, the counters and the optimiser's state. Not included: the configuration, layers, targets
 /// and evaluation strategy, which the importer sets up as before (a checkpoint keeps the inputs).
 ///
-/// Layout, format version 2 (1 had no L-BFGS pair storage), every number little-endian:
+/// Layout, format version 3 (1 had no L-BFGS pair storage, 2 no L-BFGS line-search fields), every number
+/// little-endian:
 /// - magic `"SWNSTST1"` (8 bytes), format version (UInt32), optimiser kind (UInt32: 0 L-BFGS, 1 Adam,
 ///   the `NST_OPTIMIZER_*` codes), height and width (Int64);
 /// - iteration and evaluations (Int64), has-best flag (UInt32), the best image's content, style and tv
@@ -13,7 +14,7 @@
 extension StyleTransferSession {
     static let stateMagic = Array("SWNSTST1".utf8)
     /// Incremented on every change of the layout above.
-    public static let stateFormatVersion: UInt32 = 2
+    public static let stateFormatVersion: UInt32 = 3
 
     private var optimizerKind: UInt32 {
         switch configuration.optimizer {

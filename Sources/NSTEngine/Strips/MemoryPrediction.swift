@@ -100,7 +100,9 @@ extension StyleTransferSession {
             guard !overflow, history <= Int.max / 4 - 16 else {
                 throw NSTError.invalidArgument("L-BFGS history \(pairs) is too large to predict")
             }
-            optimizerArrays = history / 4 + 4
+            // The line search holds four more while it tries a move: the direction, the trial point, and
+            // the rejected trial's point and gradient (or, once accepted, the move `s` in place of one).
+            optimizerArrays = history / 4 + 4 + (configuration.lbfgsLineSearch == .armijo ? 4 : 0)
         case .adam:
             optimizerArrays = 3  // m, v, and the candidate's copy when it is moved
         }
