@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from child_process import default_sigint
 from swiftnst import images
 from swiftnst.cli import build_parser
 from swiftnst.demo_images import load_demo_content, render_swirl_painting
@@ -124,7 +125,8 @@ def test_ctrl_c_saves_the_best_image_and_exits_130(vgg19_weights_path, inputs, t
     process = subprocess.Popen([sys.executable, "-m", "swiftnst", *map(str, inputs), "-o", str(out),
                                 "--model", str(vgg19_weights_path), "-s", "48", "-n", "100000", "--no-progress",
                                 "--save-every", "1", "--snapshot-dir", str(snapshots)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=default_sigint)
     try:
         deadline = time.monotonic() + 120
         while not (snapshots / "iter_00002.png").exists():

@@ -21,6 +21,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from child_process import default_sigint
+
 from .conftest import PYTHON_DIR, small_image
 
 transfer = pytest.importorskip("swiftnst.transfer", reason="swiftnst.transfer needs the engine library",
@@ -122,7 +124,7 @@ def test_sigint_to_the_command_line_saves_the_best_image_and_exits_130(vgg16_ran
         [sys.executable, "-m", "swiftnst", str(pictures[0]), str(pictures[1]), "-o", str(output),
          "--model", str(vgg16_random_path), "-s", "32", "-n", "100000", "--no-progress", "--print-every", "1",
          "--threads", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, preexec_fn=default_sigint)
     try:
         lines = []
         deadline = time.monotonic() + 120

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from child_process import default_sigint
+
 from .conftest import PYTHON_DIR
 
 transfer = pytest.importorskip("swiftnst.transfer", reason="swiftnst.transfer needs the engine library",
@@ -33,7 +35,8 @@ def _start(pictures, weights, output, iterations: int) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PYTHON_DIR), os.environ.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "swiftnst", *map(str, pictures), "--model", str(weights), "-o", str(output),
                "-s", "32", "-n", str(iterations), "--print-every", "1", "--no-progress"]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            preexec_fn=default_sigint)
 
 
 def _valid_image(path) -> tuple[int, int]:
@@ -86,6 +89,15 @@ def test_a_closed_stdout_stops_printing_but_not_the_run(pictures, vgg16_random_p
     assert _valid_image(output) == (32, 24)
 
 
+@pytest.fixture
+def python_sigint():
+    """The in-process Ctrl-C tests need Python's own SIGINT handler, which a process started as a background
+    job (SIGINT ignored, see child_process) does not have."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _interruption(run) -> StyleTransferInterrupted:
     """The StyleTransferInterrupted ``run()`` raises; a plain KeyboardInterrupt (which would end pytest)
     fails the test instead."""
@@ -98,6 +110,7 @@ def _interruption(run) -> StyleTransferInterrupted:
     pytest.fail("the run was not interrupted")
 
 
+@pytest.mark.usefixtures("python_sigint")
 def test_a_ctrl_c_during_the_save_waits_until_the_result_is_written(model, pictures, tmp_path, monkeypatch):
     """Deterministic version of the double Ctrl-C: the second SIGINT is raised inside the save."""
     real_save = images.save_image
@@ -120,6 +133,7 @@ def test_a_ctrl_c_during_the_save_waits_until_the_result_is_written(model, pictu
     np.testing.assert_array_equal(np.asarray(Image.open(output)), stop.image)
 
 
+@pytest.mark.usefixtures("python_sigint")
 def test_a_ctrl_c_during_the_final_save_of_a_finished_run_reports_the_saved_result(model, pictures, tmp_path,
                                                                                   monkeypatch):
     real_save = images.save_image
