@@ -4,10 +4,21 @@ never a partial file."""
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
+
+
+_SUFFIX = ".tmp"
+
+
+def leftover_temporaries(path: str | os.PathLike) -> list[Path]:
+    """The temporary files of :func:`atomic_write` for ``path`` that a killed process left behind (only
+    call it when no other process may be writing ``path``)."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*{_SUFFIX}"))
 
 
 def _umask() -> int:
@@ -26,7 +37,7 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_SUFFIX, dir=path.parent)
     try:
         os.chmod(temp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:

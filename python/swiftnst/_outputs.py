@@ -68,7 +68,7 @@ def prepare_outputs(output: Path | None, snapshot_dir: Path | None, inputs: Iter
     if snapshot_dir is not None:
         _check_snapshot_dir(snapshot_dir, input_paths)
     for directory in filter(None, (output.parent if output is not None else None, snapshot_dir)):
-        _make_writable_directory(directory, "snapshot directory" if directory is snapshot_dir else "output directory")
+        make_writable_directory(directory, "snapshot directory" if directory is snapshot_dir else "output directory")
     if output is not None and output.exists():
         replaced.append(output)
         logger.warning("replacing the existing file '%s'", output)
@@ -101,7 +101,7 @@ def _check_snapshot_dir(directory: Path, inputs: Sequence[Path]) -> None:
                              f"snapshot's name and would be overwritten; choose another snapshot directory")
 
 
-def _make_writable_directory(directory: Path, what: str) -> None:
+def make_writable_directory(directory: Path, what: str) -> None:
     """Create ``directory`` (and its parents) and check a file can be created in it, the way the
     atomic writer will create its temporary file."""
     directory = directory if str(directory) else Path(".")

@@ -33,7 +33,7 @@ from .options import StyleTransferOptions
 from .planner import RenderPlan, ScalePlan
 
 __all__ = ["Checkpoint", "CheckpointError", "FORMAT_VERSION", "RUN_CONTROL_OPTIONS", "check_inputs",
-           "input_hashes", "read_checkpoint", "resume_options", "write_checkpoint"]
+           "input_hashes", "options_json", "read_checkpoint", "resume_options", "write_checkpoint"]
 
 FORMAT_VERSION = 1
 _FORMAT = "swiftnst-checkpoint"
@@ -73,7 +73,8 @@ def input_hashes(content: np.ndarray, styles: Sequence[np.ndarray], masks: Seque
     return {"content": digest(content), "styles": [digest(s) for s in styles], "masks": [digest(m) for m in masks]}
 
 
-def _options_json(options: StyleTransferOptions) -> dict:
+def options_json(options: StyleTransferOptions) -> dict:
+    """The options as JSON values (``dataclasses.asdict``, paths as strings)."""
     values = dataclasses.asdict(options)
     if values["snapshot_dir"] is not None:
         values["snapshot_dir"] = os.fspath(values["snapshot_dir"])
@@ -84,7 +85,7 @@ def write_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> None:
     """Write ``checkpoint`` to ``path`` atomically (a reader sees the old file or the new one)."""
     header = {
         "format": _FORMAT, "version": FORMAT_VERSION,
-        "options": _options_json(checkpoint.options), "plan": dataclasses.asdict(checkpoint.plan),
+        "options": options_json(checkpoint.options), "plan": dataclasses.asdict(checkpoint.plan),
         "scale_index": checkpoint.scale_index, "scale_steps": checkpoint.scale_steps,
         "scale_taken": checkpoint.scale_taken, "iteration": checkpoint.iteration, "elapsed": checkpoint.elapsed,
         "rng_state": checkpoint.rng_state, "scale_losses": list(checkpoint.scale_losses),

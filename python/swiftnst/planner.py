@@ -24,6 +24,7 @@ from typing import Sequence
 
 from . import images
 from ._errors import MemoryBudgetError
+from ._model_source import check_model_argument, open_model
 from ._process_memory import default_budgets, process_baseline_bytes, python_image_bytes
 from ._quantities import format_bytes, format_seconds, parse_memory_size
 from ._sizes import PAD_MULTIPLE
@@ -109,6 +110,12 @@ class RenderPlan:
     @property
     def iterations(self) -> int:
         return sum(s.steps for s in self.scales)
+
+    def spare_bytes(self, scale: ScalePlan) -> int:
+        """What the budget leaves, while ``scale`` runs, for memory the plan does not count (the idle
+        sessions a :class:`~swiftnst._session_pool.SessionPool` keeps): the usable share of
+        ``max_memory`` less the baseline and the scale's own predicted peak; negative when none."""
+        return int(self.max_memory * PREDICTION_HEADROOM) - self.baseline_bytes - scale.engine_bytes - scale.python_bytes
 
     @property
     def seconds(self) -> float:
@@ -310,15 +317,13 @@ def plan(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         MemoryBudgetError: the render cannot fit ``max_memory`` (the message names what would).
         ValueError, ImageError, NSTError: as ``stylize``.
     """
-    from .transfer import _check_model_argument, _open_model  # transfer imports this module
-
-    _check_model_argument(model, input_convention)
+    check_model_argument(model, input_convention)
     options = dataclasses.replace(options or StyleTransferOptions(), **option_overrides)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     content_shape = images.image_shape(content)
     style_shapes = [images.image_shape(s) for s in styles]
     owned = not isinstance(model, Model)
-    net = _open_model(model, input_convention) if owned else model
+    net = open_model(model, input_convention) if owned else model
     try:
         # Masks given as options; an RGBA content's alpha is found only when ``stylize`` loads it.
         masks = len(options.style_masks or ()) + (options.content_mask is not None)

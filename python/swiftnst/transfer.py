@@ -22,7 +22,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -30,12 +30,13 @@ from . import images
 from ._current_image import CurrentImage
 from ._errors import StyleTransferInterrupted
 from ._initial_image import initial_image
+from ._model_source import check_layers_exist, check_model_argument, open_model
 from ._outputs import SNAPSHOT_GRID_NAME, image_format, prepare_outputs, snapshot_name
 from ._run_control import RunControl
 from ._run_masks import RunMasks
+from ._session_pool import SessionPool, open_scale_session
 from ._signals import deferred_signals, print_line, terminate_like_ctrl_c
-from ._sizes import PAD_MULTIPLE, check_run_sizes, style_side
-from ._strategies import apply_strategy
+from ._sizes import PAD_MULTIPLE, check_run_sizes
 from .color_control import CHROMA_FROM_CONTENT, prepare_colors
 from .checkpoint import Checkpoint, check_inputs, input_hashes, read_checkpoint, resume_options, write_checkpoint
 from .images import ImageSource
@@ -47,15 +48,14 @@ from .options import (
 from .planner import RenderPlan, ScalePlan, plan_render
 from .schedule import scale_plan
 from .session import Losses, Session
-from .weights import convert, is_model_name, resolve_model
-from .weights.model_names import check_model_name
-from .weights.pth_convention import check_convention_name
 
 __all__ = [
     "StyleTransferInterrupted",
     "ProgressCallback",
+    "TransferResult",
     "scale_plan",
     "stylize",
+    "stylize_result",
     # Defined in .options, still importable from here:
     "DEFAULT_CONTENT_LAYERS",
     "DEFAULT_STYLE_LAYERS",
@@ -139,6 +139,41 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
         StyleTransferInterrupted: Ctrl-C (or SIGTERM while checkpointing), when ``raise_on_interrupt``.
         CheckpointError: ``resume`` is not a valid checkpoint or does not fit the inputs or options.
     """
+    return stylize_result(content, style, model=model, input_convention=input_convention, output=output,
+                          callback=callback, options=options, resume=resume, **option_overrides).image
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferResult:
+    """A render's result (:func:`stylize_result`)."""
+
+    #: RGB uint8 (H, W, 3), as :func:`stylize` returns it.
+    image: np.ndarray
+    #: The engine's losses of the returned image (before colour preservation): with ``keep_best`` the best
+    #: image's, else those of the last step (evaluated at its start); None when no step was taken.
+    #: ``losses.iteration``/``evaluations`` count over the session's life, which a reused session extends.
+    losses: Losses | None
+    #: Optimiser steps taken over all scales.
+    iterations: int
+    plan: RenderPlan
+    #: Scales whose session, with its style targets, came from the ``sessions`` pool.
+    reused_sessions: int
+
+
+def stylize_result(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
+                   sessions: SessionPool | None = None, plan_log_level: int = logging.INFO,
+                   **arguments: Any) -> TransferResult:
+    """:func:`stylize` with the same ``arguments``, returning the image with its losses, the steps taken
+    and the plan.
+
+    ``sessions``: a :class:`~swiftnst._session_pool.SessionPool` the scales take their sessions from and
+    give them back to, so that renders with the same sizes, settings and style images compute the style
+    targets once (each result is bitwise a fresh session's); None: each scale's session is closed after
+    it. ``plan_log_level``: the logging level of the plan's message. Errors: as :func:`stylize`.
+    """
+    model, input_convention, output, callback, options, resume = (
+        arguments.pop(name, None) for name in ("model", "input_convention", "output", "callback", "options", "resume"))
+    option_overrides = arguments
     started = time.monotonic()  # a time limit counts from here (less the time a resumed run had taken)
     saved = read_checkpoint(resume) if resume is not None else None
     if saved is not None:
@@ -152,7 +187,7 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
     blend = options.style_blend_weights or (1.0,) * len(styles)
     if len(blend) != len(styles):
         raise ValueError(f"got {len(blend)} style blend weights for {len(styles)} style images")
-    _check_model_argument(model, input_convention)
+    check_model_argument(model, input_convention)
     output = Path(output) if output is not None else None
     init = [options.init] if options.noise_ratio() is None else []
     prepare_outputs(output, Path(options.snapshot_dir) if options.save_every else None, [content, *styles, *init])
@@ -168,46 +203,20 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
     if saved is not None:
         check_inputs(saved, hashes)
     owned = not isinstance(model, Model)
-    net = _open_model(model, input_convention) if owned else model
+    net = open_model(model, input_convention) if owned else model
     try:
-        _check_layers_exist(net, options)
+        check_layers_exist(net, options)
         # The plan refuses a budget it cannot meet, before work; a resumed run keeps its plan.
         plan = saved.plan if saved is not None else plan_render(
             net, options, content_rgb.shape[:2], [s.shape[:2] for s in style_rgbs], masks=masks.count())
-        logger.info("%s", plan)
-        return _Transfer(net, options, plan, content_rgb, list(zip(style_rgbs, style_sides)), blend, callback,
-                         init_rgb, hashes, saved, masks).run(output, started)
+        logger.log(plan_log_level, "%s", plan)
+        run = _Transfer(net, options, plan, content_rgb, list(zip(style_rgbs, style_sides)), blend, callback,
+                        init_rgb, hashes, saved, masks, sessions)
+        image = run.run(output, started)
+        return TransferResult(image, run.result_losses, run.iteration, plan, run.reused_sessions)
     finally:
         if owned:
             net.close()
-
-
-def _check_model_argument(model: object, input_convention: str | None) -> None:
-    """The ``model`` and ``input_convention`` arguments of ``stylize`` and ``plan``, before any work."""
-    if not isinstance(model, (Model, str, os.PathLike, type(None))):
-        raise TypeError("model must be a Model, a weights file path, a model name or None, "
-                        f"got {type(model).__name__}")
-    if input_convention is not None and (not isinstance(model, (str, os.PathLike)) or is_model_name(model)):
-        raise ValueError("input_convention applies to a .pth weights file given as model")
-    check_convention_name(input_convention)
-    check_model_name(model)
-
-
-def _open_model(model: str | os.PathLike | None, input_convention: str | None) -> Model:
-    """Load weights named or given by path; files in a source format (Keras .h5, MatConvNet .mat,
-    torchvision .pth, lpips .ckpt) are converted to the engine's safetensors first (cached in
-    $SWIFTNST_HOME/weights/converted)."""
-    path = resolve_model(model)
-    if input_convention is not None or path.suffix.lower() != ".safetensors":
-        path = convert(path, input_convention=input_convention)
-    return Model(path)
-
-
-def _check_layers_exist(model: Model, options: StyleTransferOptions) -> None:
-    known = set(model.layer_names)
-    for name, _ in options.content_layers + options.style_layers:
-        if name not in known:
-            raise ValueError(f"the {model.architecture} model has no layer '{name}'")
 
 
 class _Transfer:
@@ -215,13 +224,19 @@ class _Transfer:
 
     def __init__(self, model: Model, options: StyleTransferOptions, plan: RenderPlan, content: np.ndarray,
                  styles: list[tuple[np.ndarray, int]], blend: Sequence[float], callback: ProgressCallback | None,
-                 init: np.ndarray | None, hashes: dict, resume: Checkpoint | None, masks: RunMasks) -> None:
+                 init: np.ndarray | None, hashes: dict, resume: Checkpoint | None, masks: RunMasks,
+                 sessions: SessionPool | None = None) -> None:
         """``content``, the ``styles`` and the ``init`` image (None unless ``options.init`` is a path) are
         RGB uint8 as loaded, each style with the largest side the run resizes it to (``_sizes.check_run_sizes``);
-        ``hashes`` identify the inputs in checkpoints, ``resume`` is the checkpoint to continue from, ``masks``
-        are the run's spatial control."""
+        ``hashes`` identify the inputs in checkpoints and in the keys of ``sessions`` (the pool to reuse
+        sessions from, or None), ``resume`` is the checkpoint to continue from, ``masks`` are the run's
+        spatial control."""
         self.model, self.options, self.plan, self.callback = model, options, plan, callback
-        self.hashes, self.resume = hashes, resume
+        self.hashes, self.resume, self.sessions = hashes, resume, sessions
+        self.session_key: tuple = ()          # the key of the current scale's session in ``sessions``
+        self.reused_sessions = 0
+        self.last_losses: Losses | None = None
+        self.result_losses: Losses | None = None  # the engine's losses of the image ``_pick`` chose
         self.final_shape = images.fit_longest_side(content.shape[0], content.shape[1], options.image_size)
         # Float copies only at the largest size the run needs, never of the full-size inputs.
         # ``colors``: the content whose chroma a "post" or "luminance" result takes.
@@ -272,7 +287,7 @@ class _Transfer:
                         self._checkpoint(session, control)
                         control.end_scale(self._optimise(session, control))
                         result = self._pick(session)
-                        session.close()
+                        self._release(session)
                         session = None
                 except KeyboardInterrupt:
                     if session is None and result is None:
@@ -302,8 +317,8 @@ class _Transfer:
     def _make_session(self, scale: ScalePlan, previous: np.ndarray | None, resumed: Checkpoint | None) -> Session:
         """A session at the scale's size padded to :data:`PAD_MULTIPLE` (see :func:`_pad`), evaluated
         and with the L-BFGS history as planned, in the ``resumed`` checkpoint's state if given; images
-        leave it only through :meth:`_read`, which crops back to ``self.shape``."""
-        o = self.options
+        leave it only through :meth:`_read`, which crops back to ``self.shape``. From ``self.sessions``
+        when it holds one made the same way (its style targets are then reused)."""
         height, width = self.shape = scale.height, scale.width
         content = images.resize(self.content, height, width)
         if resumed is not None:
@@ -313,25 +328,14 @@ class _Transfer:
         else:
             start = initial_image(content, self.init, self.options, self.model, self.rng)
         content, start = _pad(content), _pad(start)
-        session = Session(self.model, content.shape[0], content.shape[1],
-                          content_layers=dict(o.content_layers), style_layers=dict(o.style_layers),
-                          content_weight=o.content_weight, style_weight=o.style_weight, tv_weight=o.tv_weight,
-                          pooling=o.pooling, optimizer=o.optimizer, objective=o.objective, learning_rate=o.learning_rate,
-                          lbfgs_history=scale.lbfgs_history or o.lbfgs_history,
-                          lbfgs_storage=scale.lbfgs_storage, lbfgs_line_search=o.lbfgs_line_search,
-                          threads=o.threads, normalize_gradients=o.normalize_gradients)
+        styles = [(index, digest, style, weight) for index, (digest, style, weight)
+                  in enumerate(zip(self.hashes["styles"], self.styles, self.blend)) if weight > 0]
+        session, self.session_key, reused = open_scale_session(
+            self.model, self.options, scale, content.shape[:2], styles, self.sessions, self.plan.spare_bytes(scale),
+            masks=self.masks, mask_digests=tuple(self.hashes["masks"]), pad=_pad)
+        self.reused_sessions += reused
         try:
-            apply_strategy(session, scale.strategy)
-            if scale.anchor_factor:
-                session.set_anchor(scale.anchor_factor, o.anchor_weight)
             session.set_content(self.model.preprocess(content))
-            self.masks.set_masks(session, (height, width), _pad)
-            for index, (style, weight) in enumerate(zip(self.styles, self.blend)):
-                if weight > 0:
-                    side = style_side(style.shape, max(height, width), o.style_scale_at(o.image_size))
-                    style = images.resize_longest_side(style, side)
-                    session.add_style(self.model.preprocess(style), weight,
-                                      **self.masks.style_arguments(index, style.shape[:2], (height, width), _pad))
             session.set_image(self.model.preprocess(start))
             if resumed is not None:
                 session.load_state(resumed.session_state)
@@ -339,6 +343,13 @@ class _Transfer:
             session.close()
             raise
         return session
+
+    def _release(self, session: Session) -> None:
+        """Done with the scale's session: back into the pool, or closed without one."""
+        if self.sessions is None:
+            session.close()
+        else:
+            self.sessions.give_back(self.session_key, session, self.plan.scales[self.scale_index].engine_bytes)
 
     # The step loop.
 
@@ -355,6 +366,7 @@ class _Transfer:
                 losses = session.step(1)
                 self.iteration += 1
                 self.scale_taken += 1
+                self.last_losses = losses
                 control.step_done(losses.total, f"iteration {self.iteration}: loss {losses.total:.4g} (content "
                                                 f"{losses.content:.3g}, style {losses.style:.3g}, tv {losses.tv:.3g})")
             if self.iteration % o.checkpoint_every == 0:
@@ -383,8 +395,12 @@ class _Transfer:
         logger.info("checkpoint written to %s at iteration %d", self.options.checkpoint, self.iteration)
 
     def _pick(self, session: Session) -> np.ndarray:
-        """The scale's result as float RGB: the best image seen, or the last one."""
-        return self._read(session.best_image if self.options.keep_best else session.image)
+        """The scale's result as float RGB: the best image seen, or the last one (its losses: ``result_losses``)."""
+        if self.options.keep_best:
+            self.result_losses = session.best_losses
+            return self._read(session.best_image)
+        self.result_losses = self.last_losses
+        return self._read(session.image)
 
     def _render(self, x: np.ndarray) -> np.ndarray:
         """Session image -> float RGB as the user will see it (colours preserved if asked)."""
