@@ -9,6 +9,9 @@ In Jupyter: ``swiftnst.notebook.stylize`` returns a ``StyleTransferResult`` that
 run's ``LossHistory`` (also usable alone as ``stylize``'s ``callback``; exports CSV/JSON, plots); a
 ``callback`` returning a true value stops a run with the best image so far.
 
+Many images: ``swiftnst.batch(contents, styles, "out/")`` renders every content x style (and option grid)
+into one directory with a manifest, resumable, optionally on Dask workers (``swiftnst[distributed]``).
+
 Large renders: ``swiftnst.plan(...)`` returns the ``RenderPlan`` ``stylize`` follows (scales, steps,
 evaluation strategy, predicted memory and time) within ``max_memory``/``time_limit``.
 
@@ -47,9 +50,10 @@ __version__: str = package_version()
 
 if TYPE_CHECKING:  # exactly the names of _LAZY and _SUBMODULES (tests/test_public_names.py checks it)
     from . import (
-        checkpoint, cli, images, loss_history, model, notebook, ops, options, planner, result, session, transfer,
-        tutorial, weights,
+        batching, checkpoint, cli, images, loss_history, model, notebook, ops, options, planner, result, session,
+        transfer, tutorial, weights,
     )
+    from .batching import batch
     from .images import load_image, save_image
     from .loss_history import LossHistory
     from .model import Model
@@ -70,6 +74,7 @@ _LAZY: dict[str, str] = {
     "Session": "session",
     "Losses": "session",
     "stylize": "transfer",
+    "batch": "batching",
     "plan": "planner",
     "plan_render": "planner",
     "RenderPlan": "planner",
@@ -89,7 +94,7 @@ _LAZY: dict[str, str] = {
     "StyleTransferResult": "result",
 }
 _SUBMODULES = ("ops", "weights", "model", "session", "options", "transfer", "planner", "checkpoint", "tutorial", "images",
-               "notebook", "loss_history", "result", "cli")
+               "notebook", "loss_history", "result", "cli", "batching")
 
 __all__ = [
     "CheckpointError", "ImageError", "ImageNotFoundError", "LibraryNotFoundError", "MemoryBudgetError", "NSTCancelledError", "NSTError",

@@ -12,11 +12,12 @@ from .options import TOLERANCE_WINDOW, StyleTransferOptions
 from .planner import plan
 from .schedule import ANCHOR_SIDE, LARGE_OUTPUT_ABOVE
 
-__all__ = ["add_render_arguments", "dry_run", "render_options"]
+__all__ = ["add_render_arguments", "checkpoint_options", "dry_run", "render_options"]
 
 
-def add_render_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the "memory and time" group to the main command's parser."""
+def add_render_arguments(parser: argparse.ArgumentParser, *, single_render: bool = True) -> None:
+    """Add the "memory and time" group to the main command's parser; without ``single_render`` (a batch)
+    only the flags that apply to each item: no dry run, checkpoints or resuming."""
     group = parser.add_argument_group("memory and time")
     group.add_argument("--max-memory", metavar="SIZE", default=None,
                        help="memory budget of the whole run, e.g. 4G, 1500M, 2.5GiB (binary units; MB/GB are "
@@ -33,6 +34,8 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"above {LARGE_OUTPUT_ABOVE} px, the scales larger than {ANCHOR_SIDE} px also match the "
                             f"objective on the image downscaled to about {ANCHOR_SIDE} px, with weight W, so the "
                             "result keeps the look of the preview-size render; 0 = off (default: %(default)s)")
+    if not single_render:
+        return
     group.add_argument("--dry-run", action="store_true",
                        help="print the plan (scales, steps, evaluation strategy, L-BFGS history, predicted peak "
                             "memory and time) and exit without rendering (default: off)")
@@ -51,10 +54,14 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def render_options(args: argparse.Namespace) -> dict[str, object]:
-    """The ``StyleTransferOptions`` fields set by this group."""
+    """The ``StyleTransferOptions`` fields set by this group for every render."""
     return dict(max_memory=args.max_memory, time_limit=args.time_limit, tolerance=args.tolerance,
-                anchor_weight=args.anchor_weight,
-                checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every)
+                anchor_weight=args.anchor_weight)
+
+
+def checkpoint_options(args: argparse.Namespace) -> dict[str, object]:
+    """The ``StyleTransferOptions`` fields set by this group's flags of a single render."""
+    return dict(checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every)
 
 
 def dry_run(args: argparse.Namespace, options: StyleTransferOptions) -> int:

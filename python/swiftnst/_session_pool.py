@@ -115,7 +115,8 @@ def open_scale_session(model: Model, options: StyleTransferOptions, scale: Scale
     # scale and the masks.
     key = (model, padded, shape, o.content_layers, o.style_layers, tuple(params.items()), scale.strategy,
            scale.anchor_factor, o.anchor_weight if scale.anchor_factor else None, o.color_control, mask_digests,
-           tuple((index, digest, style.shape, weight, side) for (index, digest, style, weight), side in zip(styles, sides)))
+           tuple((index, digest, style.shape, weight, side)
+                 for (index, digest, style, weight), side in zip(styles, sides)))
     if pool is not None:
         reused = pool.take(key, spare_bytes)
         if reused is not None:

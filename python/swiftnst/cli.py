@@ -28,12 +28,12 @@ import argparse
 import signal
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from . import weights as weights_module
 from ._arguments import LBFGS_STORAGE_CODES, LINE_SEARCH_CODES, OBJECTIVE_CODES, OPTIMIZER_CODES, POOLING_CODES
 from ._cli_output import add_verbosity_arguments, add_version_argument, is_quiet, logging_to_stderr
-from ._render_cli import add_render_arguments, dry_run, render_options
+from ._render_cli import add_render_arguments, checkpoint_options, dry_run, render_options
 from ._control_cli import add_control_arguments, control_options
 from ._errors import ImageError, NSTError, StyleTransferInterrupted
 from ._signals import Terminated, print_line, terminate_like_ctrl_c
@@ -42,7 +42,7 @@ from ._tutorial_layers import LAYER_CONVENTIONS
 from .options import MULTISCALE_AUTO_ABOVE, STYLE_LAYER_PRESETS, StyleTransferOptions
 from .transfer import stylize
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "add_model_arguments", "add_option_arguments", "option_fields"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 128 + signal.SIGINT
 #: Exit code after SIGTERM (the shell's 128 + signal number, as for Ctrl-C).
@@ -57,8 +57,7 @@ def _layers_text(layers) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of the main command (the ``weights`` subcommand has its own)."""
-    d = _DEFAULTS
+    """The parser of the main command (the ``weights`` and ``batch`` subcommands have their own)."""
     parser = argparse.ArgumentParser(
         prog="swiftnst",
         description="Neural style transfer (Gatys et al.) with a Swift engine: render CONTENT in the style of STYLE.",
@@ -72,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT,
                         help="result image; the extension picks the format; an existing file is replaced, with a "
                              "notice (default: %(default)s)")
+    add_model_arguments(parser)
+    add_option_arguments(parser)
+    return parser
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model`` and ``--input-convention``."""
     parser.add_argument("--model", metavar="NAME|WEIGHTS", default=None,
                         help=f"a model name ({', '.join(weights_module.MODEL_NAMES)}: its cached weights, fetched if "
                              "missing) or a weights file: swiftnst .safetensors, or Keras .h5 / MatConvNet .mat / "
@@ -79,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
                              f"model (default: {weights_module.DEFAULT_MODEL})")
     _add_convention_argument(parser)
 
+
+def add_option_arguments(parser: argparse.ArgumentParser, *, single_render: bool = True) -> None:
+    """The flags of :class:`StyleTransferOptions`; without ``single_render`` (a batch) those of one render
+    only are left out: style blend weights, printing, snapshots, checkpoints and the dry run."""
+    d = _DEFAULTS
     size = parser.add_argument_group("size and optimisation")
     size.add_argument("-s", "--image-size", type=int, default=d.image_size,
                       help="longest side of the result in pixels (default: %(default)s)")
@@ -127,8 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     objective.add_argument("--style-weight", type=float, default=d.style_weight, help="(default: %(default)s)")
     objective.add_argument("--tv-weight", type=float, default=d.tv_weight,
                            help="total-variation (smoothness) weight (default: %(default)s)")
-    objective.add_argument("--style-blend-weights", default=None, metavar="W1,W2,...",
-                           help="one weight per STYLE, normalised to sum 1 (default: equal)")
+    if single_render:
+        objective.add_argument("--style-blend-weights", default=None, metavar="W1,W2,...",
+                               help="one weight per STYLE, normalised to sum 1 (default: equal)")
     objective.add_argument("--style-scale", type=float, default=d.style_scale,
                            help="style images are resized to this times the result's size (default: %(default)s)")
     objective.add_argument("--pooling", choices=tuple(POOLING_CODES), default=d.pooling, help="(default: %(default)s)")
@@ -144,16 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="keep the content's colours: --color-control post (default: off)")
     result.add_argument("--keep-last", action="store_true",
                         help="output the last image instead of the one with the lowest loss (default: off)")
-    result.add_argument("--print-every", type=int, default=d.print_every,
-                        help="print the losses every N steps, 0 = never (default: %(default)s)")
-    result.add_argument("--save-every", type=int, default=d.save_every,
-                        help="save a snapshot every N steps plus a grid iterations.png, 0 = never (default: %(default)s)")
-    result.add_argument("--snapshot-dir", type=Path, default=None,
-                        help="where snapshots go (default: OUTPUT's name + '_snapshots', next to it)")
+    if single_render:
+        result.add_argument("--print-every", type=int, default=d.print_every,
+                            help="print the losses every N steps, 0 = never (default: %(default)s)")
+        result.add_argument("--save-every", type=int, default=d.save_every,
+                            help="save a snapshot every N steps plus a grid iterations.png, 0 = never "
+                                 "(default: %(default)s)")
+        result.add_argument("--snapshot-dir", type=Path, default=None,
+                            help="where snapshots go (default: OUTPUT's name + '_snapshots', next to it)")
     result.add_argument("--no-progress", action="store_true", help="hide the progress bar (default: shown)")
-    add_control_arguments(parser)
-    add_render_arguments(parser)
-    return parser
+    add_control_arguments(parser, single_render=single_render)
+    add_render_arguments(parser, single_render=single_render)
 
 
 def _options_from_args(args: argparse.Namespace) -> StyleTransferOptions:
@@ -168,18 +181,22 @@ def _options_from_args(args: argparse.Namespace) -> StyleTransferOptions:
     snapshot_dir = args.snapshot_dir
     if args.save_every and snapshot_dir is None:
         snapshot_dir = args.output.with_name(args.output.stem + "_snapshots")
-    return StyleTransferOptions(
+    return StyleTransferOptions(**option_fields(args), style_blend_weights=blend, print_every=args.print_every,
+                                save_every=args.save_every, snapshot_dir=snapshot_dir, **checkpoint_options(args))
+
+
+def option_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``StyleTransferOptions`` fields of the flags :func:`add_option_arguments` adds for a batch too."""
+    return dict(
         image_size=args.image_size, iterations=args.iterations, optimizer=args.optimizer, objective=args.objective,
         learning_rate=args.learning_rate, lbfgs_history=args.lbfgs_history,
         lbfgs_storage=None if args.lbfgs_storage == "auto" else args.lbfgs_storage,
         lbfgs_line_search=args.lbfgs_line_search,
         content_layers=args.content_layers, content_weight=args.content_weight,
         style_layers=args.style_layers, layer_convention=args.layer_convention, style_weight=args.style_weight,
-        tv_weight=args.tv_weight,
-        style_blend_weights=blend, style_scale=args.style_scale, init=args.init, pooling=args.pooling,
+        tv_weight=args.tv_weight, style_scale=args.style_scale, init=args.init, pooling=args.pooling,
         preserve_colors=args.preserve_colors, seed=args.seed, multiscale=args.multiscale,
         multiscale_min_size=args.multiscale_min_size, keep_best=not args.keep_last,
-        print_every=args.print_every, save_every=args.save_every, snapshot_dir=snapshot_dir,
         progress=not (args.no_progress or is_quiet(args)), threads=args.threads, **render_options(args),
         **control_options(args))
 
@@ -254,14 +271,20 @@ def _run_weights(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def _run_batch(argv: Sequence[str]) -> int:
+    from ._batch_cli import run_batch  # it builds on this module's flags
+
+    return run_batch(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    # CONTENT is the first positional, so 'weights' must be recognised before argparse sees it
-    # (a content image literally named 'weights' can be passed as ./weights).
-    run = _run_weights if argv[:1] == ["weights"] else _run_transfer
+    # CONTENT is the first positional, so 'weights' and 'batch' must be recognised before argparse sees
+    # them (a content image literally named 'weights' or 'batch' can be passed as ./weights).
+    run = {"weights": _run_weights, "batch": _run_batch}.get(argv[0] if argv else "", _run_transfer)
     try:
-        return run(argv[1:] if run is _run_weights else argv)
+        return run(argv if run is _run_transfer else argv[1:])
     except KeyboardInterrupt as stop:
         print("swiftnst: interrupted", file=sys.stderr)
         return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
