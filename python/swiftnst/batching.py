@@ -89,7 +89,8 @@ def batch(contents: Sequence[str | os.PathLike], styles: Sequence[str | os.PathL
             Not taken: ``style_blend_weights``, ``save_every``, ``checkpoint``, an ``init`` image.
         workers: render on a new local Dask cluster of this many worker processes; with ``threads`` 0 each
             gets ``cores // workers`` engine threads, and each plans for ``1/workers`` of ``max_memory``
-            (default: of the default budget).
+            (default: of the default budget). Workers start by spawning, so a script calling this needs
+            the ``if __name__ == "__main__":`` guard.
         scheduler: render on the existing Dask cluster at this address (``tcp://HOST:PORT``); the paths
             must be valid on its workers.
         image_format: the results' file extension (``png``, ``jpg``, ...).

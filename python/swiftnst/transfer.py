@@ -145,31 +145,26 @@ def stylize(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
 
 @dataclasses.dataclass(frozen=True)
 class TransferResult:
-    """A render's result (:func:`stylize_result`)."""
+    """A render's result (:func:`stylize_result`): the image as :func:`stylize` returns it; the engine's
+    ``losses`` of it before colour preservation (with ``keep_best`` the best image's, else the last step's,
+    evaluated at its start; None without a step; their ``iteration`` counts over the session's life); the
+    ``iterations`` (steps over all scales); the ``plan``; the scales whose session came from the pool."""
 
-    #: RGB uint8 (H, W, 3), as :func:`stylize` returns it.
     image: np.ndarray
-    #: The engine's losses of the returned image (before colour preservation): with ``keep_best`` the best
-    #: image's, else those of the last step (evaluated at its start); None when no step was taken.
-    #: ``losses.iteration``/``evaluations`` count over the session's life, which a reused session extends.
     losses: Losses | None
-    #: Optimiser steps taken over all scales.
     iterations: int
     plan: RenderPlan
-    #: Scales whose session, with its style targets, came from the ``sessions`` pool.
     reused_sessions: int
 
 
 def stylize_result(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
                    sessions: SessionPool | None = None, plan_log_level: int = logging.INFO,
                    **arguments: Any) -> TransferResult:
-    """:func:`stylize` with the same ``arguments``, returning the image with its losses, the steps taken
-    and the plan.
+    """:func:`stylize` with the same ``arguments`` (and errors), returning a :class:`TransferResult`.
 
-    ``sessions``: a :class:`~swiftnst._session_pool.SessionPool` the scales take their sessions from and
-    give them back to, so that renders with the same sizes, settings and style images compute the style
-    targets once (each result is bitwise a fresh session's); None: each scale's session is closed after
-    it. ``plan_log_level``: the logging level of the plan's message. Errors: as :func:`stylize`.
+    ``sessions``: a :class:`~swiftnst._session_pool.SessionPool` the scales take their sessions from and give
+    back to, so renders with the same sizes, settings and style images compute the style targets once (each
+    result bitwise a fresh session's); None: sessions are closed. ``plan_log_level``: the plan's log level.
     """
     model, input_convention, output, callback, options, resume = (
         arguments.pop(name, None) for name in ("model", "input_convention", "output", "callback", "options", "resume"))
@@ -225,7 +220,7 @@ class _Transfer:
     def __init__(self, model: Model, options: StyleTransferOptions, plan: RenderPlan, content: np.ndarray,
                  styles: list[tuple[np.ndarray, int]], blend: Sequence[float], callback: ProgressCallback | None,
                  init: np.ndarray | None, hashes: dict, resume: Checkpoint | None, masks: RunMasks,
-                 sessions: SessionPool | None = None) -> None:
+                 sessions: SessionPool | None) -> None:
         """``content``, the ``styles`` and the ``init`` image (None unless ``options.init`` is a path) are
         RGB uint8 as loaded, each style with the largest side the run resizes it to (``_sizes.check_run_sizes``);
         ``hashes`` identify the inputs in checkpoints and in the keys of ``sessions`` (the pool to reuse
@@ -396,11 +391,9 @@ class _Transfer:
 
     def _pick(self, session: Session) -> np.ndarray:
         """The scale's result as float RGB: the best image seen, or the last one (its losses: ``result_losses``)."""
-        if self.options.keep_best:
-            self.result_losses = session.best_losses
-            return self._read(session.best_image)
-        self.result_losses = self.last_losses
-        return self._read(session.image)
+        best = self.options.keep_best
+        self.result_losses = session.best_losses if best else self.last_losses
+        return self._read(session.best_image if best else session.image)
 
     def _render(self, x: np.ndarray) -> np.ndarray:
         """Session image -> float RGB as the user will see it (colours preserved if asked)."""

@@ -86,3 +86,15 @@ def test_setup_sh_installs_what_the_notebooks_need():
     optional = PYPROJECT["project"]["optional-dependencies"]
     names = set().union(*(_names(optional[extra]) for extra in extras))
     assert NOTEBOOK_NEEDS <= names, f"setup.sh's extras {extras} lack {sorted(NOTEBOOK_NEEDS - names)}"
+
+
+def test_the_distributed_extra_holds_dask_and_setup_sh_installs_it():
+    """``swiftnst batch --workers/--scheduler`` needs Dask distributed: the extra its error message names."""
+    from swiftnst._batch_dask import DISTRIBUTED_EXTRA
+
+    assert "swiftnst[distributed]" in DISTRIBUTED_EXTRA
+    assert _names(PYPROJECT["project"]["optional-dependencies"]["distributed"]) == {"dask"}
+    assert "dask[distributed]" in PYPROJECT["project"]["optional-dependencies"]["distributed"][0]
+    script = (REPO / "scripts" / "setup.sh").read_text(encoding="utf-8")
+    extras = re.search(r"^EXTRAS=\$\{SWIFTNST_EXTRAS:-([\w,-]+)\}$", script, re.MULTILINE).group(1).split(",")
+    assert "distributed" in extras
