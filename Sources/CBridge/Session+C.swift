@@ -6,7 +6,7 @@ import NSTEngine
 
 extension nst_losses {
     init(_ losses: ObjectiveLosses, iteration: Int, evaluations: Int) {
-        self.init(total: losses.total, content: losses.content, style: losses.style, tv: losses.tv,
+        self.init(total: losses.total, content: losses.content, style: losses.style, tv: losses.tv, temporal: losses.temporal,
                   iteration: Int64(iteration), evaluations: Int64(evaluations))
     }
 
@@ -244,7 +244,7 @@ public func nst_session_get_best_image(_ session: OpaquePointer?, _ imageOut: Un
             _ = out.update(fromContentsOf: s.bestImage)
             // Before any evaluation the best image has no losses: report NaN rather than a fake value.
             lossesOut?.pointee = s.bestProgress.map(nst_losses.init)
-                ?? nst_losses(ObjectiveLosses(content: .nan, style: .nan, tv: .nan), iteration: s.iteration, evaluations: s.evaluations)
+                ?? nst_losses(ObjectiveLosses(content: .nan, style: .nan, tv: .nan, temporal: .nan), iteration: s.iteration, evaluations: s.evaluations)
         }
     }
 }

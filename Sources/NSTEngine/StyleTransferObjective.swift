@@ -1,14 +1,17 @@
-/// The three weighted terms of one objective evaluation (see docs/ARCHITECTURE.md, "Objective").
+/// The weighted terms of one objective evaluation (see docs/ARCHITECTURE.md, "Objective").
 public struct ObjectiveLosses: Sendable, Equatable {
     public var content: Double
     public var style: Double
     public var tv: Double
-    public var total: Double { content + style + tv }
+    /// The temporal-consistency term (`StyleTransferSession.setTemporalTarget`), 0 without one.
+    public var temporal: Double
+    public var total: Double { content + style + tv + temporal }
 
-    public init(content: Double, style: Double, tv: Double) {
+    public init(content: Double, style: Double, tv: Double, temporal: Double = 0) {
         self.content = content
         self.style = style
         self.tv = tv
+        self.temporal = temporal
     }
 }
 

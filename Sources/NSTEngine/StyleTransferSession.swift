@@ -66,6 +66,8 @@ public final class StyleTransferSession {
     public private(set) var objective: StyleTransferObjective
     /// The preview-size term (`setAnchor`), nil without one.
     private(set) var anchor: PreviewAnchor?
+    /// The temporal-consistency term (`setTemporalTarget`), nil without one.
+    private(set) var temporal: TemporalLoss?
     public private(set) var contentLayers: [(name: String, weight: Float)]
     public private(set) var styleLayers: [(name: String, weight: Float)]
     /// The image being optimised, `[3, height, width]`; always finite.
@@ -235,6 +237,25 @@ public final class StyleTransferSession {
         objectiveChanged()
     }
 
+    /// Adds the temporal-consistency term of video style transfer (`TemporalLoss`): the squared distance
+    /// to `target` `[3, height, width]` (the previous frame's result warped to this frame) weighted per
+    /// pixel by `pixelWeights` `[height, width]` (the term's weight times 0 where the flow is unreliable,
+    /// 1 elsewhere), over the element count. Replaces an earlier target; nil for both removes it.
+    /// - Throws: `NSTError.invalidArgument` (one of the two nil, a negative weight), `.shape`, `.numeric`,
+    ///   `.outOfMemory` (as `TemporalLoss.init`); the session is unchanged on error.
+    public func setTemporalTarget(_ target: UnsafeBufferPointer<Float>?, pixelWeights: UnsafeBufferPointer<Float>?) throws {
+        switch (target, pixelWeights) {
+        case (nil, nil):
+            temporal = nil
+        case let (target?, pixelWeights?):
+            temporal = try TemporalLoss(target: target, pixelWeights: pixelWeights,
+                                        height: configuration.height, width: configuration.width)
+        default:
+            throw NSTError.invalidArgument("temporal target and weights must both be given, or neither (to remove the term)")
+        }
+        objectiveChanged()
+    }
+
     /// Removes every style image.
     public func clearStyles() {
         objective.clearStyles()
@@ -257,7 +278,8 @@ public final class StyleTransferSession {
         try withWorkers { try evaluateObjective(image: image, gradient: gradient) }
     }
 
-    /// The objective and, with an anchor, its preview term (added into the losses and the gradient).
+    /// The objective and, with an anchor or a temporal target, their terms (added into the losses and
+    /// the gradient).
     private func evaluateObjective(image: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>?) throws -> ObjectiveLosses {
         var losses = try objective.evaluate(image: image, gradient: gradient)
         if let anchor {
@@ -265,8 +287,14 @@ public final class StyleTransferSession {
                                                    releasingBuffers: objective.strategy != .whole)
             losses = ObjectiveLosses(content: losses.content + preview.content, style: losses.style + preview.style,
                                      tv: losses.tv + preview.tv)
+        }
+        if let temporal {
+            losses.temporal = temporal.addEvaluation(image: image, gradient: gradient)
+        }
+        if anchor != nil || temporal != nil {
             guard losses.total.isFinite else {
-                throw NSTError.numeric("objective is not finite (content \(losses.content), style \(losses.style), tv \(losses.tv))")
+                throw NSTError.numeric("objective is not finite (content \(losses.content), style \(losses.style), "
+                                       + "tv \(losses.tv), temporal \(losses.temporal))")
             }
         }
         return losses

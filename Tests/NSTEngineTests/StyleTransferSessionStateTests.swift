@@ -87,8 +87,9 @@ extension StyleTransferSessionTests {
         var patched = state
         patched[0] ^= 1
         assertRefused(patched, by: target, invalid, "wrong magic")
-        // Older layouts (1: before the L-BFGS pair storage, 2: before the line-search fields) and a newer one.
-        for version in [1, 2, StyleTransferSession.stateFormatVersion + 1] {
+        // Older layouts (1: before the L-BFGS pair storage, 2: before the line-search fields, 3: before the
+        // temporal loss) and a newer one.
+        for version in Array(1..<StyleTransferSession.stateFormatVersion) + [StyleTransferSession.stateFormatVersion + 1] {
             patched = state
             patched[8] = UInt8(version)
             assertRefused(patched, by: target, invalid, "format version \(version)")
@@ -104,7 +105,7 @@ extension StyleTransferSessionTests {
         for i in 32..<40 { patched[i] = 0xFF }
         assertRefused(patched, by: target, invalid, "negative iteration")
         // NaN in the image (its first float, after the fixed header: magic ... best evaluations).
-        let header = 8 + 4 + 4 + 8 + 8 + 8 + 8 + 4 + 3 * 8 + 8 + 8
+        let header = 8 + 4 + 4 + 8 + 8 + 8 + 8 + 4 + 4 * 8 + 8 + 8
         patched = state
         patched.replaceSubrange(header..<header + 4, with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian, Array.init))
         assertRefused(patched, by: target, invalid, "NaN pixel")

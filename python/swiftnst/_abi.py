@@ -8,7 +8,7 @@ re-exports all of them; ``tests/test_abi.py`` parses the header and checks every
 from __future__ import annotations
 
 #: The ABI version of the header these bindings mirror; the library must report the same.
-NST_ABI_VERSION = 4
+NST_ABI_VERSION = 5
 
 # Status codes (nst_status).
 NST_OK = 0

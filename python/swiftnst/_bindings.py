@@ -85,6 +85,7 @@ class nst_losses(Structure):
         ("content", c_double),
         ("style", c_double),
         ("tv", c_double),
+        ("temporal", c_double),
         ("iteration", c_int64),
         ("evaluations", c_int64),
     ]
@@ -333,6 +334,14 @@ nst_session_predict_peak_bytes = _bind("nst_session_predict_peak_bytes",
 
 # NST_API nst_status nst_session_set_anchor(nst_session * session, int64_t factor, float weight);
 nst_session_set_anchor = _bind("nst_session_set_anchor", [nst_session_p, c_int64, c_float], nst_status)
+
+# --- Video: temporal consistency
+
+# NST_API nst_status nst_session_set_temporal_target(nst_session * session, const float * target,
+#                                                    int64_t target_count, const float * weights,
+#                                                    int64_t weights_count);
+nst_session_set_temporal_target = _bind("nst_session_set_temporal_target",
+                                        [nst_session_p, F32_IN, c_int64, F32_IN, c_int64], nst_status)
 
 # --- Session state (checkpoints)
 

@@ -34,10 +34,12 @@ class Losses:
     tv: float
     iteration: int    # optimiser steps taken so far in the session
     evaluations: int  # objective evaluations so far in the session
+    temporal: float = 0.0  # the temporal-consistency term (:meth:`Session.set_temporal_target`)
 
     @classmethod
     def from_c(cls, losses: C.nst_losses) -> "Losses":
-        return cls(losses.total, losses.content, losses.style, losses.tv, losses.iteration, losses.evaluations)
+        return cls(losses.total, losses.content, losses.style, losses.tv, losses.iteration, losses.evaluations,
+                   losses.temporal)
 
 
 def _layer_weights(layers: Mapping[str, float] | Sequence[str], what: str) -> tuple[list[str], np.ndarray]:
@@ -241,6 +243,25 @@ class Session(NativeHandle):
         factor = checked_int(factor, "factor", minimum=0)
         with self._exclusive():
             check(C.nst_session_set_anchor(self.handle, factor, weight), "nst_session_set_anchor")
+
+    def set_temporal_target(self, target: np.ndarray | None, weights: np.ndarray | None) -> None:
+        """Add the temporal-consistency term of video style transfer (``nst_session_set_temporal_target``):
+        the mean over the image's values of ``weights[p] * (x - target)**2``, with ``target`` float32
+        ``[3, height, width]`` in model space (the previous frame's result warped to this frame) and
+        ``weights`` float32 ``[height, width]``, finite and >= 0 (the term's weight, 0 where the flow is
+        unreliable). Its loss is :attr:`Losses.temporal`. Both None remove the term. Resets the optimiser.
+        """
+        if (target is None) != (weights is None):
+            raise NSTInvalidArgumentError("temporal target and weights must both be given, or both be None")
+        if target is None or weights is None:
+            with self._exclusive():
+                check(C.nst_session_set_temporal_target(self.handle, None, 0, None, 0), "nst_session_set_temporal_target")
+            return
+        image = check_image(target, "temporal target")
+        mask = check_mask(weights, image.shape[1:], "temporal weights")
+        with self._exclusive():
+            check(C.nst_session_set_temporal_target(self.handle, image, image.size, mask, mask.size),
+                  "nst_session_set_temporal_target")
 
     # MARK: - State (checkpoints)
 

@@ -42,7 +42,7 @@ extern "C" {
 #define NST_API
 
 // Incremented on every incompatible change of this header.
-#define NST_ABI_VERSION 4
+#define NST_ABI_VERSION 5
 
 // MARK: - Status codes
 // Codes are only ever appended; a retired code stays here, commented out, so its number is never reused.
@@ -116,10 +116,12 @@ typedef struct nst_model_info {
 // content and style as stated for NST_OBJECTIVE_NEURAL_STYLE; see nst_session_params.objective for
 // NST_OBJECTIVE_COURSERA.
 typedef struct nst_losses {
-    double  total;          // content + style + tv
+    double  total;          // content + style + tv + temporal
     double  content;        // content_weight * sum over content layers of w_l * mean((F_l(x) - F_l(c))^2)
     double  style;          // style_weight * sum over style layers of w_l * mean((G_l(x)/N_l - T_l)^2)
     double  tv;             // tv_weight * 0.5 * sum of squared horizontal and vertical neighbour differences
+    double  temporal;       // sum over pixels p of w_p * sum over channels of (x - t)^2, over 3*height*width
+                            // (nst_session_set_temporal_target; 0 without a temporal target)
     int64_t iteration;      // optimiser steps taken so far in this session
     int64_t evaluations;    // objective evaluations made by nst_session_step so far in this session
                             // (nst_session_evaluate does not count)
@@ -180,7 +182,7 @@ typedef struct nst_session_params {
 //   nst_session_set_content_image, nst_session_add_style_image, nst_session_add_style_image_masked,
 //   nst_session_set_masks, nst_session_clear_style_images,
 //   nst_session_evaluate, nst_session_set_image, nst_session_step, nst_session_set_strips,
-//   nst_session_set_anchor, nst_session_load_state) return
+//   nst_session_set_anchor, nst_session_set_temporal_target, nst_session_load_state) return
 //   NST_ERR_STATE ("not allowed inside this session's progress callback") and change nothing;
 // - nst_session_free is deferred: the handle is invalid at once (later calls with it, also in this
 //   callback, give NST_ERR_INVALID_HANDLE), the step stops after the current step and returns
@@ -506,6 +508,25 @@ NST_API nst_status nst_session_predict_peak_bytes(const nst_session * session, c
 // not divide the session's height and width, or the preview is too small for the layers) or
 // NST_ERR_STATE (a content or style image is already set); on error the session is unchanged.
 NST_API nst_status nst_session_set_anchor(nst_session * session, int64_t factor, float weight);
+
+// MARK: - Video: temporal consistency
+
+// Adds the temporal-consistency term of video style transfer (Ruder et al. 2016):
+//   temporal = (1 / (3*height*width)) * sum over pixels p of weights[p] * sum over channels c of
+//              (x[c,p] - target[c,p])^2
+// target: float32 [3, height, width] of the session's size, in the model's input space (the previous
+// frame's result warped to this frame by optical flow); weights: float32 [height, width], each finite and
+// >= 0: the term's weight where the flow is reliable, 0 where it is not (occlusions, motion boundaries).
+// The term's weight is part of weights (the engine has no default for it). Its loss is reported in
+// nst_losses.temporal and added to total; its gradient to the objective's. target and weights both
+// NULL remove the term; a new target replaces the last one. Resets the optimiser and the best image.
+// nst_session_predict_peak_bytes counts it.
+// Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_INVALID_ARGUMENT (one of target and weights NULL,
+// a negative weight), NST_ERR_SHAPE (a count that does not match), NST_ERR_NUMERIC (NaN/Inf in either)
+// or NST_ERR_OUT_OF_MEMORY; on error the session is unchanged.
+NST_API nst_status nst_session_set_temporal_target(nst_session * session, const float * target,
+                                                   int64_t target_count, const float * weights,
+                                                   int64_t weights_count);
 
 // MARK: - Session state (checkpoints)
 

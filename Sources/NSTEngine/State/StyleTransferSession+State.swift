@@ -3,18 +3,18 @@
 /// its losses, the counters and the optimiser's state. Not included: the configuration, layers, targets
 /// and evaluation strategy, which the importer sets up as before (a checkpoint keeps the inputs).
 ///
-/// Layout, format version 3 (1 had no L-BFGS pair storage, 2 no L-BFGS line-search fields), every number
-/// little-endian:
+/// Layout, format version 4 (1 had no L-BFGS pair storage, 2 no L-BFGS line-search fields, 3 no temporal
+/// loss), every number little-endian:
 /// - magic `"SWNSTST1"` (8 bytes), format version (UInt32), optimiser kind (UInt32: 0 L-BFGS, 1 Adam,
 ///   the `NST_OPTIMIZER_*` codes), height and width (Int64);
-/// - iteration and evaluations (Int64), has-best flag (UInt32), the best image's content, style and tv
-///   losses (Float64) and its iteration and evaluations (Int64; all zero without a best);
+/// - iteration and evaluations (Int64), has-best flag (UInt32), the best image's content, style, tv and
+///   temporal losses (Float64) and its iteration and evaluations (Int64; all zero without a best);
 /// - the image and the best image (Float32 × 3·height·width each);
 /// - the optimiser's section (`LBFGS.exportState`, `Adam.exportState`).
 extension StyleTransferSession {
     static let stateMagic = Array("SWNSTST1".utf8)
     /// Incremented on every change of the layout above.
-    public static let stateFormatVersion: UInt32 = 3
+    public static let stateFormatVersion: UInt32 = 4
 
     private var optimizerKind: UInt32 {
         switch configuration.optimizer {
@@ -33,7 +33,7 @@ extension StyleTransferSession {
         writer.append(evaluations)
         writer.append(UInt32(bestProgress == nil ? 0 : 1))
         let best = bestProgress ?? Progress(losses: ObjectiveLosses(content: 0, style: 0, tv: 0), iteration: 0, evaluations: 0)
-        for loss in [best.losses.content, best.losses.style, best.losses.tv] { writer.append(loss) }
+        for loss in [best.losses.content, best.losses.style, best.losses.tv, best.losses.temporal] { writer.append(loss) }
         writer.append(best.iteration)
         writer.append(best.evaluations)
         writer.append(image)
@@ -89,7 +89,7 @@ extension StyleTransferSession {
         }
         let steps = try reader.count("iteration"), evaluated = try reader.count("evaluations")
         let hasBest = try reader.flag("has-best flag")
-        let losses = try reader.doubles(3, "best losses")
+        let losses = try reader.doubles(4, "best losses")
         let bestIteration = try reader.count("best iteration"), bestEvaluations = try reader.count("best evaluations")
         guard !hasBest || (bestIteration <= steps + 1 && bestEvaluations <= evaluated) else {
             throw NSTError.invalidArgument("session state's best image is from after its last step")
@@ -103,7 +103,7 @@ extension StyleTransferSession {
         optimizer = replacement
         image = pixels
         bestImage = bestPixels
-        bestProgress = hasBest ? Progress(losses: ObjectiveLosses(content: losses[0], style: losses[1], tv: losses[2]),
+        bestProgress = hasBest ? Progress(losses: ObjectiveLosses(content: losses[0], style: losses[1], tv: losses[2], temporal: losses[3]),
                                           iteration: bestIteration, evaluations: bestEvaluations) : nil
         iteration = steps
         evaluations = evaluated

@@ -6,7 +6,8 @@ public struct MemoryPrediction: Sendable, Equatable {
     public var network: Int
     /// Transformed convolution kernels, built on first use and shared by every session of the model.
     public var kernels: Int
-    /// Content targets and style Gram matrices (per image, blended, and their gradients).
+    /// Content targets and style Gram matrices (per image, blended, and their gradients), and the
+    /// temporal term's target and weights (`StyleTransferSession.setTemporalTarget`).
     public var targets: Int
     /// Image-sized arrays of the session and objective: image, best image, gradient, total-variation gradient.
     public var images: Int
@@ -83,7 +84,8 @@ extension StyleTransferSession {
                 + (strategy == .whole ? previewNetwork : max(0, previewNetwork - network))
         }
 
-        let targets = try Self.targetFloats(of: o)
+        // The temporal term's target and weights, when set, are held like the targets.
+        let targets = try Self.targetFloats(of: o) + (temporal?.floatCount ?? 0)
 
         // Session image and best image, stepOnce's gradient (the optimiser's g), the objective's
         // total-variation gradient; the candidate shares the image's storage until the optimiser moves it,
