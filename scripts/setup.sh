@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-EXTRAS=${SWIFTNST_EXTRAS:-test,convert,distributed}
+EXTRAS=${SWIFTNST_EXTRAS:-test,convert,distributed,video}
 APT_PACKAGES=(python3-dev python3-numpy libopenblas-dev pkg-config)
 
 missing=()

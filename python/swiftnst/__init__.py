@@ -11,6 +11,8 @@ run's ``LossHistory`` (also usable alone as ``stylize``'s ``callback``; exports 
 
 Many images: ``swiftnst.batch(contents, styles, "out/")`` renders every content x style (and option grid)
 into one directory with a manifest, resumable, optionally on Dask workers (``swiftnst[distributed]``).
+A clip: ``swiftnst.video("clip.mp4", "style.jpg", "out.mp4")`` renders its frames coherently along the
+optical flow (``swiftnst[video]``).
 
 Large renders: ``swiftnst.plan(...)`` returns the ``RenderPlan`` ``stylize`` follows (scales, steps,
 evaluation strategy, predicted memory and time) within ``max_memory``/``time_limit``.
@@ -51,7 +53,7 @@ __version__: str = package_version()
 if TYPE_CHECKING:  # exactly the names of _LAZY and _SUBMODULES (tests/test_public_names.py checks it)
     from . import (
         batching, checkpoint, cli, images, loss_history, model, notebook, ops, options, planner, result, session,
-        transfer, tutorial, weights,
+        transfer, tutorial, videos, weights,
     )
     from .batching import batch
     from .images import load_image, save_image
@@ -63,6 +65,7 @@ if TYPE_CHECKING:  # exactly the names of _LAZY and _SUBMODULES (tests/test_publ
     from .result import StyleTransferResult
     from .session import Losses, Session
     from .transfer import stylize
+    from .videos import video
     from .tutorial import (
         STYLE_LAYERS, STYLE_LAYERS_TUTORIAL, NeuralStyleTransfer, compute_content_cost, compute_layer_style_cost,
         compute_style_cost, gram_matrix, total_cost,
@@ -75,6 +78,7 @@ _LAZY: dict[str, str] = {
     "Losses": "session",
     "stylize": "transfer",
     "batch": "batching",
+    "video": "videos",
     "plan": "planner",
     "plan_render": "planner",
     "RenderPlan": "planner",
@@ -94,7 +98,8 @@ _LAZY: dict[str, str] = {
     "StyleTransferResult": "result",
 }
 _SUBMODULES = ("ops", "weights", "model", "session", "options", "transfer", "planner", "checkpoint", "tutorial", "images",
-               "notebook", "loss_history", "result", "cli", "batching")
+               "notebook", "loss_history", "result", "cli", "batching",
+               "videos")
 
 __all__ = [
     "CheckpointError", "ImageError", "ImageNotFoundError", "LibraryNotFoundError", "MemoryBudgetError", "NSTCancelledError", "NSTError",

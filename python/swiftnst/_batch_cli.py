@@ -22,7 +22,7 @@ from .cli import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, add_mo
                   option_fields)
 from .options import StyleTransferOptions
 
-__all__ = ["build_batch_parser", "run_batch"]
+__all__ = ["add_execution_arguments", "add_item_arguments", "build_batch_parser", "run_batch"]
 
 
 def build_batch_parser() -> argparse.ArgumentParser:
@@ -43,6 +43,13 @@ def build_batch_parser() -> argparse.ArgumentParser:
                              f"one of {', '.join(GRID_OPTIONS)} (e.g. --grid style_weight=50,100,200)")
     parser.add_argument("--format", default="png", metavar="EXT",
                         help="file format of the results: png, jpg, webp, ... (default: %(default)s)")
+    add_execution_arguments(parser)
+    add_item_arguments(parser)
+    return parser
+
+
+def add_execution_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """``--workers N | --scheduler ADDR`` (``swiftnst batch`` and ``swiftnst video``); returns their group."""
     execution = parser.add_argument_group("execution (Dask distributed: pip install 'swiftnst[distributed]')")
     where = execution.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None, metavar="N",
@@ -51,11 +58,16 @@ def build_batch_parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                        help="render on the existing Dask cluster of this scheduler; paths must be valid on its "
                             "workers (default: none)")
+    return execution
+
+
+def add_item_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of a command whose renders are items of a batch (or frames): version, verbosity, the model
+    and the main command's option flags but those of one render only."""
     add_version_argument(parser)
     add_verbosity_arguments(parser)
     add_model_arguments(parser)
     add_option_arguments(parser, single_render=False)
-    return parser
 
 
 def run_batch(argv: Sequence[str]) -> int:

@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any, Generator, Iterable, Iterator
 
 from ._batch_worker import RenderTask, render_item
+from ._extras import import_extra
 
 __all__ = ["DISTRIBUTED_EXTRA", "available_cores", "dask_client", "import_distributed", "run_on_dask",
            "threads_per_worker"]
@@ -30,12 +31,8 @@ logger = logging.getLogger(__name__)
 
 def import_distributed() -> ModuleType:
     """The ``distributed`` module, or ``ImportError`` saying which extra installs it."""
-    try:
-        import distributed
-    except ImportError as exc:
-        raise ImportError(f"running a batch on Dask (--workers, --scheduler) needs Dask distributed, which is "
-                          f"not installed: {DISTRIBUTED_EXTRA}") from exc
-    return distributed
+    return import_extra("distributed", "running on Dask (--workers, --scheduler) needs Dask distributed",
+                        DISTRIBUTED_EXTRA)
 
 
 def available_cores() -> int:

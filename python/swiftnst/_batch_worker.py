@@ -9,6 +9,7 @@ the parallelism, and the cached model and pool are not shared between concurrent
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -17,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import images
 from ._batch_items import BatchItem
@@ -26,7 +27,7 @@ from ._session_pool import SessionPool
 from .model import Model
 from .transfer import stylize_result
 
-__all__ = ["RenderTask", "release_process_cache", "render_item", "worker_name"]
+__all__ = ["RenderTask", "process_model", "release_process_cache", "render_item", "worker_name"]
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,23 @@ _lock = threading.Lock()
 _cache: dict[tuple[str | None, str | None], tuple[Model, SessionPool]] = {}
 
 
-def _model_and_pool(task: RenderTask) -> tuple[Model, SessionPool, bool]:
-    """The cached model of ``task``'s weights, its pool, and whether the weights were loaded just now
-    (other weights cached before are released then)."""
-    source = (task.model, task.input_convention)
-    loaded = source not in _cache
-    if loaded:
-        release_process_cache()
-        _cache[source] = (open_model(task.model, task.input_convention), SessionPool())
-    return (*_cache[source], loaded)
+@contextlib.contextmanager
+def process_model(model: str | None, input_convention: str | None) -> Iterator[tuple[Model, SessionPool, bool]]:
+    """Holds this process's render lock and yields the cached model of the weights ``model`` (a path, or
+    None for the default VGG-19), its session pool, and whether the weights were loaded just now (other
+    weights cached before are released then). A render failing inside closes the pool's idle sessions."""
+    with _lock:
+        source = (model, input_convention)
+        loaded = source not in _cache
+        if loaded:
+            release_process_cache()
+            _cache[source] = (open_model(model, input_convention), SessionPool())
+        net, pool = _cache[source]
+        try:
+            yield net, pool, loaded
+        except BaseException:
+            pool.close()  # the failure may be memory running short: free the idle sessions too
+            raise
 
 
 def release_process_cache() -> None:
@@ -75,15 +84,10 @@ def render_item(task: RenderTask) -> dict[str, Any]:
         ValueError, ImageError, NSTError, MemoryBudgetError: as ``stylize``; nothing is saved then.
     """
     item = task.item
-    with _lock:
-        model, pool, loaded = _model_and_pool(task)
+    with process_model(task.model, task.input_convention) as (model, pool, loaded):
         started = time.monotonic()
-        try:
-            result = stylize_result(item.content, item.style, model=model, options=item.options, sessions=pool,
-                                    plan_log_level=logging.DEBUG)
-        except BaseException:
-            pool.close()  # the failure may be memory running short: free the idle sessions too
-            raise
+        result = stylize_result(item.content, item.style, model=model, options=item.options, sessions=pool,
+                                plan_log_level=logging.DEBUG)
         images.save_image(result.image, Path(task.output_dir) / item.output)
         seconds = time.monotonic() - started
     losses = result.losses

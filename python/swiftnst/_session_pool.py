@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Hashable, Sequence
 import numpy as np
 
 from . import images
-from ._run_masks import Padding, RunMasks
+from ._padding import pad
+from ._run_masks import RunMasks
 from ._sizes import style_side
 from ._strategies import apply_strategy
 from .model import Model
@@ -93,12 +94,12 @@ class SessionPool:
 
 def open_scale_session(model: Model, options: StyleTransferOptions, scale: ScalePlan, padded: tuple[int, int],
                        styles: Sequence[tuple[int, str, np.ndarray, float]], pool: SessionPool | None,
-                       spare_bytes: int, *, masks: RunMasks, mask_digests: tuple[str, ...],
-                       pad: Padding) -> tuple[Session, tuple, bool]:
+                       spare_bytes: int, *, masks: RunMasks,
+                       mask_digests: tuple[str, ...]) -> tuple[Session, tuple, bool]:
     """The session of one scale of a render, configured as ``scale`` plans, at the ``padded`` (height,
     width), holding the targets of ``styles`` (each: its index among the run's styles, the hash of the
     image as loaded, its float RGB copy, its blend weight > 0) and the run's ``masks`` at the scale (padded
-    by ``pad``; ``mask_digests`` identify them), and no content target yet: ``pool``'s session made under
+    as the images; ``mask_digests`` identify them), and no content target yet: ``pool``'s session made under
     the same key if there is one (``spare_bytes`` as :meth:`SessionPool.take`), else a new one.
 
     Returns the session, its key in a pool, and whether it was reused.

@@ -48,7 +48,7 @@ from ._signals import deferred_signals
 from .checkpoint import options_json
 from .options import StyleTransferOptions
 
-__all__ = ["BatchItem", "BatchResult", "batch"]
+__all__ = ["BatchItem", "BatchResult", "batch", "execution_options"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def batch(contents: Sequence[str | os.PathLike], styles: Sequence[str | os.PathL
     """
     options = dataclasses.replace(options or StyleTransferOptions(), **option_overrides)
     check_batch_options(options)
-    options = _item_options(options, workers, scheduler)
+    options = execution_options(options, workers, scheduler)
     check_model_argument(model, input_convention)
     if not isinstance(model, (str, os.PathLike, type(None))):
         raise TypeError("a batch's model must be a weights file path or None: each worker process loads it")
@@ -147,10 +147,10 @@ def batch(contents: Sequence[str | os.PathLike], styles: Sequence[str | os.PathL
     return BatchResult(output_dir, manifest.path, tuple(items), tuple(rendered), skipped, tuple(failed))
 
 
-def _item_options(options: StyleTransferOptions, workers: int | None, scheduler: str | None) -> StyleTransferOptions:
-    """``options`` for the execution asked for (checked before any work): a local cluster's workers
-    share the cores and the memory budget. Items never show their own progress bars, and Ctrl-C stops
-    an item with an exception, never with a result that would be recorded as finished."""
+def execution_options(options: StyleTransferOptions, workers: int | None, scheduler: str | None) -> StyleTransferOptions:
+    """``options`` for the execution asked for (checked before any work; also ``swiftnst.video``'s): a
+    local cluster's workers share the cores and the memory budget. Items never show their own progress
+    bars, and Ctrl-C stops an item with an exception, never with a result that would be recorded as finished."""
     from ._batch_dask import import_distributed, threads_per_worker
 
     options = dataclasses.replace(options, progress=False, raise_on_interrupt=True)

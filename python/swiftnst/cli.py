@@ -277,12 +277,18 @@ def _run_batch(argv: Sequence[str]) -> int:
     return run_batch(argv)
 
 
+def _run_video(argv: Sequence[str]) -> int:
+    from ._video_cli import run_video  # it builds on this module's flags
+
+    return run_video(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    # CONTENT is the first positional, so 'weights' and 'batch' must be recognised before argparse sees
-    # them (a content image literally named 'weights' or 'batch' can be passed as ./weights).
-    run = {"weights": _run_weights, "batch": _run_batch}.get(argv[0] if argv else "", _run_transfer)
+    # CONTENT is the first positional, so 'weights', 'batch' and 'video' must be recognised before argparse
+    # sees them (a content image literally named so can be passed as ./weights).
+    run = {"weights": _run_weights, "batch": _run_batch, "video": _run_video}.get(argv[0] if argv else "", _run_transfer)
     try:
         return run(argv if run is _run_transfer else argv[1:])
     except KeyboardInterrupt as stop:

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .images import save_image
+from .images import resize, save_image
 
-__all__ = ["load_demo_content", "render_swirl_painting", "write_demo_images"]
+__all__ = ["load_demo_content", "render_demo_clip", "render_swirl_painting", "write_demo_images"]
 
 
 def load_demo_content() -> np.ndarray:
@@ -115,6 +115,33 @@ def render_swirl_painting(width: int = 512, height: int = 384, seed: int = 1889)
 
     # A touch of blur merges stroke edges like wet paint without losing the stroke structure.
     return np.asarray(canvas.filter(ImageFilter.GaussianBlur(0.6 * scale)))
+
+
+def render_demo_clip(frame_count: int = 6, width: int = 64, height: int = 48, step: int = 2) -> list[np.ndarray]:
+    """A short synthetic clip (RGB uint8 frames) for the video tests, benchmark and README: the demo photo
+    panned by ``step`` px a frame (the camera moving right) while a shaded ball crosses the other way at
+    twice that speed, so every pixel moves and the ball uncovers background the previous frame did not show.
+
+    Raises:
+        ImportError: scikit-image is not installed (see :func:`load_demo_content`).
+    """
+    photo = load_demo_content()
+    travel = width + step * (frame_count - 1)
+    scale = max(travel / photo.shape[1], height / photo.shape[0])
+    photo = resize(photo, math.ceil(photo.shape[0] * scale), math.ceil(photo.shape[1] * scale))
+    top = (photo.shape[0] - height) // 2
+    rows, columns = np.mgrid[0:height, 0:width].astype(np.float32)
+    radius = height / 5
+    frames = []
+    for index in range(frame_count):
+        frame = photo[top:top + height, index * step:index * step + width].astype(np.float32)
+        centre_x, centre_y = width * 0.75 - 2 * step * index, height / 2
+        distance = np.hypot(columns - centre_x, rows - centre_y) / radius
+        inside = distance < 1
+        shade = (1 - 0.6 * distance[inside])[:, None]  # brightest at the centre
+        frame[inside] = shade * np.array([250, 140, 40], dtype=np.float32)
+        frames.append(np.clip(np.rint(frame), 0, 255).astype(np.uint8))
+    return frames
 
 
 def write_demo_images(directory: str | Path) -> tuple[Path, Path]:

@@ -29,6 +29,7 @@ import numpy as np
 from . import images
 from ._current_image import CurrentImage
 from ._errors import StyleTransferInterrupted
+from ._frame_guide import FrameGuide
 from ._initial_image import initial_image
 from ._model_source import check_layers_exist, check_model_argument, open_model
 from ._outputs import SNAPSHOT_GRID_NAME, image_format, prepare_outputs, snapshot_name
@@ -36,7 +37,8 @@ from ._run_control import RunControl
 from ._run_masks import RunMasks
 from ._session_pool import SessionPool, open_scale_session
 from ._signals import deferred_signals, print_line, terminate_like_ctrl_c
-from ._sizes import PAD_MULTIPLE, check_run_sizes
+from ._padding import crop, float_at_most, pad
+from ._sizes import check_run_sizes
 from .color_control import CHROMA_FROM_CONTENT, prepare_colors
 from .checkpoint import Checkpoint, check_inputs, input_hashes, read_checkpoint, resume_options, write_checkpoint
 from .images import ImageSource
@@ -159,16 +161,17 @@ class TransferResult:
 
 def stylize_result(content: ImageSource, style: ImageSource | Sequence[ImageSource], *,
                    sessions: SessionPool | None = None, plan_log_level: int = logging.INFO,
-                   **arguments: Any) -> TransferResult:
-    """:func:`stylize` with the same ``arguments`` (and errors), returning a :class:`TransferResult`.
+                   guide: FrameGuide | None = None, **option_overrides: Any) -> TransferResult:
+    """:func:`stylize` with the same arguments (and errors), returning a :class:`TransferResult`.
 
     ``sessions``: a :class:`~swiftnst._session_pool.SessionPool` the scales take their sessions from and give
     back to, so renders with the same sizes, settings and style images compute the style targets once (each
     result bitwise a fresh session's); None: sessions are closed. ``plan_log_level``: the plan's log level.
+    ``guide``: a video frame's :class:`~swiftnst._frame_guide.FrameGuide` (at the result's size), the start
+    image instead of ``init`` and the temporal target of the final scale.
     """
-    model, input_convention, output, callback, options, resume = (
-        arguments.pop(name, None) for name in ("model", "input_convention", "output", "callback", "options", "resume"))
-    option_overrides = arguments
+    names = ("model", "input_convention", "output", "callback", "options", "resume")
+    model, input_convention, output, callback, options, resume = (option_overrides.pop(n, None) for n in names)
     started = time.monotonic()  # a time limit counts from here (less the time a resumed run had taken)
     saved = read_checkpoint(resume) if resume is not None else None
     if saved is not None:
@@ -206,7 +209,7 @@ def stylize_result(content: ImageSource, style: ImageSource | Sequence[ImageSour
             net, options, content_rgb.shape[:2], [s.shape[:2] for s in style_rgbs], masks=masks.count())
         logger.log(plan_log_level, "%s", plan)
         run = _Transfer(net, options, plan, content_rgb, list(zip(style_rgbs, style_sides)), blend, callback,
-                        init_rgb, hashes, saved, masks, sessions)
+                        init_rgb, hashes, saved, masks, sessions, guide)
         image = run.run(output, started)
         return TransferResult(image, run.result_losses, run.iteration, plan, run.reused_sessions)
     finally:
@@ -220,13 +223,13 @@ class _Transfer:
     def __init__(self, model: Model, options: StyleTransferOptions, plan: RenderPlan, content: np.ndarray,
                  styles: list[tuple[np.ndarray, int]], blend: Sequence[float], callback: ProgressCallback | None,
                  init: np.ndarray | None, hashes: dict, resume: Checkpoint | None, masks: RunMasks,
-                 sessions: SessionPool | None) -> None:
+                 sessions: SessionPool | None, guide: FrameGuide | None = None) -> None:
         """``content``, the ``styles`` and the ``init`` image (None unless ``options.init`` is a path) are
         RGB uint8 as loaded, each style with the largest side the run resizes it to (``_sizes.check_run_sizes``);
         ``hashes`` identify the inputs in checkpoints and in the keys of ``sessions`` (the pool to reuse
         sessions from, or None), ``resume`` is the checkpoint to continue from, ``masks`` are the run's
-        spatial control."""
-        self.model, self.options, self.plan, self.callback = model, options, plan, callback
+        spatial control, ``guide`` a video frame's."""
+        self.model, self.options, self.plan, self.callback, self.guide = model, options, plan, callback, guide
         self.hashes, self.resume, self.sessions = hashes, resume, sessions
         self.session_key: tuple = ()          # the key of the current scale's session in ``sessions``
         self.reused_sessions = 0
@@ -235,12 +238,11 @@ class _Transfer:
         self.final_shape = images.fit_longest_side(content.shape[0], content.shape[1], options.image_size)
         # Float copies only at the largest size the run needs, never of the full-size inputs.
         # ``colors``: the content whose chroma a "post" or "luminance" result takes.
-        self.colors = _float_at_most(content, options.image_size)
+        self.colors = float_at_most(content, options.image_size)
         self.content, self.styles = prepare_colors(options.color_control, self.colors,
-                                                   [_float_at_most(style, side) for style, side in styles])
-        self.masks = masks
-        self.init = _float_at_most(init, options.image_size) if init is not None else None
-        self.blend = blend
+                                                   [float_at_most(style, side) for style, side in styles])
+        self.init = float_at_most(init, options.image_size) if init is not None else None
+        self.masks, self.blend = masks, blend
         self.shape = self.final_shape           # (height, width) of the current scale, before padding
         self.iteration = 0
         self.printing = True
@@ -310,7 +312,7 @@ class _Transfer:
     # Setting up one scale.
 
     def _make_session(self, scale: ScalePlan, previous: np.ndarray | None, resumed: Checkpoint | None) -> Session:
-        """A session at the scale's size padded to :data:`PAD_MULTIPLE` (see :func:`_pad`), evaluated
+        """A session at the scale's size padded to ``PAD_MULTIPLE`` (see :func:`~swiftnst._padding.pad`), evaluated
         and with the L-BFGS history as planned, in the ``resumed`` checkpoint's state if given; images
         leave it only through :meth:`_read`, which crops back to ``self.shape``. From ``self.sessions``
         when it holds one made the same way (its style targets are then reused)."""
@@ -320,18 +322,23 @@ class _Transfer:
             start = content  # replaced by the checkpoint's image; the noise generator is not drawn from
         elif previous is not None:
             start = images.resize(previous, height, width)
+        elif self.guide is not None:
+            start = images.resize(self.guide.warped, height, width)
         else:
             start = initial_image(content, self.init, self.options, self.model, self.rng)
-        content, start = _pad(content), _pad(start)
+        content, start = pad(content), pad(start)
         styles = [(index, digest, style, weight) for index, (digest, style, weight)
                   in enumerate(zip(self.hashes["styles"], self.styles, self.blend)) if weight > 0]
         session, self.session_key, reused = open_scale_session(
             self.model, self.options, scale, content.shape[:2], styles, self.sessions, self.plan.spare_bytes(scale),
-            masks=self.masks, mask_digests=tuple(self.hashes["masks"]), pad=_pad)
+            masks=self.masks, mask_digests=tuple(self.hashes["masks"]))
         self.reused_sessions += reused
         try:
             session.set_content(self.model.preprocess(content))
             session.set_image(self.model.preprocess(start))
+            if self._temporal_scale(scale):
+                target, weights = self.guide.temporal_target(height, width)
+                session.set_temporal_target(self.model.preprocess(target), weights)
             if resumed is not None:
                 session.load_state(resumed.session_state)
         except BaseException:
@@ -340,11 +347,17 @@ class _Transfer:
         return session
 
     def _release(self, session: Session) -> None:
-        """Done with the scale's session: back into the pool, or closed without one."""
+        """Done with the scale's session: back into the pool (without a temporal target), or closed without one."""
         if self.sessions is None:
             session.close()
         else:
+            if self._temporal_scale(self.plan.scales[self.scale_index]):
+                session.set_temporal_target(None, None)
             self.sessions.give_back(self.session_key, session, self.plan.scales[self.scale_index].engine_bytes)
+
+    def _temporal_scale(self, scale: ScalePlan) -> bool:
+        """Whether ``scale`` carries the guide's temporal term: the final one, with a weight."""
+        return self.guide is not None and self.guide.weight > 0 and scale is self.plan.scales[-1]
 
     # The step loop.
 
@@ -403,7 +416,7 @@ class _Transfer:
     def _read(self, x: np.ndarray) -> np.ndarray:
         """A (padded, model-space) session image -> float RGB at the scale's true size; every
         image leaving a session goes through here."""
-        return _crop(self.model.deprocess(x), self.shape)
+        return crop(self.model.deprocess(x), self.shape)
 
     # Outputs.
 
@@ -425,27 +438,3 @@ class _Transfer:
                                     [f"iteration {i}" for i, _ in self.snapshots], cell_height=GRID_CELL_HEIGHT)
             images.save_image(grid, Path(self.options.snapshot_dir) / SNAPSHOT_GRID_NAME)
         return image
-
-
-def _pad(rgb: np.ndarray) -> np.ndarray:
-    """Pad an (H, W, C) image on the bottom and right up to multiples of :data:`PAD_MULTIPLE`:
-    mirrored without repeating the edge pixel ("reflect"), or with it ("symmetric", which also
-    works for a side of 1 pixel) when the image is not larger than the pad."""
-    height, width = rgb.shape[:2]
-    pad_h, pad_w = -height % PAD_MULTIPLE, -width % PAD_MULTIPLE
-    if not (pad_h or pad_w):
-        return rgb
-    mode = "reflect" if pad_h < height and pad_w < width else "symmetric"
-    return np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
-
-
-def _float_at_most(rgb: np.ndarray, side: int) -> np.ndarray:
-    """``rgb`` as float, downscaled first if its longest side is above ``side`` (the largest the run needs)."""
-    if max(rgb.shape[:2]) > side:
-        return images.resize_longest_side(images.to_float(rgb), side)
-    return images.to_float(rgb)
-
-
-def _crop(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Undo :func:`_pad`: the top-left ``shape`` (height, width) of the image (a contiguous copy)."""
-    return np.ascontiguousarray(rgb[:shape[0], :shape[1]])

@@ -31,14 +31,14 @@ def style() -> np.ndarray:
 
 @pytest.mark.parametrize("shape", [(47, 79), (33, 20), (32, 48), (1, 1), (5, 3), (17, 1), (16, 33)])
 def test_pad_reaches_a_multiple_of_16_and_crop_undoes_it(shape):
-    from swiftnst.transfer import PAD_MULTIPLE, _crop, _pad
+    from swiftnst._padding import PAD_MULTIPLE, crop, pad
 
     assert PAD_MULTIPLE == MULTIPLE
     rgb = np.random.default_rng(sum(shape)).random((*shape, 3)).astype(np.float32)
-    padded = _pad(rgb)
+    padded = pad(rgb)
     assert [n % MULTIPLE for n in padded.shape[:2]] == [0, 0]
     assert all(0 <= p - n < MULTIPLE for p, n in zip(padded.shape[:2], shape))
-    np.testing.assert_array_equal(_crop(padded, shape), rgb)
+    np.testing.assert_array_equal(crop(padded, shape), rgb)
     if shape == (33, 20):                           # mirrored about the last row/column
         np.testing.assert_array_equal(padded[33:, :20], rgb[31:16:-1])
         np.testing.assert_array_equal(padded[:33, 20:], rgb[:, 18:6:-1])

@@ -98,3 +98,30 @@ def test_the_distributed_extra_holds_dask_and_setup_sh_installs_it():
     script = (REPO / "scripts" / "setup.sh").read_text(encoding="utf-8")
     extras = re.search(r"^EXTRAS=\$\{SWIFTNST_EXTRAS:-([\w,-]+)\}$", script, re.MULTILINE).group(1).split(",")
     assert "distributed" in extras
+
+
+def test_the_video_extra_holds_imageio_ffmpeg_and_opencv_and_setup_sh_installs_it():
+    """``swiftnst video`` needs imageio's ffmpeg plugin and OpenCV: the extra its error message names."""
+    from swiftnst._flow import VIDEO_EXTRA
+
+    assert "swiftnst[video]" in VIDEO_EXTRA
+    video = PYPROJECT["project"]["optional-dependencies"]["video"]
+    assert _names(video) == {"imageio", "opencv-python-headless"}
+    assert any(requirement.startswith("imageio[ffmpeg]") for requirement in video)
+    script = (REPO / "scripts" / "setup.sh").read_text(encoding="utf-8")
+    extras = re.search(r"^EXTRAS=\$\{SWIFTNST_EXTRAS:-([\w,-]+)\}$", script, re.MULTILINE).group(1).split(",")
+    assert "video" in extras
+
+
+def test_video_without_its_extra_names_the_extra(monkeypatch, tmp_path):
+    """Without OpenCV (or imageio's ffmpeg plugin) ``swiftnst.video`` stops before any work, naming the extra."""
+    import sys
+
+    import swiftnst
+
+    for missing in ("cv2", "imageio_ffmpeg"):
+        with monkeypatch.context() as patch:
+            patch.setitem(sys.modules, missing, None)  # as if it were not installed
+            with pytest.raises(ImportError, match=r"swiftnst\[video\]"):
+                swiftnst.video(tmp_path / "clip.mp4", tmp_path / "style.png", tmp_path / "out.mp4")
+    assert not (tmp_path / "out.mp4").exists()
