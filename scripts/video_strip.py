@@ -2,7 +2,7 @@
 (``swiftnst.demo_images.render_demo_clip``) over its frames rendered by ``swiftnst.video`` with the
 temporal term, in the demo style. Needs ``swiftnst[video]``, scikit-image and the cached VGG-19.
 
-    python scripts/video_strip.py [--frames 5] [--size 160] [--iterations 150]
+    python scripts/video_strip.py [--frames 5] [--size 128] [--iterations 100]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ STRIP = Path(__file__).resolve().parents[1] / "docs" / "images" / "video_strip.p
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=5, help="frames shown (default: %(default)s)")
-    parser.add_argument("--size", type=int, default=160, help="width of the frames (default: %(default)s)")
-    parser.add_argument("--iterations", type=int, default=150, help="L-BFGS steps per frame (default: %(default)s)")
+    parser.add_argument("--size", type=int, default=128, help="width of the frames (default: %(default)s)")
+    parser.add_argument("--iterations", type=int, default=100, help="L-BFGS steps per frame (default: %(default)s)")
     args = parser.parse_args()
     clip = render_demo_clip(args.frames, args.size, args.size * 3 // 4, step=args.size // 32)
     with tempfile.TemporaryDirectory(prefix="swiftnst-strip-") as temporary:
