@@ -20,6 +20,8 @@ from swiftnst._manifest import MANIFEST_NAME
 from swiftnst.cli import main
 from swiftnst.demo_images import load_demo_content, render_swirl_painting
 
+from child_process import default_sigint
+
 ITEMS = 8  # 4 contents x 2 styles
 
 
@@ -43,7 +45,7 @@ def _stop_after_first_record(arguments: list[str], out: Path, signum: int) -> in
     """Start the batch in a subprocess, send ``signum`` once the manifest holds a record; its exit code."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
     process = subprocess.Popen([sys.executable, "-m", "swiftnst", *arguments, "-o", str(out), "-q"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=default_sigint)
     deadline = time.monotonic() + 300
     try:
         while not _lines(out / MANIFEST_NAME):
