@@ -104,6 +104,11 @@ extension StyleTransferSessionTests {
         patched = state
         for i in 32..<40 { patched[i] = 0xFF }
         assertRefused(patched, by: target, invalid, "negative iteration")
+        // Counters at Int64.max: adding the next step to them would overflow (a trap, from the C ABI).
+        let int64Max = withUnsafeBytes(of: Int64.max.littleEndian, Array.init)
+        patched = state
+        patched.replaceSubrange(32..<40, with: int64Max)
+        assertRefused(patched, by: target, invalid, "iteration at Int64.max")
         // NaN in the image (its first float, after the fixed header: magic ... best evaluations).
         let header = 8 + 4 + 4 + 8 + 8 + 8 + 8 + 4 + 4 * 8 + 8 + 8
         patched = state
@@ -115,6 +120,9 @@ extension StyleTransferSessionTests {
         patched = state
         patched.replaceSubrange(pairOffset..<pairOffset + 8, with: withUnsafeBytes(of: Int64.max.littleEndian, Array.init))
         assertRefused(patched, by: target, invalid, "pair count above the history")
+        patched = state
+        patched.replaceSubrange(pairOffset - 8..<pairOffset, with: int64Max)
+        assertRefused(patched, by: target, invalid, "L-BFGS iteration at Int64.max")
         patched = state
         patched[pairOffset - 12] = 2  // the line-search flag, a UInt32 before the iteration
         assertRefused(patched, by: target, invalid, "a line-search flag that is neither 0 nor 1")

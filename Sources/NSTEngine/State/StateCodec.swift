@@ -61,11 +61,15 @@ public struct StateReader {
         UInt32(littleEndian: try take(4, what).loadUnaligned(as: UInt32.self))
     }
 
-    /// A signed 64-bit count or counter, refused when negative.
+    /// The largest count or counter a state may hold, 2⁵³: far above any real run's steps, and low
+    /// enough that the importer's and the next steps' additions to a counter cannot overflow (a trap).
+    static let maxCount = 1 << 53
+
+    /// A signed 64-bit count or counter, refused when negative or above `maxCount`.
     mutating func count(_ what: String) throws -> Int {
         let value = Int64(littleEndian: try take(8, what).loadUnaligned(as: Int64.self))
-        guard value >= 0, let result = Int(exactly: value) else {
-            throw NSTError.invalidArgument("session state's \(what) must be >= 0, got \(value)")
+        guard value >= 0, value <= Self.maxCount, let result = Int(exactly: value) else {
+            throw NSTError.invalidArgument("session state's \(what) must be in 0...2^53, got \(value)")
         }
         return result
     }
