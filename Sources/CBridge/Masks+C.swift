@@ -11,6 +11,10 @@ public func nst_session_add_style_image_masked(_ session: OpaquePointer?, _ imag
                                                _ region: UnsafePointer<Float>?, _ regionCount: Int64) -> nst_status {
     bridge("nst_session_add_style_image_masked") {
         let handle = try SessionHandle.from(session)
+        // The sides' range before the mask is copied: a copy of a mask of sides the engine refuses anyway
+        // could exceed memory (a trap), however consistent the counts.
+        _ = try imageSide(height, "image height")
+        _ = try imageSide(width, "image width")
         let count = try elementCount([3, height, width], "image")
         try checkCount(imageCount, count, "image")
         let pixels = try floats(image, count: count, "image")

@@ -67,6 +67,11 @@ final class MasksCTests: XCTestCase {
         assertStatus(add([Float](repeating: 0, count: positions), Int64(positions), nil, 0), NST_ERR_INVALID_ARGUMENT, "covers nothing")
         assertStatus(CBridge.nst_session_add_style_image_masked(session, nil, 0, side, side, 1, nil, 0, nil, 0),
                      NST_ERR_SHAPE)
+        // Sides beyond NST_MAX_IMAGE_SIDE with counts that agree: refused before the mask (1 TiB here) is read.
+        let huge: Int64 = 1 << 19
+        assertStatus(CBridge.nst_session_add_style_image_masked(session, style, 3 * huge * huge, huge, huge, 1,
+                                                                 half, huge * huge, nil, 0),
+                     NST_ERR_SHAPE, "image height must be 1...\(NST_MAX_IMAGE_SIDE), got \(huge)")
         // Nothing was added: the style term still has no image.
         assertStatus(evaluate(session, x).0, NST_ERR_STATE, "no style image")
         // Valid calls; a region on the left half only and a content mask lower the losses of a right-half change.
