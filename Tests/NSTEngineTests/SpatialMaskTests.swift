@@ -35,6 +35,10 @@ final class SpatialMaskTests: XCTestCase {
                 XCTAssertEqual($0 as? NSTError, .invalidArgument("style region values must be finite and in [0, 1]"))
             }
         }
+        // Sides whose product overflows are a shape error, not a trap (the initialiser is public).
+        XCTAssertThrowsError(try SpatialMask(values: [], height: Int.max, width: 2, "content mask")) {
+            XCTAssertEqual($0 as? NSTError, .shape("content mask sides must be 1...\(StyleTransferObjective.maxImageSide), got \(Int.max)x2"))
+        }
     }
 
     /// `Σ_p w_p f_p f_pᵀ · alpha` in Double, the naive reference of the weighted Gram matrix.

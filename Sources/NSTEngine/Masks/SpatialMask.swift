@@ -12,10 +12,15 @@ public struct SpatialMask: Sendable, Equatable {
     public let height: Int
     public let width: Int
 
-    /// - Throws: `NSTError.shape` (not `height · width` values), `.invalidArgument` (a value that is not
+    /// - Throws: `NSTError.shape` (a side outside `1...StyleTransferObjective.maxImageSide`, or not
+    ///   `height · width` values), `.invalidArgument` (a value that is not
     ///   finite or outside `[0, 1]`), naming the mask as `what`.
     public init(values: [Float], height: Int, width: Int, _ what: String) throws {
-        guard height >= 1, width >= 1, values.count == height * width else {
+        let sides = 1...StyleTransferObjective.maxImageSide  // also keeps height · width from overflowing
+        guard sides.contains(height), sides.contains(width) else {
+            throw NSTError.shape("\(what) sides must be \(sides.lowerBound)...\(sides.upperBound), got \(height)x\(width)")
+        }
+        guard values.count == height * width else {
             throw NSTError.shape("\(what) must hold \(height)x\(width) = \(height * width) values, got \(values.count)")
         }
         guard values.allSatisfy({ $0.isFinite && $0 >= 0 && $0 <= 1 }) else {
