@@ -15,7 +15,7 @@ final class ModelHandle {
     private let cNames: [UnsafeMutablePointer<CChar>]
 
     init(file: ModelWeights) throws {
-        let weights = file.normalizedToCaffeRange()
+        let weights = try file.normalizedToCaffeRange()
         network = try weights.makeNetwork()
         let mean = weights.mean, std = weights.std
         info = nst_model_info(

@@ -24,7 +24,7 @@ final class InputNormalizationTests: XCTestCase {
     func testCaffeWeightsAreLoadedBitForBit() throws {
         XCTAssertTrue(InputNormalization(inputScale: 255, std: [1, 1, 1]).isIdentity)
         let file = try load(SharedWeights.vgg16, scale: "255", mean: "103.939,116.779,123.68", std: "1,1,1", order: "BGR")
-        let loaded = file.normalizedToCaffeRange()
+        let loaded = try file.normalizedToCaffeRange()
         XCTAssertEqual([loaded.inputScale] + loaded.mean + loaded.std, [file.inputScale] + file.mean + file.std)
         XCTAssertEqual(Set(loaded.layers.keys), Set(file.layers.keys))
         for (name, layer) in file.layers {
@@ -51,11 +51,23 @@ final class InputNormalizationTests: XCTestCase {
         XCTAssertEqual(loaded.channelOrder, .rgb)
     }
 
+    /// A file value that is finite but overflows once scaled is refused as the file's fault, naming the
+    /// layer: the loaded network holds only finite values (nst_model_load_from_file's promise).
+    func testValuesOverflowingTheScaleAreRefused() throws {
+        var layers = SharedWeights.vgg16
+        layers["conv2_1"]!.bias[0] = 1e37  // times the activation scale 57.6: beyond Float's 3.4e38
+        let file = try load(layers, scale: "1", mean: "0.485,0.456,0.406", std: "0.229,0.224,0.225", order: "RGB")
+        XCTAssertThrowsError(try file.normalizedToCaffeRange()) {
+            XCTAssertEqual($0 as? NSTError, .weightsFormat(
+                "conv2_1's values overflow Float when rescaled to the Caffe input range (activation scale \(file.inputNormalization.activationScale))"))
+        }
+    }
+
     /// The normalised network on the Caffe-range image is the file's network on its own input, times
     /// the activation scale, at every depth and with both poolings.
     func testNormalisedNetworkIsTheScaledNetwork() throws {
         let file = try torchvisionWeights()
-        let loaded = file.normalizedToCaffeRange()
+        let loaded = try file.normalizedToCaffeRange()
         let scale = file.inputNormalization.activationScale
         let (height, width) = (18, 20)
         let rgb = randomFloats(3 * height * width, in: 0...1, seed: 5)

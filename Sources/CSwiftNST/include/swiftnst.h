@@ -225,7 +225,8 @@ NST_API const char * nst_status_name(nst_status status);
 // a = the geometric mean of the k_c (57.63 for torchvision): conv1_1's input channel c is divided by k_c,
 // conv1_1's weights and every bias are multiplied by a. nst_model_info then reports input_scale 255,
 // mean 255 * mean_c / input_scale, std 1, and every activation is a times the file's network's.
-// Caffe-convention files (std 1 at input_scale 255) are loaded as they are.
+// Caffe-convention files (std 1 at input_scale 255) are loaded as they are. A value that overflows float
+// once rescaled is NST_ERR_WEIGHTS_FORMAT.
 // Returns NST_OK, NST_ERR_NULL_POINTER, NST_ERR_IO, NST_ERR_WEIGHTS_FORMAT or NST_ERR_OUT_OF_MEMORY.
 NST_API nst_status nst_model_load_from_file(const char * path, nst_model ** model_out);
 

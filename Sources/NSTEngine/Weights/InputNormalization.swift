@@ -45,7 +45,9 @@ extension ModelWeights {
 
     /// The same network reading the Caffe input range, its activations scaled by
     /// `inputNormalization.activationScale`; `self` when the weights already read that range.
-    public func normalizedToCaffeRange() -> ModelWeights {
+    /// - Throws: `NSTError.weightsFormat` when a value of the file, finite there, overflows once scaled
+    ///   (the loaded network must hold only finite values, as the file's validation promises).
+    public func normalizedToCaffeRange() throws -> ModelWeights {
         let normalization = inputNormalization
         if normalization.isIdentity { return self }
         let scale = normalization.activationScale
@@ -61,7 +63,12 @@ extension ModelWeights {
                     weight[index] *= channelFactors[(index / 9) % channels]
                 }
             }
-            scaled[name] = (weight, layer.bias.map { $0 * scale })
+            let bias = layer.bias.map { $0 * scale }
+            guard weight.allSatisfy(\.isFinite), bias.allSatisfy(\.isFinite) else {
+                throw NSTError.weightsFormat("\(name)'s values overflow Float when rescaled to the Caffe input range "
+                                             + "(activation scale \(scale))")
+            }
+            scaled[name] = (weight, bias)
         }
         // x'_c = k_c * ((inputScale * rgb_c - mean_c) / std_c) = 255 * rgb_c - 255 * mean_c / inputScale
         let mean = mean.map { Float(Double(InputNormalization.caffeInputScale) * Double($0) / Double(inputScale)) }
