@@ -11,8 +11,7 @@ public enum GramMatrix {
     /// With `planeStride` (default `positions`), channel c's positions start at `features + c · planeStride`:
     /// a range of rows of a `[channels, rows, width]` layer. With `accumulating`, the product is added to
     /// `gram` (a strip's share of a Gram matrix summed over strips). With `weights` `[positions]` (>= 0),
-    /// position p counts `weights[p]` times: `alpha · Σ_p w_p f_p f_pᵀ`, the Gram matrix of a masked region
-    /// (`planeStride` must then be nil).
+    /// position p counts `weights[p]` times: `alpha · Σ_p w_p f_p f_pᵀ`, the Gram matrix of a masked region.
     /// - Complexity: channels² · positions / 2 multiply-adds in ssyrk, plus O(channels² · workers).
     public static func forward(features: UnsafePointer<Float>, channels: Int, positions: Int, planeStride: Int? = nil,
                                weights: UnsafePointer<Float>? = nil,
@@ -28,7 +27,7 @@ public enum GramMatrix {
             let beta: Float = part == 0 && accumulating ? 1 : 0
             if let weights, !share.isEmpty {
                 // Each chunk's columns scaled by √w, so that their product carries w once.
-                forEachWeightedChunk(features, channels: c, positions: positions, share: share,
+                forEachWeightedChunk(features, channels: c, planeStride: planeStride ?? positions, share: share,
                                      weights: weights, root: true) { chunk, columns in
                     BLAS.serialSsyrkUpper(n: c, k: chunk.count, alpha: alpha, a: columns, lda: chunk.count,
                                           beta: chunk.lowerBound == share.lowerBound ? beta : 1, c: target, ldc: c)
@@ -85,7 +84,7 @@ public enum GramMatrix {
         }
         let workers = max(1, min(Parallel.threadCount, positions / weightedChunk))
         Parallel.forEach(workers) { worker in
-            forEachWeightedChunk(features, channels: channels, positions: positions,
+            forEachWeightedChunk(features, channels: channels, planeStride: positions,
                                  share: Parallel.part(worker, of: workers, splitting: positions),
                                  weights: weights, root: false) { chunk, columns in
                 BLAS.serialSgemm(m: channels, n: chunk.count, k: channels, alpha: scale, a: g, lda: channels,
@@ -108,7 +107,7 @@ public enum GramMatrix {
                 let product = UnsafeMutablePointer<Float>.allocate(capacity: channels * weightedChunk)
                 defer { product.deallocate() }
                 var sum = 0.0
-                forEachWeightedChunk(features, channels: channels, positions: positions,
+                forEachWeightedChunk(features, channels: channels, planeStride: positions,
                                      share: Parallel.part(worker, of: workers, splitting: positions),
                                      weights: weights, root: false) { chunk, columns in
                     BLAS.serialSgemm(m: channels, n: chunk.count, k: channels, alpha: scale, a: g, lda: channels,
@@ -139,8 +138,9 @@ public enum GramMatrix {
 
     /// Calls `body` with each chunk of `share`'s positions and a copy of its columns `[channels, chunk]`
     /// (row stride `chunk.count`), each column p scaled by `weights[p]`, or by `√weights[p]` with `root`;
-    /// without `weights` (the L1 norm of an unweighted gradient), unscaled. On the calling thread only.
-    private static func forEachWeightedChunk(_ features: UnsafePointer<Float>, channels: Int, positions: Int,
+    /// without `weights` (the L1 norm of an unweighted gradient), unscaled; channel c's positions start at
+    /// `features + c · planeStride`. On the calling thread only.
+    private static func forEachWeightedChunk(_ features: UnsafePointer<Float>, channels: Int, planeStride: Int,
                                              share: Range<Int>, weights: UnsafePointer<Float>?, root: Bool,
                                              _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
         let columns = UnsafeMutablePointer<Float>.allocate(capacity: channels * weightedChunk)
@@ -154,7 +154,7 @@ public enum GramMatrix {
                 scales[j] = root ? w.squareRoot() : w
             }
             for c in 0..<channels {
-                let source = features + c * positions + chunk.lowerBound, row = columns + c * chunk.count
+                let source = features + c * planeStride + chunk.lowerBound, row = columns + c * chunk.count
                 for j in 0..<chunk.count { row[j] = source[j] * scales[j] }
             }
             body(chunk, columns)

@@ -93,6 +93,23 @@ final class SpatialMaskTests: XCTestCase {
         XCTAssertEqual(norm, expected.reduce(0) { $0 + abs($1) }, accuracy: 1e-5 * norm)
     }
 
+    /// With `planeStride`, the weighted Gram matrix reads each channel's positions where the stride says
+    /// (a strip's rows of a larger layer), as the unweighted one does.
+    func testWeightedGramHonoursThePlaneStride() {
+        let (c, positions, stride) = (4, 300, 520)
+        let layer = randomFloats(c * stride, seed: 8)
+        let w = randomFloats(positions, in: 0...1, seed: 9)
+        let rows = (0..<c).flatMap { layer[($0 * stride)..<($0 * stride + positions)] }
+        var gram = [Float](repeating: 0, count: c * c)
+        layer.withUnsafeBufferPointer { f in
+            w.withUnsafeBufferPointer { w in
+                GramMatrix.forward(features: f.baseAddress!, channels: c, positions: positions, planeStride: stride,
+                                   weights: w.baseAddress!, gram: &gram)
+            }
+        }
+        assertClose(gram, Self.naiveWeightedGram(rows, channels: c, weights: w, alpha: 1), tolerance: 1e-5)
+    }
+
     /// The masked style term against its definition computed naively in Double, and its gradient
     /// against central differences (h 1e-2; relative 2e-3, the float32 loss's rounding over 2h).
     func testMaskedStyleLossMatchesReferenceAndFiniteDifferences() throws {
