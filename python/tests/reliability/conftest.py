@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -95,3 +97,19 @@ def run_group_in_child(module: str, group: str, weights: Path, *, raw_abi: bool 
         pytest.fail(f"{module}.{group}: no answer in {expired.timeout} s (deadlock?)\n{expired.stdout}")
     assert_clean_exit(result)
     assert f"passed {group}" in result.stdout, result.stdout
+
+
+def handmade_png(width: int, height: int, rows: bytes, bit_depth: int = 8, colour_type: int = 2) -> bytes:
+    """A PNG written by hand, so the header may claim anything (Pillow refuses to write lies)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+def file_snapshot(directory: Path) -> dict[str, bytes | None]:
+    """Every file and folder under ``directory`` with its bytes (None for a folder): equal snapshots
+    before and after a refused command show it wrote, replaced and left behind nothing."""
+    return {str(p.relative_to(directory)): None if p.is_dir() else p.read_bytes() for p in directory.rglob("*")}

@@ -6,9 +6,7 @@ problem. Odd-but-valid images are checked pixel by pixel against what images.py 
 from __future__ import annotations
 
 import re
-import struct
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +15,7 @@ from PIL import Image
 
 from swiftnst.images import MAX_IMAGE_PIXELS, ImageError, ImageNotFoundError, load_image
 
-
-def _png(width: int, height: int, rows: bytes, bit_depth: int = 8, colour_type: int = 2) -> bytes:
-    """A PNG written by hand, so the header may claim anything (Pillow refuses to write lies)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))
+from .conftest import handmade_png
 
 
 def _expect_image_error(path: Path, pattern: str, kind: type = ImageError) -> None:
@@ -85,7 +75,7 @@ def test_not_an_image(tmp_path, content):
 @pytest.mark.parametrize("width, height", [(9000, 9000), (40000, 40000), (MAX_IMAGE_PIXELS + 1, 1)])
 def test_beyond_the_pixel_limit_is_refused_before_decoding(tmp_path, width, height):
     path = tmp_path / "bomb.png"
-    path.write_bytes(_png(width, height, b"\0" * 64))  # a 200-byte file claiming up to 4.8 GB of pixels
+    path.write_bytes(handmade_png(width, height, b"\0" * 64))  # a 200-byte file claiming up to 4.8 GB of pixels
     start = time.perf_counter()
     _expect_image_error(path, r"exceeds the limit|decompression bomb")
     assert time.perf_counter() - start < 1.0
@@ -162,7 +152,7 @@ def test_sixteen_bit_grey_png(tmp_path):
 def test_sixteen_bit_rgb_png(tmp_path):
     pixels = np.array([[[65535, 0, 257 * 100], [257 * 7, 257 * 8, 257 * 9]]], np.uint16)
     path = tmp_path / "rgb48.png"
-    path.write_bytes(_png(2, 1, b"\0" + pixels[0].astype(">u2").tobytes(), bit_depth=16))
+    path.write_bytes(handmade_png(2, 1, b"\0" + pixels[0].astype(">u2").tobytes(), bit_depth=16))
     np.testing.assert_array_equal(load_image(path)[0], [[255, 0, 100], [7, 8, 9]])
 
 
