@@ -27,13 +27,16 @@ def is_model_name(model: object) -> bool:
 
 
 def check_model_name(model: object) -> None:
-    """Refuse a bare word (no directory, no extension) that is neither a model name nor an existing file.
+    """Refuse an empty string, and a bare word (no directory, no extension) that is neither a model name
+    nor an existing file.
 
     Weights files carry an extension (``.safetensors``, ``.h5``, ``.mat``, ``.pth``, ``.ckpt``), so such
     a word was meant as a name; anything else is left to the loaders, which name a missing file.
     """
     if not isinstance(model, str) or is_model_name(model):
         return
+    if not model:  # Path("") is the current directory: refused here rather than as "'.' is a directory"
+        raise WeightsError(f"model is empty: give a model name ({', '.join(MODEL_NAMES)}) or a weights file")
     path = Path(model)
     if not path.suffix and len(path.parts) == 1 and not path.exists():
         raise WeightsError(f"unknown model {model!r}: the model names are {', '.join(MODEL_NAMES)}, "
