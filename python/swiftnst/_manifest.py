@@ -1,10 +1,10 @@
 """A batch's ``manifest.jsonl``: one JSON record per finished item, appended and fsynced as each item
 finishes, so a crash or Ctrl-C loses at most the items in flight.
 
-A process killed while appending can leave a last line cut short (no newline, or not JSON): reading
+A process killed while appending can leave a last line cut short, which does not parse as JSON: reading
 ignores it with a warning, and the next batch cuts it off before appending. Any other line that is not
-a record is refused (``ManifestError``): the file was damaged some other way, and guessing could redo
-or lose work. One batch at a time writes a manifest (an exclusive ``flock`` while it is open).
+a record (a last line that parses included, e.g. one naming an output outside the directory) is refused
+(``ManifestError``): the file was damaged some other way, and guessing could redo or lose work. One batch at a time writes a manifest (an exclusive ``flock`` while it is open).
 """
 
 from __future__ import annotations
@@ -39,13 +39,14 @@ def _records(data: bytes, path: Path) -> tuple[list[dict[str, Any]], int]:
         try:
             record = json.loads(line)
         except ValueError:
-            record = None
-        if not (isinstance(record, dict) and isinstance(record.get("key"), str) and _plain_name(record.get("output"))):
             if last:  # cut short while being written: the item it was recording is redone
                 logger.warning("ignoring the incomplete last line of '%s' (a batch stopped while writing it)", path)
                 break
-            raise ManifestError(f"line {number} of '{path}' is not a batch record (a JSON object with a 'key' and "
-                                f"an 'output' file name); repair or remove that line")
+            record = None
+        # A line that parses was written whole (a JSON value cut short does not parse): refused even when last.
+        problem = _record_problem(record)
+        if problem:
+            raise ManifestError(f"line {number} of '{path}'{problem}; repair or remove that line")
         if last:  # a complete record whose newline is missing: keep it, and end the line before appending
             logger.warning("the last line of '%s' lacks its newline; it is kept", path)
         records.append(record)
@@ -59,6 +60,15 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _record_problem(record: object) -> str:
+    """Why ``record`` (a parsed line) is not a batch record, as the end of a sentence; "" if it is one."""
+    if not (isinstance(record, dict) and isinstance(record.get("key"), str) and "output" in record):
+        return " is not a batch record (a JSON object with a 'key' and an 'output' file name)"
+    if not _plain_name(record["output"]):
+        return f": its output {record['output']!r} is not a file name inside the output directory"
+    return ""
 
 
 def _plain_name(value: object) -> bool:

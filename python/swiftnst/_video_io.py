@@ -81,7 +81,9 @@ def read_frames(source: str | os.PathLike, fps: float | None = None) -> FrameSou
             meta = reader.get_meta_data()
             frames = [np.ascontiguousarray(frame[..., :3], dtype=np.uint8) for frame in reader]
     except (OSError, RuntimeError, ValueError) as exc:
-        raise ImageError(f"cannot read video '{path}': {exc}") from None
+        # imageio appends ffmpeg's whole log (its banner and configuration) to the first line, its reason
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ImageError(f"cannot read video '{path}': not a video ffmpeg can decode ({reason})") from None
     if not frames:
         raise ImageError(f"video '{path}' has no frames")
     return FrameSource(_same_size(frames, path), fps or float(meta.get("fps") or DEFAULT_FOLDER_FPS),
