@@ -502,7 +502,8 @@ NST_API nst_status nst_session_predict_peak_bytes(const nst_session * session, c
 // render sets it on its large scales so that they keep the look found at the preview size
 // (docs/ARCHITECTURE.md, "Large renders"). Style images must then be at least factor on each side
 // (rows and columns past the last whole block are left out). Call it before
-// nst_session_set_content_image and nst_session_add_style_image. Resets the optimiser and the best image.
+// nst_session_set_content_image and nst_session_add_style_image(_masked); masks and regions, set before or
+// after, are averaged over the same blocks. Resets the optimiser and the best image.
 // nst_session_predict_peak_bytes counts it.
 // Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_INVALID_ARGUMENT (factor not 0 and outside
 // NST_MIN_ANCHOR_FACTOR..NST_MAX_ANCHOR_FACTOR; weight not finite or <= 0), NST_ERR_SHAPE (factor does
@@ -535,7 +536,8 @@ NST_API nst_status nst_session_set_temporal_target(nst_session * session, const 
 // steps (same library, machine and n_threads): the image, the best image and its losses, the iteration
 // and evaluation counters and the optimiser's state (L-BFGS: iteration, previous gradient and step, the
 // s/y pairs, rho, the H-diagonal scale; Adam: the moments and step count). Not included: the params,
-// layers, targets and strips, which the caller sets up as before loading. The layout is versioned and
+// layers, targets, masks, the temporal target, the anchor and strips, which the caller sets up as before
+// loading. The layout is versioned and
 // self-describing (magic "SWNSTST1", format version, optimiser kind, image size, counts; little-endian;
 // documented in Sources/NSTEngine/State/StyleTransferSession+State.swift).
 
@@ -549,12 +551,13 @@ NST_API nst_status nst_session_state_size(const nst_session * session, int64_t *
 NST_API nst_status nst_session_save_state(const nst_session * session, void * buffer, int64_t size);
 
 // Replaces the session's state by the size bytes at buffer, written by nst_session_save_state of a
-// session with the same params (size, optimiser and its parameters). Call it after setting layers and
-// images, which reset the optimiser. Everything is validated before anything changes.
+// session with the same params (size, optimiser and its parameters). Call it after setting layers,
+// images, masks and the temporal target, which reset the optimiser. Everything is validated before
+// anything changes.
 // Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_SHAPE (size < 0, or a state for
 // another image size) or NST_ERR_INVALID_ARGUMENT (not a session state, another format version or
 // optimiser, a parameter that differs from the session's, truncated, trailing bytes, a count out of
-// range, NaN/Inf); the session is unchanged on error.
+// range (counters are at most 2^53), NaN/Inf); the session is unchanged on error.
 NST_API nst_status nst_session_load_state(nst_session * session, const void * buffer, int64_t size);
 
 #ifdef __cplusplus

@@ -1,7 +1,8 @@
 /// Export and import of everything a session changes while it optimises, so a run can stop and later
 /// continue with bitwise the same steps (same machine and worker count): the image, the best image and
-/// its losses, the counters and the optimiser's state. Not included: the configuration, layers, targets
-/// and evaluation strategy, which the importer sets up as before (a checkpoint keeps the inputs).
+/// its losses, the counters and the optimiser's state. Not included: the configuration, layers, targets,
+/// masks, temporal target, anchor and evaluation strategy, which the importer sets up as before (a
+/// checkpoint keeps the inputs).
 ///
 /// Layout, format version 4 (1 had no L-BFGS pair storage, 2 no L-BFGS line-search fields, 3 no temporal
 /// loss), every number little-endian:
