@@ -23,6 +23,7 @@ import numpy as np
 from . import images
 from ._errors import ImageError, ImageNotFoundError
 from ._extras import import_extra
+from ._files import NotRegularFileError, open_regular_file
 from ._flow import VIDEO_EXTRA
 
 __all__ = ["VIDEO_SUFFIXES", "FrameSource", "frame_name", "import_imageio", "read_frames", "write_frames"]
@@ -63,7 +64,8 @@ def read_frames(source: str | os.PathLike, fps: float | None = None) -> FrameSou
 
     Raises:
         ImageNotFoundError: ``source`` does not exist.
-        ImageError: no frames, frames of different sizes, or a file that cannot be decoded (named).
+        ImageError: no frames, frames of different sizes, a file that cannot be decoded or that is not a
+            regular file (a FIFO, a device; named).
         ImportError: a video file without the ``video`` extra.
     """
     path = Path(source)
@@ -75,6 +77,10 @@ def read_frames(source: str | os.PathLike, fps: float | None = None) -> FrameSou
         return FrameSource(_same_size(frames, path), fps or DEFAULT_FOLDER_FPS, has_audio=False)
     if not path.exists():
         raise ImageNotFoundError(f"video '{path}' does not exist")
+    try:  # ffmpeg would wait for a FIFO's writer forever, or read a device without end
+        open_regular_file(path, "video").close()
+    except NotRegularFileError as exc:
+        raise ImageError(str(exc)) from None
     imageio = import_imageio()
     try:
         with imageio.get_reader(path, "ffmpeg") as reader:

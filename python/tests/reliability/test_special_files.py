@@ -78,3 +78,10 @@ def test_each_loader_on_its_own(fifo, loader):
 def test_safetensors_for_the_engine(swiftnst_engine, fifo):
     for path, kind in _kinds(fifo, "vgg16.safetensors"):
         _refused("import swiftnst", f"swiftnst.Model({path!r})", f"'{path}' is {kind}")
+
+
+def test_video_source(fifo):
+    # before ffmpeg opens it: a FIFO blocked it forever, /dev/zero got ffmpeg's "cannot handle the uri"
+    pytest.importorskip("imageio_ffmpeg")
+    for path, kind in _kinds(fifo, "clip.mp4"):
+        _refused("from swiftnst._video_io import read_frames", f"read_frames({path!r})", f"video '{path}' is {kind}")
