@@ -13,6 +13,7 @@ import fcntl
 import json
 import logging
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -86,12 +87,17 @@ class Manifest:
         """Open (or create) ``directory/manifest.jsonl`` and read it.
 
         Raises:
-            ManifestError: another batch has it open, or a line other than the last is not a record.
+            ManifestError: another batch has it open, it is not a regular file (a FIFO, a device), or a
+                line is not a record.
             OSError: it cannot be opened or read.
         """
         self.path = Path(directory) / MANIFEST_NAME
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+        # O_NONBLOCK: a FIFO in its place must not block the open; fstat then refuses it (and a device).
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NONBLOCK, 0o666)
         try:
+            if not stat.S_ISREG(os.fstat(self._fd).st_mode):
+                raise ManifestError(f"'{self.path}' is not a regular file; remove it or choose another output directory")
+            os.set_blocking(self._fd, True)
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -110,6 +110,6 @@ def handmade_png(width: int, height: int, rows: bytes, bit_depth: int = 8, colou
 
 
 def file_snapshot(directory: Path) -> dict[str, bytes | None]:
-    """Every file and folder under ``directory`` with its bytes (None for a folder): equal snapshots
-    before and after a refused command show it wrote, replaced and left behind nothing."""
-    return {str(p.relative_to(directory)): None if p.is_dir() else p.read_bytes() for p in directory.rglob("*")}
+    """Every entry under ``directory`` with its bytes (None for a folder or a special file, which is not
+    read): equal snapshots before and after a refused command show it wrote, replaced and left behind nothing."""
+    return {str(p.relative_to(directory)): p.read_bytes() if p.is_file() else None for p in directory.rglob("*")}

@@ -109,3 +109,4 @@ def test_frames_of_different_sizes(work, capsys):
 
 def test_a_missing_video(work, capsys):
     _refused(work, capsys, _video(work, "absent.mp4", "styled.mp4"), r"video '.*absent\.mp4' does not exist")
+

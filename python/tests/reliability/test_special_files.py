@@ -85,3 +85,14 @@ def test_video_source(fifo):
     pytest.importorskip("imageio_ffmpeg")
     for path, kind in _kinds(fifo, "clip.mp4"):
         _refused("from swiftnst._video_io import read_frames", f"read_frames({path!r})", f"video '{path}' is {kind}")
+
+
+def test_batch_manifest(fifo, tmp_path):
+    # a FIFO blocked the batch's read of it; /dev/zero filled its memory
+    manifest = tmp_path / "out" / "manifest.jsonl"
+    manifest.parent.mkdir()
+    for make in (lambda: os.mkfifo(manifest), lambda: manifest.symlink_to("/dev/zero")):
+        make()
+        _refused("from swiftnst._manifest import Manifest", f"Manifest({str(manifest.parent)!r})",
+                 f"'{manifest}' is not a regular file")
+        manifest.unlink()
