@@ -43,14 +43,17 @@ def image_format(path: Path) -> str:
     return fmt
 
 
-def prepare_outputs(output: Path | None, snapshot_dir: Path | None, inputs: Iterable[object]) -> list[Path]:
-    """Check the result path and the snapshot directory against each other and the inputs, then
-    create the missing directories and make sure files can be created in them.
+def prepare_outputs(output: Path | None, snapshot_dir: Path | None, inputs: Iterable[object],
+                    checkpoint: Path | None = None) -> list[Path]:
+    """Check the result path, the snapshot directory and the checkpoint file against each other and the
+    inputs, then create the missing directories and make sure files can be created in them.
 
     Args:
         output: the result's path, or None.
         snapshot_dir: the snapshot directory, or None when no snapshots are taken.
-        inputs: the run's input images (paths among them are protected; arrays and PIL images are ignored).
+        inputs: the run's input images and masks (paths among them are protected; arrays and PIL images
+            are ignored).
+        checkpoint: the checkpoint file the run writes, or None (it may be the checkpoint it resumes).
 
     Returns:
         The existing files the run may replace (already reported as warnings on the ``swiftnst`` logger).
@@ -67,6 +70,12 @@ def prepare_outputs(output: Path | None, snapshot_dir: Path | None, inputs: Iter
             raise ImageError(f"cannot save the result as '{output}': the run writes its snapshots under that name")
     if snapshot_dir is not None:
         _check_snapshot_dir(snapshot_dir, input_paths)
+    if checkpoint is not None:
+        for source, what in [(path, f"the input image '{path}'") for path in input_paths] + \
+                [(output, "the result's path")] * (output is not None):
+            if _same_file(checkpoint, source):
+                raise ImageError(f"cannot write the checkpoint to '{checkpoint}': it is {what}, which the run "
+                                 f"would overwrite; choose another checkpoint path")
     for directory in filter(None, (output.parent if output is not None else None, snapshot_dir)):
         make_writable_directory(directory, "snapshot directory" if directory is snapshot_dir else "output directory")
     if output is not None and output.exists():

@@ -190,7 +190,7 @@ def stylize_result(content: ImageSource, style: ImageSource | Sequence[ImageSour
     init = [options.init] if options.noise_ratio() is None else []
     masks_given = [*(options.style_masks or ()), *([] if options.content_mask is None else [options.content_mask])]
     prepare_outputs(output, Path(options.snapshot_dir) if options.save_every else None,
-                    [content, *styles, *init, *masks_given])
+                    [content, *styles, *init, *masks_given], Path(options.checkpoint) if options.checkpoint else None)
     content_rgb = images.load_image(content)
     style_rgbs = [images.load_image(s) for s in styles]
     init_rgb = images.load_image(init[0]) if init else None

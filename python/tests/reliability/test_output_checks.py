@@ -1,7 +1,7 @@
-"""Every output of a run (the result, the snapshot directory) is checked before the model is loaded,
-by ``stylize``, the CLI and the tutorial class alike: an unsupported extension, a directory, an input
-image (also through a link), a directory that cannot be created or written, snapshots that would
-overwrite an input. An input is never overwritten; an existing output is replaced with a notice.
+"""Every output of a run (the result, the snapshot directory, the checkpoint file) is checked before the
+model is loaded, by ``stylize``, the CLI and the tutorial class alike: an unsupported extension, a
+directory, an input image or mask (also through a link), a directory that cannot be created or written,
+snapshots or a checkpoint that would overwrite an input (or the result). An input is never overwritten; an existing output is replaced with a notice.
 
 The model path given to the refused runs does not exist: the refusal must come first."""
 
@@ -123,3 +123,15 @@ def test_the_tutorial_class_checks_its_output_first(inputs, tmp_path, monkeypatc
     nst = NeuralStyleTransfer(*inputs, tmp_path / "absent.safetensors", image_size=16, progress=False)
     with pytest.raises(ImageError, match="it is the input image"):
         nst.run(num_iterations=1)
+
+
+
+@pytest.mark.parametrize("which", ["content", "style", "mask", "result"])
+def test_the_checkpoint_overwrites_no_input_and_not_the_result(inputs, tmp_path, which):
+    mask = images.save_image(np.full((20, 24, 3), 255, np.uint8), tmp_path / "mask.png")
+    before = {p.name: p.read_bytes() for p in [*inputs, mask]}
+    victim = {"content": inputs[0], "style": inputs[1], "mask": mask, "result": tmp_path / "result.png"}[which]
+    what = "the result's path" if which == "result" else "the input image"
+    _refused(inputs, tmp_path, tmp_path / "result.png", rf"cannot write the checkpoint to '.*': it is {what}",
+             checkpoint=str(victim), content_mask=str(mask))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
