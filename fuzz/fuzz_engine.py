@@ -174,7 +174,8 @@ def session_parameters(draw):
             "tv_weight": draw(_FLOATS), "learning_rate": draw(_FLOATS),
             "adam_beta1": draw(st.one_of(st.floats(-0.5, 1.5), st.just(math.nan))),
             "adam_beta2": draw(st.one_of(st.floats(-0.5, 1.5), st.just(math.nan))), "adam_epsilon": draw(_FLOATS),
-            "lbfgs_history": draw(st.integers(-2, 8)), "n_threads": draw(st.integers(-2, 3))}
+            "lbfgs_history": draw(st.integers(-2, 8)), "n_threads": draw(st.integers(-2, 3)),
+            "style_loss": draw(st.integers(-1, 3)), "histogram_weight": draw(_FLOATS)}
 
 
 def session_params(values: dict) -> None:

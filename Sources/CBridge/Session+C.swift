@@ -31,6 +31,16 @@ extension StyleTransferSession.Configuration.LineSearch: CCoded {
     var cCode: Int32 { switch self { case .none: NST_LINE_SEARCH_NONE; case .armijo: NST_LINE_SEARCH_ARMIJO } }
 }
 
+extension StyleLossKind: CCoded {
+    var cCode: Int32 {
+        switch self {
+        case .gram: NST_STYLE_LOSS_GRAM
+        case .wasserstein2: NST_STYLE_LOSS_W2
+        case .gramAndHistogram: NST_STYLE_LOSS_GRAM_HISTOGRAM
+        }
+    }
+}
+
 extension StyleTransferSession.Configuration {
     /// The engine's configuration for `nst_session_params`. Only the enumeration codes are checked here;
     /// the engine checks the values (`StyleTransferSession.init`).
@@ -61,6 +71,9 @@ extension StyleTransferSession.Configuration {
             throw BridgeError.invalidArgument("params.normalize_gradients must be 0 or 1, got \(p.normalize_gradients)")
         }
         normalizeGradients = p.normalize_gradients == 1
+        styleLoss = try StyleLossKind(
+            cCode: p.style_loss, "params.style_loss must be NST_STYLE_LOSS_GRAM, NST_STYLE_LOSS_W2 or NST_STYLE_LOSS_GRAM_HISTOGRAM")
+        histogramWeight = p.histogram_weight
     }
 }
 
@@ -73,7 +86,8 @@ extension nst_session_params {
                   adam_epsilon: c.adamEpsilon, lbfgs_history: Int32(clamping: c.lbfgsHistory),
                   lbfgs_storage: c.lbfgsStorage.cCode,
                   lbfgs_line_search: c.lbfgsLineSearch.cCode,
-                  n_threads: Int32(clamping: c.threadCount), normalize_gradients: c.normalizeGradients ? 1 : 0)
+                  n_threads: Int32(clamping: c.threadCount), normalize_gradients: c.normalizeGradients ? 1 : 0,
+                  style_loss: c.styleLoss.cCode, histogram_weight: c.histogramWeight)
     }
 }
 
@@ -125,6 +139,12 @@ public func nst_session_set_content_layers(_ session: OpaquePointer?, _ names: U
 public func nst_session_set_style_layers(_ session: OpaquePointer?, _ names: UnsafePointer<UnsafePointer<CChar>?>?,
                                          _ weights: UnsafePointer<Float>?, _ n: Int32) -> nst_status {
     setLayers("nst_session_set_style_layers", session, names, weights, n) { try $0.setStyleLayers($1) }
+}
+
+@_cdecl("nst_session_set_histogram_layers")
+public func nst_session_set_histogram_layers(_ session: OpaquePointer?, _ names: UnsafePointer<UnsafePointer<CChar>?>?,
+                                             _ weights: UnsafePointer<Float>?, _ n: Int32) -> nst_status {
+    setLayers("nst_session_set_histogram_layers", session, names, weights, n) { try $0.setHistogramLayers($1) }
 }
 
 @_cdecl("nst_session_set_content_image")

@@ -85,8 +85,9 @@ public enum BLAS {
         return "\(config); core \(core)"
     }()
 
-    /// Process-wide: re-applied in case something else sharing this OpenBLAS changed it.
-    private static func pinOpenBLASToOneThread() {
+    /// Process-wide: re-applied in case something else sharing this OpenBLAS changed it. Every call into
+    /// OpenBLAS (BLAS or its LAPACK, `SymmetricMatrix`) goes after it.
+    static func pinOpenBLASToOneThread() {
         if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
     }
 }

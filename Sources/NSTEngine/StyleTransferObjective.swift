@@ -36,6 +36,10 @@ public final class StyleTransferObjective {
     /// (layer index, layer weight) in the order given.
     let contentLayers: [(index: Int, weight: Float)]
     let styleLayers: [(index: Int, weight: Float)]
+    /// The style term's kind; with `.gramAndHistogram` the histogram layers and weight add Risser's term.
+    public let styleLoss: StyleLossKind
+    let histogramLayers: [(index: Int, weight: Float)]
+    public let histogramWeight: Float
 
     /// How the network is evaluated (`setStrategy`); the whole-image evaluation or the strip evaluator.
     public internal(set) var strategy = EvaluationStrategy.whole
@@ -43,15 +47,20 @@ public final class StyleTransferObjective {
     var strips: StripEvaluator?
     let scratch = ScratchSpace()
     var contentLosses: [ContentLoss] = []
-    /// One entry per style image: its normalised Gram matrices (one per style layer), blend weight, and the
-    /// region of the generated image it is matched over (nil: blended with the others over `styleMask`).
-    var styleImages: [(grams: [[Float]], weight: Double, region: SpatialMask?)] = []
+    /// One entry per style image: its `LayerMoments` (one per style layer), its `HistogramLoss.quantiles`
+    /// at this objective's size (one per histogram layer, when used), blend weight, and the region of the
+    /// generated image it is matched over (nil: blended with the others over `styleMask`).
+    var styleImages: [(moments: [[Float]], quantiles: [[Float]], weight: Double, region: SpatialMask?)] = []
     /// The style terms (layer index, loss): per style layer, one for the blend of the styles without a
     /// region, and one per style with a region (see `rebuildStyleLosses`).
-    var styleLosses: [(index: Int, loss: StyleLoss)] = []
-    /// Per style term, the loss's gradient with respect to the Gram matrix [channels, channels], kept from
-    /// the loss to the backward pass of one evaluation.
-    var gramGradients: [FloatBuffer] = []
+    var styleLosses: [(index: Int, loss: any LayerStyleLoss)] = []
+    /// The histogram terms (layer index, loss), one per histogram layer when `usesHistogram`.
+    var histogramLosses: [(index: Int, loss: HistogramLoss)] = []
+    /// Per style term, the layer's moments and then what its loss replaces them by (`LayerStyleLoss`),
+    /// kept from the loss to the backward pass of one evaluation.
+    var styleMoments: [FloatBuffer] = []
+    /// Per histogram layer, `F − R(F)`, kept from the loss to the backward pass (`HistogramLoss`).
+    var histogramDifferences: [FloatBuffer] = []
     /// `setMasks`: the weighting of the content term and the region of the blended styles, nil for all ones.
     var contentMask: SpatialMask?
     var styleMask: SpatialMask?
@@ -62,16 +71,24 @@ public final class StyleTransferObjective {
 
     /// - Parameters:
     ///   - contentLayers, styleLayers: layer names with their weights (finite, >= 0, no repeats).
-    ///   - contentWeight, styleWeight, tvWeight: finite, >= 0.
+    ///   - contentWeight, styleWeight, tvWeight, histogramWeight: finite, >= 0.
     ///   - convention: how the content and style terms are normalised (what the weights multiply).
+    ///   - styleLoss: the style term's kind; `histogramLayers` and `histogramWeight` are used (and their
+    ///     layers' sizes checked) only with `.gramAndHistogram`. Only `.gram` combines with
+    ///     `normalizeGradients` and the `.coursera` convention (`StyleLossKind.checkSupports`).
     /// - Throws: `NSTError.unknownLayer`, `.invalidArgument`, or `.shape` when `height x width`
     ///   is outside `1...maxImageSide` or too small to reach the deepest layer.
     public init(network: FeatureNetwork, height: Int, width: Int,
                 contentLayers: [(name: String, weight: Float)], styleLayers: [(name: String, weight: Float)],
                 contentWeight: Float, styleWeight: Float, tvWeight: Float, pooling: Pooling,
-                normalizeGradients: Bool = false, convention: ObjectiveConvention = .neuralStyle) throws {
+                normalizeGradients: Bool = false, convention: ObjectiveConvention = .neuralStyle,
+                styleLoss: StyleLossKind = .gram, histogramLayers: [(name: String, weight: Float)] = [],
+                histogramWeight: Float = 0) throws {
         try Self.checkSize(height: height, width: width, "image")
-        for (name, value) in [("content_weight", contentWeight), ("style_weight", styleWeight), ("tv_weight", tvWeight)] {
+        if normalizeGradients { try styleLoss.checkSupports("normalize_gradients") }
+        if convention != .neuralStyle { try styleLoss.checkSupports("the Coursera objective") }
+        for (name, value) in [("content_weight", contentWeight), ("style_weight", styleWeight), ("tv_weight", tvWeight),
+                              ("histogram_weight", histogramWeight)] {
             guard value.isFinite, value >= 0 else { throw NSTError.invalidArgument("\(name) must be finite and >= 0, got \(value)") }
         }
         func resolve(_ layers: [(name: String, weight: Float)], _ kind: String) throws -> [(index: Int, weight: Float)] {
@@ -88,7 +105,9 @@ public final class StyleTransferObjective {
         }
         self.contentLayers = try resolve(contentLayers, "content")
         self.styleLayers = try resolve(styleLayers, "style")
-        if let deepest = (self.contentLayers + self.styleLayers).map(\.index).max() {
+        self.histogramLayers = try resolve(histogramLayers, "histogram")
+        let histogramChecked = styleLoss == .gramAndHistogram ? self.histogramLayers : []
+        if let deepest = (self.contentLayers + self.styleLayers + histogramChecked).map(\.index).max() {
             _ = try network.shapes(upTo: deepest, height: height, width: width)
         }
         self.network = network
@@ -100,13 +119,24 @@ public final class StyleTransferObjective {
         self.tvWeight = tvWeight
         self.normalizeGradients = normalizeGradients
         self.convention = convention
+        self.styleLoss = styleLoss
+        self.histogramWeight = histogramWeight
         self.evaluation = NetworkEvaluation(network: network)
+        self.histogramDifferences = self.histogramLayers.map { _ in FloatBuffer() }
     }
 
     /// Whether the content term needs a content image (non-zero weight and at least one layer).
     var usesContent: Bool { contentWeight > 0 && !contentLayers.isEmpty }
     /// Whether the style term needs style images.
     var usesStyle: Bool { styleWeight > 0 && !styleLayers.isEmpty }
+    /// Whether the histogram term is part of the objective (it needs style images too).
+    var usesHistogram: Bool { styleLoss == .gramAndHistogram && histogramWeight > 0 && !histogramLayers.isEmpty }
+
+    /// The layers the active terms read.
+    var activeLayers: Set<Int> {
+        Set((usesContent ? contentLayers.map(\.index) : []) + (usesStyle ? styleLayers.map(\.index) : [])
+            + (usesHistogram ? histogramLayers.map(\.index) : []))
+    }
 
     /// Whether a content or style image has been set.
     var hasTargets: Bool { !contentLosses.isEmpty || !styleImages.isEmpty }
@@ -133,9 +163,9 @@ public final class StyleTransferObjective {
     /// of all images without one, matched over `styleMask`; with a `region` (the generated image's size)
     /// the image has its own term, matched over that region only and scaled by `weight` (Gatys et al.
     /// 2017's spatial control). A `mask` (the style image's size, e.g. its alpha) restricts the image's
-    /// Gram matrices to the positions it covers.
+    /// Gram matrices to the positions it covers. Masks and regions need the `.gram` style loss.
     /// - Throws: `NSTError.invalidArgument` (weight not finite or <= 0; a mask value outside [0, 1] or a
-    ///   mask that covers nothing at a style layer), `.shape` (size outside `1...maxImageSide` on a side,
+    ///   mask that covers nothing at a style layer; a mask or region with another style loss), `.shape` (size outside `1...maxImageSide` on a side,
     ///   too small for the deepest style layer, or a wrong count), `.numeric` (NaN/Inf), `.state` (a
     ///   mask with strips), `.outOfMemory`.
     public func addStyle(image: UnsafeBufferPointer<Float>, height imageHeight: Int, width imageWidth: Int,
@@ -143,19 +173,22 @@ public final class StyleTransferObjective {
         guard weight.isFinite, weight > 0 else {
             throw NSTError.invalidArgument("style blend weight must be finite and > 0, got \(weight)")
         }
+        if mask != nil { try styleLoss.checkSupports("a style image mask (a style image's alpha)") }
+        if region != nil { try styleLoss.checkSupports("style masks") }
         try Self.checkSize(height: imageHeight, width: imageWidth, "style image")
         try Self.checkImage(image, height: imageHeight, width: imageWidth)
         let imageMask = try mask.map { try SpatialMask(values: $0, height: imageHeight, width: imageWidth, "style image mask") }
         let outputRegion = try region.map { try SpatialMask(values: $0, height: height, width: width, "style region") }
-        guard !styleLayers.isEmpty else { return }
+        guard !styleLayers.isEmpty || usesHistogram else { return }
         let layers = styleLayers.map(\.index)
         let layerMasks = try imageMask.map { try $0.atLayers(layers, of: network) }
         for index in layers where layerMasks?[index]?.mass == 0 {
             throw NSTError.invalidArgument("the style image mask covers nothing at layer '\(network.layers[index].name)'")
         }
-        let grams = try normalizedGrams(of: image.baseAddress!, height: imageHeight, width: imageWidth,
-                                        layers: layers, masks: layerMasks)
-        styleImages.append((grams, weight, outputRegion))
+        let moments = try self.moments(of: image.baseAddress!, height: imageHeight, width: imageWidth,
+                                       layers: layers, masks: layerMasks)
+        let quantiles = usesHistogram ? try histogramQuantiles(of: image.baseAddress!, height: imageHeight, width: imageWidth) : []
+        styleImages.append((moments, quantiles, weight, outputRegion))
         try rebuildStyleLosses()
     }
 
@@ -172,7 +205,8 @@ public final class StyleTransferObjective {
             contentLosses = other.contentLosses
         }
         try rebuildContentLosses()
-        if style && same(other.styleLayers, styleLayers) && !other.styleImages.isEmpty {
+        if style && same(other.styleLayers, styleLayers) && same(other.histogramLayers, histogramLayers)
+            && other.styleLoss == styleLoss && other.usesHistogram == usesHistogram && !other.styleImages.isEmpty {
             styleImages = other.styleImages
         }
         try rebuildStyleLosses()
@@ -182,6 +216,7 @@ public final class StyleTransferObjective {
     public func clearStyles() {
         styleImages.removeAll()
         styleLosses.removeAll()
+        histogramLosses.removeAll()
     }
 
     /// Removes the style images added after the first `count` (undoing `addStyle` calls).
@@ -200,7 +235,7 @@ public final class StyleTransferObjective {
             throw NSTError.shape("gradient must hold \(image.count) values, got \(gradient.count)")
         }
         if usesContent && contentLosses.isEmpty { throw NSTError.state("no content image set") }
-        if usesStyle && styleLosses.isEmpty { throw NSTError.state("no style image added") }
+        if (usesStyle || usesHistogram) && styleImages.isEmpty { throw NSTError.state("no style image added") }
         if strips != nil && (usesMasks || normalizeGradients) {
             throw NSTError.state("spatial masks and gradient normalisation need the whole-image evaluation, not strips")
         }
@@ -208,21 +243,23 @@ public final class StyleTransferObjective {
         // Terms with zero weight are skipped entirely: no forward pass to their layers.
         let content: [ContentTerm] = usesContent ? zip(contentLayers, contentLosses).map { ($0.index, $1) } : []
         let style: [StyleTerm] = usesStyle
-            ? styleLosses.enumerated().map { ($1.index, $1.loss, gramGradients[$0]) } : []
+            ? styleLosses.enumerated().map { ($1.index, $1.loss, styleMoments[$0]) } : []
+        let histogram: [HistogramTerm] = usesHistogram
+            ? histogramLosses.enumerated().map { ($1.index, $1.loss, histogramDifferences[$0]) } : []
+        let terms = NetworkTerms(content: content, style: style, histogram: histogram)
         var losses = ObjectiveLosses(content: 0, style: 0, tv: 0)
         var backward: ((UnsafeMutableBufferPointer<Float>) throws -> Void)?
-        if !content.isEmpty || !style.isEmpty {
+        if !terms.isEmpty {
             if let strips {
                 (losses.content, losses.style, backward) = try networkTermsByStrips(
-                    image: image.baseAddress!, strips: strips, content: content, style: style)
+                    image: image.baseAddress!, strips: strips, terms: terms)
             } else {
-                try network.forward(image: image, height: height, width: width,
-                                    requested: Set(content.map(\.index) + style.map(\.index)),
+                try network.forward(image: image, height: height, width: width, requested: terms.layers,
                                     pooling: pooling, evaluation: evaluation)
-                let terms = try layerTerms(evaluation: evaluation, content: content, style: style)
-                (losses.content, losses.style) = (terms.content, terms.style)
+                let values = try layerTerms(evaluation: evaluation, terms)
+                (losses.content, losses.style) = (values.content, values.style)
                 backward = { [network, evaluation] in
-                    try network.backward(adding: terms.injections, evaluation: evaluation, gradImage: $0)
+                    try network.backward(adding: values.injections, evaluation: evaluation, gradImage: $0)
                 }
             }
         }
@@ -245,36 +282,6 @@ public final class StyleTransferObjective {
             for i in 0..<image.count { g[i] += tvGradient[i] }
         }
         return losses
-    }
-
-    /// A content term (layer index, loss) and a style term (layer index, loss, its Gram gradient buffer).
-    typealias ContentTerm = (index: Int, loss: ContentLoss)
-    typealias StyleTerm = (index: Int, loss: StyleLoss, gramGradient: FloatBuffer)
-
-    /// The content and style losses of `content` and `style` from the activations the last forward left in
-    /// `evaluation`, and their gradient injections for the backward pass. Each loss adds its gradient into
-    /// the network's running gradient when backward reaches its layer: no buffer the size of a layer per
-    /// loss (136 MB at 512 px for the default layers).
-    func layerTerms(evaluation: NetworkEvaluation, content: [ContentTerm], style: [StyleTerm]) throws
-        -> (content: Double, style: Double, injections: [(layer: Int, add: FeatureNetwork.GradientInjection)]) {
-        var result = (content: 0.0, style: 0.0, injections: [(layer: Int, add: FeatureNetwork.GradientInjection)]())
-        for (index, loss) in content {
-            let features = try evaluation.activationPointer(layer: index)
-            result.content += loss.uncheckedLoss(features: features)
-            result.injections.append((index, { loss.uncheckedAddGradient(features: features, to: $0) }))
-        }
-        for (index, loss, gramGradient) in style {
-            let features = try evaluation.activationPointer(layer: index)
-            let shape = evaluation.shape(ofLayer: index)!
-            let positions = shape.height * shape.width
-            gramGradient.reserve(loss.channels * loss.channels)
-            result.style += loss.uncheckedLoss(features: features, positions: positions, gramGradient: gramGradient.pointer)
-            result.injections.append((index, { [scratch] in
-                loss.uncheckedGradient(features: features, positions: positions, gramGradient: gramGradient.pointer,
-                                       accumulating: true, into: $0, scratch: scratch)
-            }))
-        }
-        return result
     }
 
     /// `NSTError.shape` naming the side of `what` that is outside `1...maxImageSide`.

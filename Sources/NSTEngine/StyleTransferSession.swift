@@ -45,6 +45,11 @@ public final class StyleTransferSession {
         public var threadCount = 0
         /// jcjohnson/neural-style's `-normalize_gradients` (`StyleTransferObjective.normalizeGradients`).
         public var normalizeGradients = false
+        /// The style term (`StyleLossKind`); Gatys et al.'s Gram loss by default.
+        public var styleLoss = StyleLossKind.gram
+        /// Weight of the histogram term with `.gramAndHistogram` (each histogram layer's weight times this),
+        /// finite and >= 0. Measured: bench/RESULTS.md, "Style losses".
+        public var histogramWeight: Float = 1
         public init() {}
     }
 
@@ -60,6 +65,8 @@ public final class StyleTransferSession {
     public static let defaultContentLayers: [(name: String, weight: Float)] = [("relu4_2", 1)]
     public static let defaultStyleLayers: [(name: String, weight: Float)] =
         ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"].map { ($0, 1) }
+    /// Risser et al.'s histogram layers (their relu1_1 and relu4_1), used with `.gramAndHistogram`.
+    public static let defaultHistogramLayers: [(name: String, weight: Float)] = [("relu1_1", 1), ("relu4_1", 1)]
 
     public let network: FeatureNetwork
     public let configuration: Configuration
@@ -70,6 +77,7 @@ public final class StyleTransferSession {
     private(set) var temporal: TemporalLoss?
     public private(set) var contentLayers: [(name: String, weight: Float)]
     public private(set) var styleLayers: [(name: String, weight: Float)]
+    public private(set) var histogramLayers: [(name: String, weight: Float)]
     /// The image being optimised, `[3, height, width]`; always finite.
     public internal(set) var image: [Float]
     /// The evaluated image with the lowest total loss since `setImage` (the set image before any step).
@@ -97,8 +105,9 @@ public final class StyleTransferSession {
         optimizer = try Self.makeOptimizer(c)
         contentLayers = Self.defaultContentLayers
         styleLayers = Self.defaultStyleLayers
+        histogramLayers = Self.defaultHistogramLayers
         do {
-            objective = try Self.makeObjective(network, c, contentLayers, styleLayers)
+            objective = try Self.makeObjective(network, c, contentLayers, styleLayers, histogramLayers)
         } catch NSTError.shape(let message) {
             throw NSTError.invalidArgument(message)
         }
@@ -125,11 +134,13 @@ public final class StyleTransferSession {
 
     private static func makeObjective(_ network: FeatureNetwork, _ c: Configuration,
                                       _ content: [(name: String, weight: Float)],
-                                      _ style: [(name: String, weight: Float)]) throws -> StyleTransferObjective {
+                                      _ style: [(name: String, weight: Float)],
+                                      _ histogram: [(name: String, weight: Float)]) throws -> StyleTransferObjective {
         try StyleTransferObjective(network: network, height: c.height, width: c.width,
                                    contentLayers: content, styleLayers: style, contentWeight: c.contentWeight,
                                    styleWeight: c.styleWeight, tvWeight: c.tvWeight, pooling: c.pooling,
-                                   normalizeGradients: c.normalizeGradients, convention: c.objectiveConvention)
+                                   normalizeGradients: c.normalizeGradients, convention: c.objectiveConvention,
+                                   styleLoss: c.styleLoss, histogramLayers: histogram, histogramWeight: c.histogramWeight)
     }
 
     // MARK: - Inputs
@@ -139,7 +150,7 @@ public final class StyleTransferSession {
     /// - Throws: `NSTError.unknownLayer`, `.invalidArgument` (weights, repeats), `.shape` (the session's
     ///   size is too small for a layer); the session is unchanged on error.
     public func setContentLayers(_ layers: [(name: String, weight: Float)]) throws {
-        let rebuilt = try Self.makeObjective(network, configuration, layers, styleLayers)
+        let rebuilt = try Self.makeObjective(network, configuration, layers, styleLayers, histogramLayers)
         try rebuilt.setStrategy(objective.strategy)
         try rebuilt.adoptTargets(from: objective, content: false, style: true)
         let rebuiltAnchor = try anchor?.rebuilt(for: rebuilt, keepContent: false, keepStyle: true)
@@ -152,13 +163,27 @@ public final class StyleTransferSession {
     /// Replaces the style layers and removes every style image; the content target is kept.
     /// - Throws: as `setContentLayers`.
     public func setStyleLayers(_ layers: [(name: String, weight: Float)]) throws {
-        let rebuilt = try Self.makeObjective(network, configuration, contentLayers, layers)
+        try replaceStyleTargets(style: layers, histogram: histogramLayers)
+        styleLayers = layers
+    }
+
+    /// Replaces the histogram layers (used with `StyleLossKind.gramAndHistogram`) and removes every style
+    /// image, whose histogram targets belong to the layers; the content target is kept.
+    /// - Throws: as `setContentLayers`.
+    public func setHistogramLayers(_ layers: [(name: String, weight: Float)]) throws {
+        try replaceStyleTargets(style: styleLayers, histogram: layers)
+        histogramLayers = layers
+    }
+
+    /// The objective rebuilt with these style and histogram layers, keeping the content target only.
+    private func replaceStyleTargets(style: [(name: String, weight: Float)],
+                                     histogram: [(name: String, weight: Float)]) throws {
+        let rebuilt = try Self.makeObjective(network, configuration, contentLayers, style, histogram)
         try rebuilt.setStrategy(objective.strategy)
         try rebuilt.adoptTargets(from: objective, content: true, style: false)
         let rebuiltAnchor = try anchor?.rebuilt(for: rebuilt, keepContent: true, keepStyle: false)
         objective = rebuilt
         anchor = rebuiltAnchor
-        styleLayers = layers
         objectiveChanged()
     }
 

@@ -127,6 +127,7 @@ final class CallbackReentrancyTests: XCTestCase {
                 ("set_masks", { CBridge.nst_session_set_masks(session, nil, 0, nil, 0) }),
                 ("set_content_layers", { withCStrings(["relu1_1"]) { CBridge.nst_session_set_content_layers(session, $0, [1], 1) } }),
                 ("set_style_layers", { withCStrings(["relu1_1"]) { CBridge.nst_session_set_style_layers(session, $0, [1], 1) } }),
+                ("set_histogram_layers", { withCStrings(["relu1_1"]) { CBridge.nst_session_set_histogram_layers(session, $0, [1], 1) } }),
                 ("evaluate", { CBridge.nst_session_evaluate(session, zeros, Int64(Self.count), &gradient, Int64(Self.count), nil) }),
                 ("step", { CBridge.nst_session_step(session, 1, nil, nil, nil) }),
                 ("set_strips", { CBridge.nst_session_set_strips(session, "pool1", 8) }),
@@ -137,7 +138,7 @@ final class CallbackReentrancyTests: XCTestCase {
         }
         XCTAssertEqual(result.status, NST_OK, result.message)
         XCTAssertEqual(result.calls, 2, "the step did not go on after the refused calls")
-        XCTAssertEqual(refusals.count, 22)
+        XCTAssertEqual(refusals.count, 24)
         for (name, status, message) in refusals {
             XCTAssertEqual(status, NST_ERR_STATE, "\(name): \(message)")
             XCTAssertTrue(message.contains("not allowed inside this session's progress callback"), "\(name): \(message)")

@@ -19,6 +19,7 @@ final class DefaultsAndLimitsTests: XCTestCase {
             "lbfgs_history": Double(p.lbfgs_history), "lbfgs_storage": Double(p.lbfgs_storage),
             "lbfgs_line_search": Double(p.lbfgs_line_search),
             "n_threads": Double(p.n_threads), "normalize_gradients": Double(p.normalize_gradients),
+            "style_loss": Double(p.style_loss), "histogram_weight": Double(p.histogram_weight),
         ]
     }
 
@@ -48,6 +49,9 @@ final class DefaultsAndLimitsTests: XCTestCase {
         XCTAssertEqual(p.lbfgs_line_search, c.lbfgsLineSearch == .none ? NST_LINE_SEARCH_NONE : NST_LINE_SEARCH_ARMIJO)
         XCTAssertEqual(p.n_threads, Int32(c.threadCount))
         XCTAssertEqual(p.normalize_gradients, c.normalizeGradients ? 1 : 0)
+        XCTAssertEqual(p.style_loss, NST_STYLE_LOSS_GRAM)
+        XCTAssertEqual(c.styleLoss, .gram)
+        XCTAssertEqual(p.histogram_weight, c.histogramWeight)
     }
 
     /// Every field of `nst_session_params` in the header states its default ("default X", or

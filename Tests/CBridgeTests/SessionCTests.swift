@@ -50,6 +50,11 @@ final class SessionCTests: XCTestCase {
             ("beta1", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.adam_beta1 = 1 }),
             ("epsilon", { $0.optimizer = NST_OPTIMIZER_ADAM; $0.adam_epsilon = .nan }),
             ("too small", { $0.height = 16; $0.width = 8 }),  // cannot reach relu5_1
+            ("style_loss", { $0.style_loss = 3 }), ("histogram_weight", { $0.histogram_weight = -1 }),
+            ("histogram_weight", { $0.style_loss = NST_STYLE_LOSS_GRAM_HISTOGRAM; $0.histogram_weight = .nan }),
+            ("style_loss='w2' does not support normalize_gradients yet", { $0.style_loss = NST_STYLE_LOSS_W2; $0.normalize_gradients = 1 }),
+            ("style_loss='gram+histogram' does not support the Coursera objective yet",
+             { $0.style_loss = NST_STYLE_LOSS_GRAM_HISTOGRAM; $0.objective = NST_OBJECTIVE_COURSERA }),
         ]
         for (fragment, edit) in edits {
             var params = CBridge.nst_session_default_params()
@@ -108,6 +113,62 @@ final class SessionCTests: XCTestCase {
             assertStatus(CBridge.nst_session_set_content_layers(session, names, [1, 1], 2), NST_ERR_INVALID_ARGUMENT, "repeated")
         }
         XCTAssertEqual(CBridge.nst_session_set_content_layers(session, nil, nil, 0), NST_OK, "n = 0 removes the term")
+        withCStrings(["relu2_1"]) { names in
+            XCTAssertEqual(CBridge.nst_session_set_histogram_layers(session, names, [2], 1), NST_OK, lastError())
+            assertStatus(CBridge.nst_session_set_histogram_layers(session, nil, [1], 1), NST_ERR_NULL_POINTER, "names")
+            assertStatus(CBridge.nst_session_set_histogram_layers(session, names, [-1], 1), NST_ERR_INVALID_ARGUMENT, "relu2_1")
+        }
+        withCStrings(["pool9"]) { names in
+            assertStatus(CBridge.nst_session_set_histogram_layers(session, names, [1], 1), NST_ERR_UNKNOWN_LAYER, "pool9")
+        }
+        assertStatus(CBridge.nst_session_set_histogram_layers(nil, nil, nil, 0), NST_ERR_INVALID_HANDLE, "session")
+    }
+
+    /// Each style loss runs through the ABI and gives its own style value; a histogram term with no style
+    /// weight still needs a style image (NST_ERR_STATE without one).
+    func testStyleLosses() throws {
+        var styles: [Int32: Double] = [:]
+        for kind in [NST_STYLE_LOSS_GRAM, NST_STYLE_LOSS_W2, NST_STYLE_LOSS_GRAM_HISTOGRAM] {
+            let session = try makeSession { $0.style_loss = kind }
+            defer { CBridge.nst_session_free(session) }
+            let image = pattern(count, seed: 1)
+            XCTAssertEqual(CBridge.nst_session_set_content_image(session, image, Int64(count)), NST_OK, lastError())
+            XCTAssertEqual(CBridge.nst_session_add_style_image(session, pattern(count, seed: 2), Int64(count), side, side, 1),
+                           NST_OK, lastError())
+            var losses = nst_losses()
+            XCTAssertEqual(CBridge.nst_session_evaluate(session, pattern(count, seed: 3), Int64(count), nil, 0, &losses), NST_OK, lastError())
+            XCTAssertTrue(losses.style.isFinite && losses.style > 0, "\(kind): \(losses.style)")
+            styles[kind] = losses.style
+        }
+        XCTAssertEqual(Set(styles.values).count, 3, "\(styles)")
+        XCTAssertGreaterThan(styles[NST_STYLE_LOSS_GRAM_HISTOGRAM]!, styles[NST_STYLE_LOSS_GRAM]!, "the histogram term adds")
+
+        let session = try makeSession { $0.style_loss = NST_STYLE_LOSS_GRAM_HISTOGRAM; $0.style_weight = 0; $0.content_weight = 0 }
+        defer { CBridge.nst_session_free(session) }
+        assertStatus(CBridge.nst_session_evaluate(session, pattern(count, seed: 3), Int64(count), nil, 0, nil), NST_ERR_STATE, "style")
+    }
+
+    /// Style masks (a region, a style image's mask, the session's style mask) need the Gram loss: the other
+    /// losses refuse them with NST_ERR_INVALID_ARGUMENT and keep no image; the content mask works with all.
+    func testOtherStyleLossesRefuseStyleMasks() throws {
+        let mask = [Float](repeating: 1, count: Int(side * side))
+        for kind in [NST_STYLE_LOSS_W2, NST_STYLE_LOSS_GRAM_HISTOGRAM] {
+            let session = try makeSession { $0.style_loss = kind }
+            defer { CBridge.nst_session_free(session) }
+            let style = pattern(count, seed: 2)
+            assertStatus(CBridge.nst_session_add_style_image_masked(session, style, Int64(count), side, side, 1, nil, 0,
+                                                                    mask, Int64(mask.count)),
+                         NST_ERR_INVALID_ARGUMENT, "does not support style masks yet")
+            assertStatus(CBridge.nst_session_add_style_image_masked(session, style, Int64(count), side, side, 1,
+                                                                    mask, Int64(mask.count), nil, 0),
+                         NST_ERR_INVALID_ARGUMENT, "does not support a style image mask")
+            assertStatus(CBridge.nst_session_set_masks(session, nil, 0, mask, Int64(mask.count)),
+                         NST_ERR_INVALID_ARGUMENT, "does not support style masks yet")
+            XCTAssertEqual(CBridge.nst_session_set_masks(session, mask, Int64(mask.count), nil, 0), NST_OK, lastError())
+            XCTAssertEqual(CBridge.nst_session_set_content_image(session, pattern(count, seed: 1), Int64(count)), NST_OK, lastError())
+            assertStatus(CBridge.nst_session_evaluate(session, pattern(count, seed: 3), Int64(count), nil, 0, nil),
+                         NST_ERR_STATE, "no style image")
+        }
     }
 
     func testRoundTripStepCancelAndBestImage() throws {

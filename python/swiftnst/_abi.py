@@ -8,7 +8,7 @@ re-exports all of them; ``tests/test_abi.py`` parses the header and checks every
 from __future__ import annotations
 
 #: The ABI version of the header these bindings mirror; the library must report the same.
-NST_ABI_VERSION = 5
+NST_ABI_VERSION = 6
 
 # Status codes (nst_status).
 NST_OK = 0
@@ -44,6 +44,10 @@ NST_OBJECTIVE_COURSERA = 1
 
 NST_LINE_SEARCH_NONE = 0
 NST_LINE_SEARCH_ARMIJO = 1
+
+NST_STYLE_LOSS_GRAM = 0
+NST_STYLE_LOSS_W2 = 1
+NST_STYLE_LOSS_GRAM_HISTOGRAM = 2
 
 #: Largest height or width of any image, in pixels.
 NST_MAX_IMAGE_SIDE = 8192

@@ -17,7 +17,7 @@ import numpy as np
 from ._abi import (
     NST_LBFGS_STORAGE_BFLOAT16, NST_LBFGS_STORAGE_FLOAT32, NST_LINE_SEARCH_ARMIJO, NST_LINE_SEARCH_NONE,
     NST_OBJECTIVE_COURSERA, NST_OBJECTIVE_NEURAL_STYLE, NST_OPTIMIZER_ADAM, NST_OPTIMIZER_LBFGS, NST_POOLING_AVG,
-    NST_POOLING_MAX,
+    NST_POOLING_MAX, NST_STYLE_LOSS_GRAM, NST_STYLE_LOSS_GRAM_HISTOGRAM, NST_STYLE_LOSS_W2,
 )
 from ._errors import NSTInvalidArgumentError, NSTShapeError
 
@@ -33,6 +33,8 @@ LINE_SEARCH_CODES = {"none": NST_LINE_SEARCH_NONE, "armijo": NST_LINE_SEARCH_ARM
 POOLING_CODES = {"max": NST_POOLING_MAX, "avg": NST_POOLING_AVG}
 #: L-BFGS pair storage names -> ``NST_LBFGS_STORAGE_*``.
 LBFGS_STORAGE_CODES = {"float32": NST_LBFGS_STORAGE_FLOAT32, "bfloat16": NST_LBFGS_STORAGE_BFLOAT16}
+#: Style loss names -> ``NST_STYLE_LOSS_*``.
+STYLE_LOSS_CODES = {"gram": NST_STYLE_LOSS_GRAM, "w2": NST_STYLE_LOSS_W2, "gram+histogram": NST_STYLE_LOSS_GRAM_HISTOGRAM}
 
 
 def checked_int(value: object, what: str, *, bits: int | None = None, minimum: int | None = None,
@@ -72,6 +74,11 @@ def pooling_code(pooling: str) -> int:
 def optimizer_code(optimizer: str) -> int:
     """``"lbfgs"`` or ``"adam"`` -> ``NST_OPTIMIZER_*``."""
     return _code(OPTIMIZER_CODES, optimizer, "optimizer")
+
+
+def style_loss_code(style_loss: str) -> int:
+    """``"gram"``, ``"w2"`` or ``"gram+histogram"`` -> ``NST_STYLE_LOSS_*``."""
+    return _code(STYLE_LOSS_CODES, style_loss, "style_loss")
 
 
 def lbfgs_storage_code(storage: str) -> int:

@@ -112,6 +112,8 @@ class nst_session_params(Structure):
         ("lbfgs_line_search", c_int32),
         ("n_threads", c_int32),
         ("normalize_gradients", c_int32),
+        ("style_loss", c_int32),
+        ("histogram_weight", c_float),
     ]
 
 
@@ -206,6 +208,11 @@ nst_session_set_content_layers = _bind("nst_session_set_content_layers",
 #                                                 const float * weights, int32_t n);
 nst_session_set_style_layers = _bind("nst_session_set_style_layers",
                                      [nst_session_p, POINTER(c_char_p), F32_IN, c_int32], nst_status)
+
+# NST_API nst_status nst_session_set_histogram_layers(nst_session * session, const char * const * names,
+#                                                     const float * weights, int32_t n);
+nst_session_set_histogram_layers = _bind("nst_session_set_histogram_layers",
+                                         [nst_session_p, POINTER(c_char_p), F32_IN, c_int32], nst_status)
 
 # NST_API nst_status nst_session_set_content_image(nst_session * session, const float * image,
 #                                                  int64_t image_count);

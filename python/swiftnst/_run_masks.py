@@ -109,6 +109,14 @@ class RunMasks:
         generated = [self.content_alpha, self.content_weight, self.blended_region, *(self.style_regions or [])]
         return [mask for mask in generated + self.style_alphas if mask is not None]
 
+    def check_style_loss(self, style_loss: str) -> None:
+        """Raise ``ValueError`` when the run would hand the engine a style mask (a style mask, or the alpha of
+        the content or of a style image) that ``style_loss`` does not support (only ``"gram"`` does)."""
+        if style_loss != "gram" and (self.style_regions is not None or self.blended_region is not None
+                                     or any(alpha is not None for alpha in self.style_alphas)):
+            raise ValueError(f"style_loss={style_loss!r} does not support style masks yet, and the alpha channel "
+                             f"of the content or of a style image is one (give RGB images, or style_loss='gram')")
+
     def count(self) -> int:
         """How many masks the run hands the engine: any needs its whole-image evaluation (``planner``)."""
         generated = [self.content_weight, self.blended_region, *(self.style_regions or [])]

@@ -109,12 +109,13 @@ def open_scale_session(model: Model, options: StyleTransferOptions, scale: Scale
     params: dict[str, Any] = dict(content_weight=o.content_weight, style_weight=o.style_weight, tv_weight=o.tv_weight,
                   pooling=o.pooling, optimizer=o.optimizer, objective=o.objective, learning_rate=o.learning_rate,
                   lbfgs_history=scale.lbfgs_history or o.lbfgs_history, lbfgs_storage=scale.lbfgs_storage,
-                  lbfgs_line_search=o.lbfgs_line_search, threads=o.threads, normalize_gradients=o.normalize_gradients)
+                  lbfgs_line_search=o.lbfgs_line_search, threads=o.threads, normalize_gradients=o.normalize_gradients,
+                  style_loss=o.style_loss, histogram_weight=o.histogram_weight)
     sides = [style_side(style.shape, max(shape), o.style_scale_at(o.image_size)) for _, _, style, _ in styles]
     # A style target is made from the image (hash), its float copy (whose shape says how far the run
     # downscaled it first; the colour control may have changed it), the side it is resized to at this
     # scale and the masks.
-    key = (model, padded, shape, o.content_layers, o.style_layers, tuple(params.items()), scale.strategy,
+    key = (model, padded, shape, o.content_layers, o.style_layers, o.histogram_layers, tuple(params.items()), scale.strategy,
            scale.anchor_factor, o.anchor_weight if scale.anchor_factor else None, o.color_control, mask_digests,
            tuple((index, digest, style.shape, weight, side)
                  for (index, digest, style, weight), side in zip(styles, sides)))
@@ -123,7 +124,7 @@ def open_scale_session(model: Model, options: StyleTransferOptions, scale: Scale
         if reused is not None:
             return reused, key, True
     session = Session(model, *padded, content_layers=dict(o.content_layers), style_layers=dict(o.style_layers),
-                      **params)
+                      histogram_layers=dict(o.histogram_layers), **params)
     try:
         apply_strategy(session, scale.strategy)
         if scale.anchor_factor:

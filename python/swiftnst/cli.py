@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import weights as weights_module
-from ._arguments import LBFGS_STORAGE_CODES, LINE_SEARCH_CODES, OBJECTIVE_CODES, OPTIMIZER_CODES, POOLING_CODES
+from ._arguments import (
+    LBFGS_STORAGE_CODES, LINE_SEARCH_CODES, OBJECTIVE_CODES, OPTIMIZER_CODES, POOLING_CODES, STYLE_LOSS_CODES,
+)
 from ._cli_output import add_verbosity_arguments, add_version_argument, is_quiet, logging_to_stderr
 from ._render_cli import add_render_arguments, checkpoint_options, dry_run, render_options
 from ._control_cli import add_control_arguments, control_options
@@ -136,6 +138,15 @@ def add_option_arguments(parser: argparse.ArgumentParser, *, single_render: bool
                                 "name them: convB_I before the ReLU, reluB_I after it (default: swiftnst's names, "
                                 "with a warning when a convB_I layer is named)")
     objective.add_argument("--style-weight", type=float, default=d.style_weight, help="(default: %(default)s)")
+    objective.add_argument("--style-loss", choices=tuple(STYLE_LOSS_CODES), default=d.style_loss,
+                           help="'gram' (Gatys et al.), 'w2' (Wasserstein-2 distance of Gaussians fitted to the "
+                                "features) or 'gram+histogram' (plus Risser et al.'s histogram loss at "
+                                "--histogram-layers) (default: %(default)s)")
+    objective.add_argument("--histogram-layers", default=_layers_text(d.histogram_layers),
+                           help="layers of the histogram loss of --style-loss gram+histogram, as --style-layers "
+                                "(default: %(default)s)")
+    objective.add_argument("--histogram-weight", type=float, default=d.histogram_weight,
+                           help="weight of the histogram loss (default: %(default)s)")
     objective.add_argument("--tv-weight", type=float, default=d.tv_weight,
                            help="total-variation (smoothness) weight (default: %(default)s)")
     if single_render:
@@ -194,6 +205,7 @@ def option_fields(args: argparse.Namespace) -> dict[str, Any]:
         lbfgs_line_search=args.lbfgs_line_search,
         content_layers=args.content_layers, content_weight=args.content_weight,
         style_layers=args.style_layers, layer_convention=args.layer_convention, style_weight=args.style_weight,
+        style_loss=args.style_loss, histogram_layers=args.histogram_layers, histogram_weight=args.histogram_weight,
         tv_weight=args.tv_weight, style_scale=args.style_scale, init=args.init, pooling=args.pooling,
         preserve_colors=args.preserve_colors, seed=args.seed, multiscale=args.multiscale,
         multiscale_min_size=args.multiscale_min_size, keep_best=not args.keep_last,

@@ -22,10 +22,11 @@ from typing import Iterable, Mapping, Sequence, Union
 
 from ._abi import NST_MAX_IMAGE_SIDE
 from ._arguments import (
-    LBFGS_STORAGE_CODES, LINE_SEARCH_CODES, OBJECTIVE_CODES, OPTIMIZER_CODES, POOLING_CODES, checked_int,
+    LBFGS_STORAGE_CODES, LINE_SEARCH_CODES, OBJECTIVE_CODES, OPTIMIZER_CODES, POOLING_CODES, STYLE_LOSS_CODES,
+    checked_int,
 )
 from ._quantities import parse_duration, parse_memory_size
-from ._defaults import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, engine_defaults
+from ._defaults import DEFAULT_CONTENT_LAYERS, DEFAULT_HISTOGRAM_LAYERS, DEFAULT_STYLE_LAYERS, engine_defaults
 from .color_control import COLOR_CONTROLS
 from ._tutorial_layers import (
     STYLE_LAYERS_COURSERA, STYLE_LAYERS_TUTORIAL, ambiguity_warning, ambiguous_layers, check_layer_convention,
@@ -216,6 +217,14 @@ class StyleTransferOptions:
     #: swiftnst's names, with a warning when a ``convB_I`` layer is named. Layers are stored mapped.
     layer_convention: str | None = None
     style_weight: float = _ENGINE.style_weight
+    #: The style loss: ``"gram"`` (Gatys et al.), ``"w2"`` (Wasserstein-2 distance between Gaussians fitted to
+    #: each style layer's features) or ``"gram+histogram"`` (the Gram loss plus Risser et al.'s histogram loss
+    #: at ``histogram_layers``); see ``nst_session_params.style_loss``.
+    style_loss: str = _ENGINE.style_loss
+    #: Layers of the histogram loss (``"gram+histogram"``), in the forms of ``style_layers``.
+    histogram_layers: LayerSpec = DEFAULT_HISTOGRAM_LAYERS
+    #: Weight of the histogram loss (``"gram+histogram"``).
+    histogram_weight: float = _ENGINE.histogram_weight
     #: Total-variation (smoothness) weight.
     tv_weight: float = _ENGINE.tv_weight
     #: One blend weight per style image (normalised to sum 1); None = equal weights.
@@ -305,14 +314,16 @@ class StyleTransferOptions:
         if self.lbfgs_line_search not in LINE_SEARCH_CODES:
             raise ValueError(f"lbfgs_line_search must be {_choices(LINE_SEARCH_CODES)}, got {self.lbfgs_line_search!r}")
         check_layer_convention(self.layer_convention)
-        for name in ("content_layers", "style_layers"):
+        if self.style_loss not in STYLE_LOSS_CODES:
+            raise ValueError(f"style_loss must be {_choices(STYLE_LOSS_CODES)}, got {self.style_loss!r}")
+        for name in ("content_layers", "style_layers", "histogram_layers"):
             try:
                 object.__setattr__(self, name, parse_layer_weights(getattr(self, name), self.layer_convention))
             except ValueError as exc:
                 raise ValueError(f"{name}: {exc}") from None
             if self.layer_convention is None:
                 _warn_about_ambiguous_layers(name, getattr(self, name))
-        for name in ("content_weight", "style_weight", "tv_weight"):
+        for name in ("content_weight", "style_weight", "tv_weight", "histogram_weight"):
             _check_finite(getattr(self, name), name, minimum=0.0)
         if self.style_blend_weights is not None:
             if isinstance(self.style_blend_weights, (str, bytes)) or not isinstance(self.style_blend_weights, Iterable):
@@ -376,6 +387,10 @@ class StyleTransferOptions:
                              "(a checkpoint stores the options, not images)")
         if not isinstance(self.normalize_gradients, bool):
             raise ValueError(f"normalize_gradients must be True or False, got {self.normalize_gradients!r}")
+        unsupported = {"style masks": self.style_masks is not None, "normalize_gradients": self.normalize_gradients,
+                       "objective='coursera'": self.objective == "coursera"}
+        for what in (name for name, given in unsupported.items() if given and self.style_loss != "gram"):
+            raise ValueError(f"style_loss={self.style_loss!r} does not support {what} yet (only 'gram' does)")
 
     def style_scale_at(self, image_size: int) -> float:
         """The style images' scale relative to a result of ``image_size`` px: ``style_size / image_size``
@@ -385,6 +400,15 @@ class StyleTransferOptions:
     def uses_masks(self) -> bool:
         """Whether a run with these options sets masks (an RGBA content image also does, found when loaded)."""
         return self.style_masks is not None or self.content_mask is not None
+
+    def style_loss_arguments(self) -> dict[str, object]:
+        """The ``Session`` keywords of the style loss (``style_loss``, ``histogram_layers``, ``histogram_weight``)."""
+        return {"style_loss": self.style_loss, "histogram_layers": dict(self.histogram_layers),
+                "histogram_weight": self.histogram_weight}
+
+    def active_histogram_layers(self) -> LayerWeights:
+        """The histogram layers the objective uses: ``histogram_layers`` with ``"gram+histogram"``, else none."""
+        return self.histogram_layers if self.style_loss == "gram+histogram" else ()
 
     def noise_ratio(self) -> float | None:
         """The noise fraction of a ``content``/``noise``/``noise:R``/``tutorial`` init, or None for an image path."""

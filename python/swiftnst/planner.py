@@ -264,7 +264,8 @@ def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[i
     requested = options.lbfgs_history
     used = min(requested, max(1, steps - 1))  # the pairs n steps leave: one per step after the first
     shortest = min(used, MIN_LBFGS_HISTORY) if lbfgs else 0
-    deepest = max((name for name, _ in options.content_layers + options.style_layers), key=model.layer_names.index)
+    layers = options.content_layers + options.style_layers + options.active_histogram_layers()
+    deepest = max((name for name, _ in layers), key=model.layer_names.index)
     cost = StepCost(model, height, width, deepest)
     whole_only = masks > 0 or options.normalize_gradients  # the engine computes them on the whole image only
     candidates = sorted([WHOLE_IMAGE, *([] if whole_only else strip_strategies(model, height))], key=cost.time_factor)
@@ -275,7 +276,8 @@ def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[i
         with Session(model, height, width, content_layers=dict(options.content_layers),
                      style_layers=dict(options.style_layers), optimizer=options.optimizer,
                      lbfgs_history=requested, lbfgs_storage=storage, lbfgs_line_search=options.lbfgs_line_search,
-                     threads=options.threads, normalize_gradients=options.normalize_gradients) as session:
+                     threads=options.threads, normalize_gradients=options.normalize_gradients,
+                     **options.style_loss_arguments()) as session:
             factor = _anchor_factor(options, (height, width))
             if factor:
                 session.set_anchor(factor, options.anchor_weight)

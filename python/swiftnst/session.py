@@ -14,7 +14,7 @@ import numpy as np
 from . import _bindings as C
 from ._arguments import (
     c_strings, check_image, check_mask, checked_int, lbfgs_storage_code, line_search_code, objective_code,
-    optimizer_code, pooling_code,
+    optimizer_code, pooling_code, style_loss_code,
 )
 from ._errors import NSTInvalidArgumentError, check
 from ._handles import NativeHandle
@@ -72,19 +72,26 @@ class Session(NativeHandle):
                  learning_rate: float | None = None, lbfgs_history: int | None = None,
                  lbfgs_storage: str | None = None, threads: int | None = None,
                  normalize_gradients: bool | None = None, objective: str | None = None,
-                 lbfgs_line_search: str | None = None) -> None:
+                 lbfgs_line_search: str | None = None, style_loss: str | None = None,
+                 histogram_layers: Mapping[str, float] | Sequence[str] | None = None,
+                 histogram_weight: float | None = None) -> None:
         """Create the session; every keyword left at None keeps the engine's default
         (``nst_session_default_params()``; the layers: relu4_2 for content, relu1_1 .. relu5_1 for
-        style, weight 1 each). ``threads`` is ``n_threads`` (0 = one per core); ``lbfgs_storage`` is
-        ``"float32"`` or ``"bfloat16"`` (the L-BFGS pairs rounded: half their memory);
-        ``normalize_gradients`` is jcjohnson/neural-style's (each layer's gradient divided by its L1 norm).
+        style, relu1_1 and relu4_1 for the histogram, weight 1 each). ``threads`` is ``n_threads``
+        (0 = one per core); ``lbfgs_storage`` is ``"float32"`` or ``"bfloat16"`` (the L-BFGS pairs
+        rounded: half their memory); ``normalize_gradients`` is jcjohnson/neural-style's (each layer's
+        gradient divided by its L1 norm).
         ``objective`` is what the content and style weights multiply: ``"neural-style"`` (the default:
         means over each layer) or ``"coursera"`` (the Coursera assignment's J = alpha J_content + beta
         J_style, with ``content_weight`` alpha, ``style_weight`` beta and the style layers' weights
         lambda; with masks each masked term is the neural-style one times the same per-layer factor).
         ``lbfgs_line_search``: ``"none"`` (each L-BFGS move taken whole, as neural-style) or ``"armijo"``
         (a move is shortened until the loss falls enough: no rise of the loss, at the cost of an extra
-        evaluation where a move is shortened; ``step`` then returns the losses of the image it moved to)."""
+        evaluation where a move is shortened; ``step`` then returns the losses of the image it moved to).
+        ``style_loss`` is ``"gram"``, ``"w2"`` (Wasserstein-2 between Gaussians fitted to the features) or
+        ``"gram+histogram"`` (plus Risser et al.'s histogram loss at ``histogram_layers``, weighted by
+        ``histogram_weight``; see ``nst_session_params``); only ``"gram"`` combines with style masks,
+        ``normalize_gradients`` and the ``"coursera"`` objective."""
         self._lock = threading.Lock()
         self._stepped = False
         self.model = model
@@ -111,6 +118,10 @@ class Session(NativeHandle):
             params.n_threads = checked_int(threads, "threads", bits=32)
         if normalize_gradients is not None:
             params.normalize_gradients = int(bool(normalize_gradients))
+        if style_loss is not None:
+            params.style_loss = style_loss_code(style_loss)
+        if histogram_weight is not None:
+            params.histogram_weight = histogram_weight
         handle = C.nst_session_p()
         check(C.nst_session_init(model.handle, ctypes.byref(params), ctypes.byref(handle)), "nst_session_init")
         self._handle = handle.value
@@ -119,6 +130,8 @@ class Session(NativeHandle):
                 self._set_layers(C.nst_session_set_content_layers, content_layers, "content_layers")
             if style_layers is not None:
                 self._set_layers(C.nst_session_set_style_layers, style_layers, "style_layers")
+            if histogram_layers is not None:
+                self._set_layers(C.nst_session_set_histogram_layers, histogram_layers, "histogram_layers")
         except BaseException:
             self.close()
             raise

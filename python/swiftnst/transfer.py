@@ -199,6 +199,7 @@ def stylize_result(content: ImageSource, style: ImageSource | Sequence[ImageSour
     style_sides = check_run_sizes(options.image_size, options.style_scale_at(options.image_size), content_rgb.shape,
                                   [s.shape for s in style_rgbs], names)
     masks = RunMasks.load(content, content_rgb.shape[:2], styles, options.content_mask, options.style_masks)
+    masks.check_style_loss(options.style_loss)
     hashes = input_hashes(content_rgb, style_rgbs, masks.arrays())
     if saved is not None:
         check_inputs(saved, hashes)

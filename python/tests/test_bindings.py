@@ -135,7 +135,7 @@ def test_bindings_reexport_every_constant():
 
 
 def test_abi_version_and_version_string():
-    assert C.nst_abi_version() == C.NST_ABI_VERSION == 5
+    assert C.nst_abi_version() == C.NST_ABI_VERSION == 6
     assert re.fullmatch(rb"\d+\.\d+\.\d+\S*", C.nst_version_string())
 
 

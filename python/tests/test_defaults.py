@@ -17,7 +17,9 @@ import pytest
 
 C = pytest.importorskip("swiftnst._bindings", exc_type=ImportError)  # skips until libswiftnst.so is built
 from swiftnst import Session  # noqa: E402
-from swiftnst._defaults import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, engine_defaults  # noqa: E402
+from swiftnst._defaults import (  # noqa: E402
+    DEFAULT_CONTENT_LAYERS, DEFAULT_HISTOGRAM_LAYERS, DEFAULT_STYLE_LAYERS, engine_defaults,
+)
 from swiftnst.options import STYLE_LAYER_PRESETS, StyleTransferOptions  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,11 +28,14 @@ HEADER = REPO / "Sources" / "CSwiftNST" / "include" / "swiftnst.h"
 #: nst_session_params field -> the Python name of the same default (Session keyword, option, CLI flag).
 SHARED = {"pooling": "pooling", "optimizer": "optimizer", "objective": "objective", "content_weight": "content_weight",
           "style_weight": "style_weight", "tv_weight": "tv_weight", "learning_rate": "learning_rate",
-          "lbfgs_history": "lbfgs_history", "lbfgs_line_search": "lbfgs_line_search", "n_threads": "threads"}
+          "lbfgs_history": "lbfgs_history", "lbfgs_line_search": "lbfgs_line_search", "n_threads": "threads",
+          "style_loss": "style_loss", "histogram_weight": "histogram_weight"}
 NAMES = {"pooling": {C.NST_POOLING_MAX: "max", C.NST_POOLING_AVG: "avg"},
          "optimizer": {C.NST_OPTIMIZER_LBFGS: "lbfgs", C.NST_OPTIMIZER_ADAM: "adam"},
          "objective": {C.NST_OBJECTIVE_NEURAL_STYLE: "neural-style", C.NST_OBJECTIVE_COURSERA: "coursera"},
-         "lbfgs_line_search": {C.NST_LINE_SEARCH_NONE: "none", C.NST_LINE_SEARCH_ARMIJO: "armijo"}}
+         "lbfgs_line_search": {C.NST_LINE_SEARCH_NONE: "none", C.NST_LINE_SEARCH_ARMIJO: "armijo"},
+         "style_loss": {C.NST_STYLE_LOSS_GRAM: "gram", C.NST_STYLE_LOSS_W2: "w2",
+                        C.NST_STYLE_LOSS_GRAM_HISTOGRAM: "gram+histogram"}}
 
 
 def _python_value(field: str, c_value):
@@ -85,6 +90,7 @@ def test_style_transfer_options_use_the_engine_defaults():
     for field, name in SHARED.items():
         assert _same(field, getattr(options, name), engine[field]), name
     assert options.content_layers == DEFAULT_CONTENT_LAYERS and options.style_layers == DEFAULT_STYLE_LAYERS
+    assert options.histogram_layers == DEFAULT_HISTOGRAM_LAYERS
 
 
 def test_session_passes_the_engine_defaults(model, monkeypatch):
@@ -120,6 +126,10 @@ def test_header_documents_the_default_layers():
     assert match, comment
     assert tuple((name, 1.0) for name in match.group(1).split(", ")) == DEFAULT_CONTENT_LAYERS
     assert tuple((name, 1.0) for name in match.group(2).split(", ")) == DEFAULT_STYLE_LAYERS
+    histogram = re.search(r"nst_session_set_histogram_layers\b.*?\(default (\w+) and (\w+), weight 1\s*//\s*each",
+                          HEADER.read_text(), re.S)
+    assert histogram, "the header states the default histogram layers"
+    assert tuple((name, 1.0) for name in histogram.groups()) == DEFAULT_HISTOGRAM_LAYERS
 
 
 def test_a_session_without_layers_uses_the_python_default_layers(model):
@@ -162,6 +172,7 @@ def test_cli_help_shows_the_engine_defaults():
     assert shown["tv-weight"] == "0.001"
     assert shown["content-layers"] == ",".join(name for name, _ in DEFAULT_CONTENT_LAYERS)
     assert STYLE_LAYER_PRESETS[shown["style-layers"]] == DEFAULT_STYLE_LAYERS
+    assert shown["histogram-layers"] == ",".join(name for name, _ in DEFAULT_HISTOGRAM_LAYERS)
     options = StyleTransferOptions()
     for name in ("image_size", "iterations", "style_scale", "multiscale_min_size", "seed"):
         assert float(shown[name.replace("_", "-")]) == getattr(options, name), name

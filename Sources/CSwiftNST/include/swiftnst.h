@@ -42,7 +42,7 @@ extern "C" {
 #define NST_API
 
 // Incremented on every incompatible change of this header.
-#define NST_ABI_VERSION 5
+#define NST_ABI_VERSION 6
 
 // MARK: - Status codes
 // Codes are only ever appended; a retired code stays here, commented out, so its number is never reused.
@@ -84,6 +84,11 @@ typedef int32_t nst_status;
 #define NST_LINE_SEARCH_NONE      0
 #define NST_LINE_SEARCH_ARMIJO    1
 
+// The style term (nst_session_params.style_loss; docs/ARCHITECTURE.md, "Objective").
+#define NST_STYLE_LOSS_GRAM            0  // Gatys et al.: squared distance of normalised Gram matrices
+#define NST_STYLE_LOSS_W2              1  // Wasserstein-2 distance of Gaussians fitted to the features
+#define NST_STYLE_LOSS_GRAM_HISTOGRAM  2  // the Gram loss plus Risser et al.'s per-channel histogram loss
+
 // Limits the library enforces (documented here so callers can check early). NST_MAX_IMAGE_SIDE is
 // StyleTransferObjective.maxImageSide in the engine, which cannot include this header; a test keeps
 // the two equal (and NST_MIN/MAX_ANCHOR_FACTOR PreviewAnchor.factorRange). NST_MAX_LAYER_NAME bounds
@@ -118,7 +123,10 @@ typedef struct nst_model_info {
 typedef struct nst_losses {
     double  total;          // content + style + tv + temporal
     double  content;        // content_weight * sum over content layers of w_l * mean((F_l(x) - F_l(c))^2)
-    double  style;          // style_weight * sum over style layers of w_l * mean((G_l(x)/N_l - T_l)^2)
+    double  style;          // style_weight * sum over style layers of w_l * mean((G_l(x)/N_l - T_l)^2);
+                            // with NST_STYLE_LOSS_W2 style_weight * sum of w_l * W2_l^2 / C_l instead, and
+                            // with NST_STYLE_LOSS_GRAM_HISTOGRAM plus histogram_weight * sum over the
+                            // histogram layers of w_l * mean((F_l(x) - R_l(F_l(x)))^2) (see style_loss)
     double  tv;             // tv_weight * 0.5 * sum of squared horizontal and vertical neighbour differences
     double  temporal;       // sum over pixels p of w_p * sum over channels of (x - t)^2, over 3*height*width
                             // (nst_session_set_temporal_target; 0 without a temporal target)
@@ -169,6 +177,21 @@ typedef struct nst_session_params {
                             // each content and style layer's gradient is divided by its L1 norm (plus
                             // 1e-8) before its weight multiplies it; the losses reported are unchanged.
                             // Needs the whole-image evaluation (NST_ERR_STATE with strips).
+    int32_t style_loss;     // NST_STYLE_LOSS_GRAM (default), NST_STYLE_LOSS_W2 or NST_STYLE_LOSS_GRAM_HISTOGRAM.
+                            // W2: the squared Wasserstein-2 distance between Gaussians fitted to the layer's
+                            // features (mean mu, covariance S over positions) and to the style's,
+                            // |mu - mu_s|^2 + tr(S + S_s - 2 (S_s^1/2 S S_s^1/2)^1/2), divided by C, with
+                            // 1e-4 * the style's mean channel variance added to both covariances' diagonals;
+                            // several style images blend their means and second moments. GRAM_HISTOGRAM: the
+                            // Gram term plus, at the histogram layers (nst_session_set_histogram_layers),
+                            // mean((F - R(F))^2) with R mapping each channel's values, by rank, onto the
+                            // style's quantiles (blended over style images), R(F) held constant in the gradient.
+                            // Only NST_STYLE_LOSS_GRAM combines with normalize_gradients, NST_OBJECTIVE_COURSERA
+                            // (NST_ERR_INVALID_ARGUMENT at nst_session_create) and style masks
+                            // (NST_ERR_INVALID_ARGUMENT from nst_session_add_style_image_masked with a mask or
+                            // region, and from nst_session_set_masks with a style mask); the content mask works
+                            // with every style loss.
+    float   histogram_weight; // >= 0, default 1; the histogram term's weight (NST_STYLE_LOSS_GRAM_HISTOGRAM)
 } nst_session_params;
 
 // Called after every optimiser step with the losses of that step, on the thread that called
@@ -179,8 +202,8 @@ typedef struct nst_session_params {
 //   nst_session_predict_peak_bytes, nst_session_state_size, nst_session_save_state (and every
 //   nst_model_* function, on any model);
 // - calls that change the session (nst_session_set_content_layers, nst_session_set_style_layers,
-//   nst_session_set_content_image, nst_session_add_style_image, nst_session_add_style_image_masked,
-//   nst_session_set_masks, nst_session_clear_style_images,
+//   nst_session_set_histogram_layers, nst_session_set_content_image, nst_session_add_style_image,
+//   nst_session_add_style_image_masked, nst_session_set_masks, nst_session_clear_style_images,
 //   nst_session_evaluate, nst_session_set_image, nst_session_step, nst_session_set_strips,
 //   nst_session_set_anchor, nst_session_set_temporal_target, nst_session_load_state) return
 //   NST_ERR_STATE ("not allowed inside this session's progress callback") and change nothing;
@@ -302,6 +325,12 @@ NST_API nst_status nst_session_set_content_layers(nst_session * session, const c
 NST_API nst_status nst_session_set_style_layers(nst_session * session, const char * const * names,
                                                 const float * weights, int32_t n);
 
+// Replaces the histogram layers of NST_STYLE_LOSS_GRAM_HISTOGRAM (default relu1_1 and relu4_1, weight 1
+// each, as Risser et al.), like nst_session_set_style_layers; clears all style images. With another
+// style loss the names are checked but not used.
+NST_API nst_status nst_session_set_histogram_layers(nst_session * session, const char * const * names,
+                                                    const float * weights, int32_t n);
+
 // Sets the content target from a preprocessed image of the session's size.
 // image: float32 [3, params.height, params.width], image_count == 3*height*width.
 // Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_NULL_POINTER, NST_ERR_SHAPE, NST_ERR_NUMERIC
@@ -338,8 +367,8 @@ NST_API nst_status nst_session_clear_style_images(nst_session * session);
 // blended with the other images). Styles without a region are blended as nst_session_add_style_image
 // says and matched over the session's style mask (nst_session_set_masks).
 // Returns as nst_session_add_style_image, plus NST_ERR_INVALID_ARGUMENT (a mask value not finite or outside
-// [0, 1], a style mask covering nothing at a style layer) and NST_ERR_STATE (a mask with strips); on
-// error the session is unchanged.
+// [0, 1], a style mask covering nothing at a style layer, a mask or region with a style_loss other than
+// NST_STYLE_LOSS_GRAM) and NST_ERR_STATE (a mask with strips); on error the session is unchanged.
 NST_API nst_status nst_session_add_style_image_masked(nst_session * session, const float * image,
                                                       int64_t image_count, int64_t height, int64_t width,
                                                       float blend_weight, const float * mask, int64_t mask_count,
@@ -351,7 +380,8 @@ NST_API nst_status nst_session_add_style_image_masked(nst_session * session, con
 // style_mask is the region the styles added without their own region are matched over. Replaces the
 // masks set before; targets are kept. Resets the optimiser and the best image.
 // Returns NST_OK, NST_ERR_INVALID_HANDLE, NST_ERR_SHAPE (a count) or NST_ERR_INVALID_ARGUMENT (a value not
-// finite or outside [0, 1]); on error the session is unchanged.
+// finite or outside [0, 1], or a style mask with a style_loss other than NST_STYLE_LOSS_GRAM); on error
+// the session is unchanged.
 NST_API nst_status nst_session_set_masks(nst_session * session, const float * content_mask,
                                          int64_t content_mask_count, const float * style_mask,
                                          int64_t style_mask_count);

@@ -115,7 +115,7 @@ public final class PreviewAnchor {
 }
 
 extension StyleTransferObjective {
-    /// A new objective like this one (layers, weights, pooling) for `height × width`, without targets.
+    /// A new objective like this one (layers, weights, pooling, style loss) for `height × width`, without targets.
     func resized(height: Int, width: Int) throws -> StyleTransferObjective {
         func named(_ layers: [(index: Int, weight: Float)]) -> [(name: String, weight: Float)] {
             layers.map { (network.layers[$0.index].name, $0.weight) }
@@ -124,7 +124,8 @@ extension StyleTransferObjective {
                                           contentLayers: named(contentLayers), styleLayers: named(styleLayers),
                                           contentWeight: contentWeight, styleWeight: styleWeight,
                                           tvWeight: tvWeight, pooling: pooling, normalizeGradients: normalizeGradients,
-                                          convention: convention)
+                                          convention: convention, styleLoss: styleLoss,
+                                          histogramLayers: named(histogramLayers), histogramWeight: histogramWeight)
     }
 
     /// Frees the whole-image evaluation's buffers (the next evaluation allocates them again).

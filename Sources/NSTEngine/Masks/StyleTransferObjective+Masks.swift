@@ -4,10 +4,12 @@ extension StyleTransferObjective {
     /// Sets the masks of the generated image (`[height · width]` each, values in [0, 1], nil for all
     /// ones): `content` weights the content term per position (e.g. the content's alpha), `style` is the
     /// region the styles added without their own region are matched over. Replaces earlier masks; the
-    /// targets are kept.
-    /// - Throws: `NSTError.shape` (a wrong count), `.invalidArgument` (a value not finite or outside [0, 1]);
+    /// targets are kept. A style mask needs the `.gram` style loss.
+    /// - Throws: `NSTError.shape` (a wrong count), `.invalidArgument` (a value not finite or outside [0, 1];
+    ///   a style mask with another style loss);
     ///   the objective is unchanged on error.
     public func setMasks(content: [Float]?, style: [Float]?) throws {
+        if style != nil { try styleLoss.checkSupports("style masks") }
         let contentMask = try content.map { try SpatialMask(values: $0, height: height, width: width, "content mask") }
         let styleMask = try style.map { try SpatialMask(values: $0, height: height, width: width, "style mask") }
         let (oldContent, oldStyle) = (self.contentMask, self.styleMask)
@@ -37,35 +39,6 @@ extension StyleTransferObjective {
             ContentLoss(weight: loss.weight, target: loss.target, mask: masks?[layer.index],
                         normalizesGradient: normalizeGradients)
         }
-    }
-
-    /// The style terms from `styleImages`: per style layer, the blend of the images without a region over
-    /// `styleMask` (when there are such images), then each image with a region over it, scaled by its
-    /// blend weight and by the convention's factor of the layer (so masks and regions work under either
-    /// convention: each masked term is the neural-style one times that factor).
-    func rebuildStyleLosses() throws {
-        let layers = styleLayers.map(\.index)
-        let blended = styleImages.filter { $0.region == nil }
-        var terms: [(index: Int, loss: StyleLoss)] = []
-        func addTerms(grams: (Int) throws -> [Float], region: SpatialMask?, scale: Double) throws {
-            let masks = try region?.atLayers(layers, of: network)
-            for (l, layer) in styleLayers.enumerated() {
-                let shape = try network.outputShape(of: network.layers[layer.index].name, height: height, width: width)
-                let conventionScale = convention.styleScale(channels: shape.channels, positions: shape.height * shape.width)
-                terms.append((layer.index, try StyleLoss(
-                    weight: Float(scale) * styleWeight * layer.weight * conventionScale, channels: shape.channels,
-                    target: try grams(l), region: masks?[layer.index], normalizesGradient: normalizeGradients)))
-            }
-        }
-        if !blended.isEmpty {
-            try addTerms(grams: { l in try StyleLoss.blend(blended.map { $0.grams[l] }, weights: blended.map(\.weight)) },
-                         region: styleMask, scale: 1)
-        }
-        for image in styleImages {
-            if let region = image.region { try addTerms(grams: { image.grams[$0] }, region: region, scale: image.weight) }
-        }
-        styleLosses = terms
-        while gramGradients.count < terms.count { gramGradients.append(FloatBuffer()) }
     }
 
     /// A bound on the floats the masks hold at their layers' resolutions (for the memory prediction): one

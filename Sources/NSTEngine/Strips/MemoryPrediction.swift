@@ -35,10 +35,7 @@ extension StyleTransferSession {
         let strategy = strategy ?? objective.strategy
         let (h, w) = (configuration.height, configuration.width)
         let imageFloats = 3 * h * w
-        let o = objective
-        let content = o.usesContent ? o.contentLayers.map(\.index) : []
-        let style = o.usesStyle ? o.styleLayers.map(\.index) : []
-        let requested = Set(content + style)
+        let requested = objective.activeLayers
 
         var network = 0, kernels = 0
         if let deepest = requested.max() {
@@ -80,12 +77,12 @@ extension StyleTransferSession {
             let preview = anchor.objective
             let previewNetwork = try Self.wholeNetworkFloats(of: preview)
             // The downsampled image, its gradient, and the preview objective's total-variation gradient.
-            anchorFloats = try Self.targetFloats(of: preview) + 3 * 3 * preview.height * preview.width
+            anchorFloats = try Self.targetFloats(of: preview, threadCount: configuration.threadCount) + 3 * 3 * preview.height * preview.width
                 + (strategy == .whole ? previewNetwork : max(0, previewNetwork - network))
         }
 
         // The temporal term's target and weights, when set, are held like the targets.
-        let targets = try Self.targetFloats(of: o) + (temporal?.floatCount ?? 0)
+        let targets = try Self.targetFloats(of: objective, threadCount: configuration.threadCount) + (temporal?.floatCount ?? 0)
 
         // Session image and best image, stepOnce's gradient (the optimiser's g), the objective's
         // total-variation gradient; the candidate shares the image's storage until the optimiser moves it,
@@ -116,10 +113,13 @@ extension StyleTransferSession {
                                 images: 4 * images, optimizer: optimizer, anchor: 4 * anchorFloats)
     }
 
-    /// Content targets (whole layers); per style layer the Grams of each image, the blended target, the
-    /// Gram gradient, and GramMatrix.backward's symmetric sum (one, the largest); at least one style image;
-    /// the terms of styles with a region, and the masks.
-    private static func targetFloats(of o: StyleTransferObjective) throws -> Int {
+    /// Content targets (whole layers); per style layer the moments of each image, the blended target, the
+    /// moments' buffer, and GramMatrix.backward's symmetric sum (one, the largest); at least one style image;
+    /// the terms of styles with a region, and the masks; for W2 per layer the style's square root and the
+    /// work of one evaluation's eigendecomposition (the largest layer's); per histogram layer the quantile
+    /// tables of each image and their blend (when there are several), the difference buffer and the sort
+    /// keys of each worker.
+    private static func targetFloats(of o: StyleTransferObjective, threadCount: Int) throws -> Int {
         let content = o.usesContent ? o.contentLayers.map(\.index) : []
         let style = o.usesStyle ? o.styleLayers.map(\.index) : []
         var targets = try content.reduce(0) { sum, index in
@@ -127,18 +127,34 @@ extension StyleTransferSession {
             return sum + s.channels * s.height * s.width
         }
         let styleImages = max(1, o.styleImageCount)
-        let squares = style.map { o.network.layers[$0].channels * o.network.layers[$0].channels }
-        targets += squares.reduce(0) { $0 + (styleImages + 2) * $1 }
-        targets += squares.max() ?? 0
-        // A style with a region has its own target and Gram gradient per layer; the masks their layers'.
+        let channels = style.map { o.network.layers[$0].channels }
+        let moments = channels.map { LayerMoments.count(channels: $0) }
+        targets += moments.reduce(0) { $0 + (styleImages + 2) * $1 }
+        let largest = channels.max() ?? 0
+        targets += largest * largest
+        // A style with a region has its own target and moments buffer per layer; the masks their layers'.
         let regional = o.styleImages.filter { $0.region != nil }.count
-        targets += squares.reduce(0) { $0 + 2 * regional * $1 } + o.maskFloats
+        targets += moments.reduce(0) { $0 + 2 * regional * $1 } + o.maskFloats
+        if o.styleLoss == .wasserstein2 {
+            // Σₛ^½ in Double per layer; an evaluation's Σ, M, its eigenvectors, dsyevd's work space, M^-½, two
+            // products and ∂L/∂Σ, in Double, for the largest layer.
+            targets += channels.reduce(0) { $0 + 2 * $1 * $1 } + 20 * largest * largest
+        }
+        if o.usesHistogram {
+            let workers = Parallel.withThreadCount(threadCount) { Parallel.threadCount }
+            let tables = styleImages + (styleImages > 1 ? 1 : 0) + 1
+            for index in o.histogramLayers.map(\.index) {
+                let s = try o.network.shapes(upTo: index, height: o.height, width: o.width)[index]
+                let positions = s.height * s.width
+                targets += tables * s.channels * positions + 2 * positions * min(workers, s.channels)
+            }
+        }
         return targets
     }
 
     /// The whole-image evaluation buffers of `o`'s active layers (its kernels are the session's).
     private static func wholeNetworkFloats(of o: StyleTransferObjective) throws -> Int {
-        let requested = Set((o.usesContent ? o.contentLayers.map(\.index) : []) + (o.usesStyle ? o.styleLayers.map(\.index) : []))
+        let requested = o.activeLayers
         guard let deepest = requested.max() else { return 0 }
         let shapes = try o.network.shapes(upTo: deepest, height: o.height, width: o.width)
         return EvaluationFootprint(network: o.network, shapes: shapes, requested: requested, start: -1,

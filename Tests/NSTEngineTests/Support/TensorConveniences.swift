@@ -41,6 +41,41 @@ extension StyleLoss {
     }
 }
 
+extension LayerStyleLoss {
+    /// Loss and gradient with respect to `features` through the layer's moments, as the objective drives it.
+    /// - Throws: `NSTError.shape` when the channel counts differ; the loss's own errors.
+    func evaluateThroughMoments(features: Tensor) throws -> (loss: Double, gradient: [Float]) {
+        guard features.channels == channels, features.count > 0 else {
+            throw NSTError.shape("style features have \(features.channels) channels, target \(channels)")
+        }
+        let positions = features.height * features.width
+        var moments = features.storage.withUnsafeBufferPointer {
+            LayerMoments.of(features: $0.baseAddress!, channels: channels, positions: positions)
+        }
+        let loss = try moments.withUnsafeMutableBufferPointer { try uncheckedLoss(replacingMoments: $0.baseAddress!) }
+        var gradient = [Float](repeating: 0, count: features.count)
+        features.storage.withUnsafeBufferPointer { f in
+            gradient.withUnsafeMutableBufferPointer { g in
+                uncheckedGradient(features: f.baseAddress!, positions: positions, wholePositions: positions,
+                                  moments: moments, accumulating: false, into: g.baseAddress!, scratch: ScratchSpace())
+            }
+        }
+        return (loss, gradient)
+    }
+}
+
+extension HistogramLoss {
+    /// Loss and gradient `2·weight·(F − R(F))/N` for `features` `[channels, positions]`.
+    func evaluate(features: [Float]) -> (loss: Double, gradient: [Float]) {
+        precondition(features.count == channels * positions, "histogram features of the target's size")
+        var difference = features
+        let loss = difference.withUnsafeMutableBufferPointer { uncheckedLoss(replacingFeaturesWithDifference: $0.baseAddress!) }
+        var gradient = [Float](repeating: 0, count: features.count)
+        gradient.withUnsafeMutableBufferPointer { uncheckedAddGradient(difference: difference, to: $0.baseAddress!) }
+        return (loss, gradient)
+    }
+}
+
 extension TotalVariationLoss {
     /// Loss and gradient with respect to `image`.
     func evaluate(image: Tensor) -> (loss: Double, gradient: [Float]) {

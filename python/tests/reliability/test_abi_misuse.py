@@ -145,7 +145,8 @@ def params(f: raw.RawABI) -> None:
             (lbfgs, "style_weight", -1.0), (lbfgs, "tv_weight", math.inf), (lbfgs, "lbfgs_history", 0),
             (lbfgs, "n_threads", -1), (adam, "learning_rate", 0.0), (adam, "learning_rate", math.nan),
             (adam, "adam_beta1", 1.0), (adam, "adam_beta2", -0.1), (adam, "adam_epsilon", 0.0),
-            (adam, "adam_epsilon", math.inf)]:
+            (adam, "adam_epsilon", math.inf), (lbfgs, "style_loss", 3), (lbfgs, "style_loss", -1),
+            (lbfgs, "histogram_weight", -1.0), (lbfgs, "histogram_weight", math.nan)]:
         p = f.defaults()
         p.optimizer = optimizer
         setattr(p, field, value)
