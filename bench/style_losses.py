@@ -66,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=160, help="longest side of the results (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=200, help="L-BFGS steps per loss (default: %(default)s)")
     parser.add_argument("--losses", default=",".join(LOSSES), help="comma-separated (default: %(default)s)")
+    parser.add_argument("--histogram-weight", type=float, default=None,
+                        help="histogram_weight of gram+histogram (default: the engine's)")
     parser.add_argument("--out", type=Path, default=None, help="directory for the results (default: not saved)")
     args = parser.parse_args(argv)
     content, style = images.load_image(args.content), images.load_image(args.style)
@@ -74,11 +76,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         histogram = HistogramMeter(model, downscale(content, args.size), downscale(style, args.size))
         print(f"{args.content.name} + {args.style.name} at {args.size} px, {args.steps} steps each")
         print(f"{'loss':<16} {'Gram dist':>10} {'hist dist':>10} {'content':>8} {'wall s':>7}")
+        weights = {} if args.histogram_weight is None else {"histogram_weight": args.histogram_weight}
         for loss in args.losses.split(","):
             started = time.perf_counter()
             output = None if args.out is None else args.out / f"{loss.replace('+', '_')}_{args.size}.png"
             result = swiftnst.stylize(content, style, model=model, output=output, image_size=args.size,
-                                      iterations=args.steps, multiscale=False, style_loss=loss, progress=False)
+                                      iterations=args.steps, multiscale=False, style_loss=loss, progress=False,
+                                      **weights)
             seconds = time.perf_counter() - started
             judged = look(result)
             print(f"{loss:<16} {judged.style:>10.4f} {histogram(downscale(result, args.size)):>10.4f} "

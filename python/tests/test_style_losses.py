@@ -77,49 +77,47 @@ def test_histogram_reference_remaps_by_rank():
     assert value == pytest.approx((37**2 + 9**2 + 28**2 + 19**2) / 4)
 
 
+def _assert_engine_matches_reference(model, weights, images, blend, layers, reference, **session_options) -> None:
+    """The engine's style loss and image gradient (``Session(**session_options)``, content and tv off) against
+    ``reference(layer, f, style_activations, layer_weight) -> (value, grad)`` summed over ``layers`` and
+    back-propagated through the reference VGG."""
+    style_images, x = images
+    style_images = style_images[: len(blend)]
+    with Session(model, H, W, content_weight=0.0, tv_weight=0.0, **session_options) as session:
+        for style, weight in zip(style_images, blend):
+            session.add_style(style, weight)
+        losses, grad = session.evaluate(x)
+    style_acts = [ref.vgg_forward(s.astype(np.float64), weights.layers, list(layers))[0] for s in style_images]
+    acts, tape = ref.vgg_forward(x.astype(np.float64), weights.layers, list(layers))
+    want, grads = 0.0, {}
+    for layer, w in layers.items():
+        value, grads[layer] = reference(acts[layer], [a[layer] for a in style_acts], w)
+        want += value
+    assert losses.style == pytest.approx(want, rel=1e-4)
+    assert _rel_error(grad, ref.vgg_backward(tape, grads)) < 1e-3
+
+
 @pytest.mark.parametrize("layers, blend", [
     ({"relu1_1": 1.0, "relu3_1": 0.5, "relu5_1": 2.0}, [1.0]),
     ({"relu2_1": 1.0, "relu4_1": 1.0}, [3.0, 1.0]),
 ])
 def test_w2_objective_matches_reference(model, vgg19_keras_weights, images, layers, blend):
-    style_images, x = images
-    style_images = style_images[: len(blend)]
-    with Session(model, H, W, content_weight=0.0, tv_weight=0.0, style_layers=layers, style_weight=7.0,
-                 style_loss="w2") as session:
-        for style, weight in zip(style_images, blend):
-            session.add_style(style, weight)
-        losses, grad = session.evaluate(x)
-    weights = vgg19_keras_weights.layers
-    style_acts = [ref.vgg_forward(s.astype(np.float64), weights, list(layers))[0] for s in style_images]
-    acts, tape = ref.vgg_forward(x.astype(np.float64), weights, list(layers))
-    want, grads = 0.0, {}
-    for layer, w in layers.items():
-        target = styles_ref.w2_target([a[layer] for a in style_acts], blend)
-        value, grads[layer] = styles_ref.w2_loss(acts[layer], target, 7.0 * w)
-        want += value
-    assert losses.style == pytest.approx(want, rel=1e-4)
-    assert _rel_error(grad, ref.vgg_backward(tape, grads)) < 1e-3
+    def reference(f, styles, w):
+        return styles_ref.w2_loss(f, styles_ref.w2_target(styles, blend), 7.0 * w)
+
+    _assert_engine_matches_reference(model, vgg19_keras_weights, images, blend, layers, reference,
+                                     style_layers=layers, style_weight=7.0, style_loss="w2")
 
 
 def test_histogram_objective_matches_reference(model, vgg19_keras_weights, images):
-    style_images, x = images
     layers, blend = {"relu1_1": 1.0, "relu3_1": 0.5}, [1.0, 2.0]
-    with Session(model, H, W, content_weight=0.0, tv_weight=0.0, style_weight=0.0, style_loss="gram+histogram",
-                 histogram_layers=layers, histogram_weight=3.0) as session:
-        for style, weight in zip(style_images, blend):
-            session.add_style(style, weight)
-        losses, grad = session.evaluate(x)
-    weights = vgg19_keras_weights.layers
-    style_acts = [ref.vgg_forward(s.astype(np.float64), weights, list(layers))[0] for s in style_images]
-    acts, tape = ref.vgg_forward(x.astype(np.float64), weights, list(layers))
-    want, grads = 0.0, {}
-    for layer, w in layers.items():
-        f = acts[layer]
-        quantiles = styles_ref.histogram_quantiles([a[layer] for a in style_acts], f.shape[1] * f.shape[2], blend)
-        value, grads[layer] = styles_ref.histogram_loss(f, quantiles, 3.0 * w)
-        want += value
-    assert losses.style == pytest.approx(want, rel=1e-4)
-    assert _rel_error(grad, ref.vgg_backward(tape, grads)) < 1e-3
+
+    def reference(f, styles, w):
+        quantiles = styles_ref.histogram_quantiles(styles, f.shape[1] * f.shape[2], blend)
+        return styles_ref.histogram_loss(f, quantiles, 3.0 * w)
+
+    _assert_engine_matches_reference(model, vgg19_keras_weights, images, blend, layers, reference, style_weight=0.0,
+                                     style_loss="gram+histogram", histogram_layers=layers, histogram_weight=3.0)
 
 
 def test_gram_histogram_is_the_gram_loss_plus_the_histogram_loss(model, images):
