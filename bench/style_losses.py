@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=160, help="longest side of the results (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=200, help="L-BFGS steps per loss (default: %(default)s)")
     parser.add_argument("--losses", default=",".join(LOSSES), help="comma-separated (default: %(default)s)")
+    parser.add_argument("--style-weight", type=float, default=None, help="style_weight (default: the engine's)")
     parser.add_argument("--histogram-weight", type=float, default=None,
                         help="histogram_weight of gram+histogram (default: the engine's)")
     parser.add_argument("--out", type=Path, default=None, help="directory for the results (default: not saved)")
@@ -76,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         histogram = HistogramMeter(model, downscale(content, args.size), downscale(style, args.size))
         print(f"{args.content.name} + {args.style.name} at {args.size} px, {args.steps} steps each")
         print(f"{'loss':<16} {'Gram dist':>10} {'hist dist':>10} {'content':>8} {'wall s':>7}")
-        weights = {} if args.histogram_weight is None else {"histogram_weight": args.histogram_weight}
+        weights = {name: value for name, value in (("style_weight", args.style_weight),
+                                                    ("histogram_weight", args.histogram_weight)) if value is not None}
         for loss in args.losses.split(","):
             started = time.perf_counter()
             output = None if args.out is None else args.out / f"{loss.replace('+', '_')}_{args.size}.png"

@@ -49,7 +49,7 @@ public final class StyleTransferSession {
         public var styleLoss = StyleLossKind.gram
         /// Weight of the histogram term with `.gramAndHistogram` (each histogram layer's weight times this),
         /// finite and >= 0. Measured: bench/RESULTS.md, "Style losses".
-        public var histogramWeight: Float = 1
+        public var histogramWeight: Float = 100
         public init() {}
     }
 

@@ -158,7 +158,7 @@ def test_options_and_session_refuse_unknown_style_losses(model):
         Session(model, 32, 32, style_loss="W2")
     defaults = StyleTransferOptions()
     assert (defaults.style_loss, defaults.histogram_layers, defaults.histogram_weight) == (
-        "gram", (("relu1_1", 1.0), ("relu4_1", 1.0)), 1.0)
+        "gram", (("relu1_1", 1.0), ("relu4_1", 1.0)), 100.0)
     assert dataclasses.replace(defaults, style_loss="w2").active_histogram_layers() == ()
 
 

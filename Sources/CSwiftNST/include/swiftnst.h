@@ -191,7 +191,7 @@ typedef struct nst_session_params {
                             // (NST_ERR_INVALID_ARGUMENT from nst_session_add_style_image_masked with a mask or
                             // region, and from nst_session_set_masks with a style mask); the content mask works
                             // with every style loss.
-    float   histogram_weight; // >= 0, default 1; the histogram term's weight (NST_STYLE_LOSS_GRAM_HISTOGRAM)
+    float   histogram_weight; // >= 0, default 100; the histogram term's weight (NST_STYLE_LOSS_GRAM_HISTOGRAM)
 } nst_session_params;
 
 // Called after every optimiser step with the losses of that step, on the thread that called
