@@ -4,7 +4,11 @@ images), loaded once, resized to every scale and handed to the session (``Sessio
 
 What the engine receives at a scale (all in [0, 1], of the session's padded size):
 
-- content weight: ``content_mask`` times the content's alpha (transparent parts do not drive the content term);
+- content weight: ``content_mask`` times the content's alpha (transparent parts do not drive the content term),
+  and the run's ``content_weight`` divided by the alpha's mean (:attr:`RunMasks.content_weight_factor`): the
+  content term, a sum over positions divided by all of them, is then as strong per opaque position as the
+  style terms, whose Gram matrices are normalised by their region's mass, so that an RGBA image is
+  stylised as its opaque part alone would be;
 - without ``style_masks``: the content's alpha as the region the blended styles are matched over;
 - with ``style_masks``: style i's region is mask i times the content's alpha;
 - each style with an alpha channel: its alpha as the mask of its own pixels (only opaque ones count).
@@ -82,6 +86,8 @@ class RunMasks:
     blended_region: np.ndarray | None
     #: Each style's alpha as float (h, w) at the style image's size, None if opaque.
     style_alphas: list[np.ndarray | None]
+    #: What the run's ``content_weight`` is multiplied by: 1 / the mean of the content's alpha (1 if opaque).
+    content_weight_factor: float = 1.0
 
     @classmethod
     def load(cls, content: ImageSource, content_shape: tuple[int, int], styles: Sequence[ImageSource],
@@ -89,20 +95,26 @@ class RunMasks:
         """Load every mask of a run; ``content_shape`` is the loaded content's (height, width).
 
         Raises:
-            ValueError: ``style_masks`` does not hold one mask per style image.
+            ValueError: ``style_masks`` does not hold one mask per style image; the content or a style image
+                is transparent everywhere.
             ImageError, ImageNotFoundError: a mask cannot be loaded.
         """
         if style_masks is not None and len(style_masks) != len(styles):
             raise ValueError(f"got {len(style_masks)} style masks for {len(styles)} style images")
         alpha = load_alpha(content)
         alpha_float = None if alpha is None else _resized(alpha.astype(np.float32) / 255, content_shape)
+        style_alphas = [None if a is None else a.astype(np.float32) / 255 for a in map(load_alpha, styles)]
+        for what, a in [("the content image", alpha_float), *((f"style image {i + 1}", a) for i, a in enumerate(style_alphas))]:
+            if a is not None and not np.any(a > 0):
+                raise ValueError(f"{what} is transparent everywhere (its alpha channel is 0): there is nothing to "
+                                 "match in it")
         weight = _product(None if content_mask is None else _resized(load_mask(content_mask, "content mask"), content_shape),
                           alpha_float)
         regions = None if style_masks is None else [
             _product(_resized(load_mask(mask, f"style mask {i + 1}"), content_shape), alpha_float)
             for i, mask in enumerate(style_masks)]
-        style_alphas = [None if a is None else a.astype(np.float32) / 255 for a in map(load_alpha, styles)]
-        return cls(alpha, weight, regions, alpha_float if regions is None else None, style_alphas)
+        return cls(alpha, weight, regions, alpha_float if regions is None else None, style_alphas,
+                   1.0 if alpha_float is None else 1.0 / float(np.mean(alpha_float, dtype=np.float64)))
 
     def arrays(self) -> list[np.ndarray]:
         """Every mask and alpha the run uses (their hashes identify them in checkpoints)."""

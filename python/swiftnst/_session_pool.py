@@ -106,7 +106,8 @@ def open_scale_session(model: Model, options: StyleTransferOptions, scale: Scale
     """
     o = options
     shape = (scale.height, scale.width)
-    params: dict[str, Any] = dict(content_weight=o.content_weight, style_weight=o.style_weight, tv_weight=o.tv_weight,
+    params: dict[str, Any] = dict(content_weight=o.content_weight * masks.content_weight_factor,
+                  style_weight=o.style_weight, tv_weight=o.tv_weight,
                   pooling=o.pooling, optimizer=o.optimizer, objective=o.objective, learning_rate=o.learning_rate,
                   lbfgs_history=scale.lbfgs_history or o.lbfgs_history, lbfgs_storage=scale.lbfgs_storage,
                   lbfgs_line_search=o.lbfgs_line_search, threads=o.threads, normalize_gradients=o.normalize_gradients,

@@ -8,7 +8,8 @@ array. The result is also array-like (``np.asarray(result)``, ``plt.imshow(resul
     result = stylize("cat.jpg", "stone.jpg", image_size=256)
     result                               # the last expression of a cell: the image is displayed
     result.history.plot()
-    result.image                         # RGB uint8 (H, W, 3), what swiftnst.stylize returns
+    result.image                         # uint8 (H, W, 3), what swiftnst.stylize returns; (H, W, 4) with
+                                         # the content's alpha for an RGBA content image
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class StyleTransferResult:
     """The image of a run and how it got there.
 
     Attributes:
-        image: the result, RGB uint8 (H, W, 3).
+        image: the result, RGB uint8 (H, W, 3), or RGBA (H, W, 4) when the content image had an alpha
+            channel (what :func:`swiftnst.stylize` returns).
         history: every step's losses.
         interrupted: whether the run was interrupted (Ctrl-C, the notebook's stop button); ``image``
             is then the best image reached.
@@ -49,12 +51,12 @@ class StyleTransferResult:
 
     def __post_init__(self) -> None:
         image = np.asarray(self.image)
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"image must be RGB uint8 (H, W, 3), got {image.dtype} {image.shape}")
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
+            raise ValueError(f"image must be RGB or RGBA uint8 (H, W, 3 or 4), got {image.dtype} {image.shape}")
 
     def to_pil(self) -> Image.Image:
         """The image as a PIL image, at full resolution."""
-        return Image.fromarray(self.image, "RGB")
+        return Image.fromarray(self.image, "RGB" if self.image.shape[2] == 3 else "RGBA")
 
     def _repr_png_(self) -> bytes:
         """Jupyter's rich display: the image as PNG, at most :data:`DISPLAY_MAX_SIDE` pixels on its longest side."""

@@ -54,10 +54,18 @@ def test_the_display_of_a_large_result_is_downscaled_but_the_image_is_not():
 
 
 @pytest.mark.parametrize("image", [np.zeros((4, 4, 3), np.float32), np.zeros((4, 4), np.uint8),
-                                   np.zeros((4, 4, 4), np.uint8)])
-def test_a_result_refuses_what_is_not_an_rgb_uint8_image(image):
-    with pytest.raises(ValueError, match="RGB uint8"):
+                                   np.zeros((4, 4, 2), np.uint8), np.zeros((4, 4, 5), np.uint8)])
+def test_a_result_refuses_what_is_not_an_rgb_or_rgba_uint8_image(image):
+    with pytest.raises(ValueError, match="RGB or RGBA uint8"):
         StyleTransferResult(image, LossHistory())
+
+
+def test_an_rgba_result_displays_and_converts_with_its_alpha():
+    image = np.dstack([_gradient(30, 40), np.tile(np.arange(40, dtype=np.uint8) * 6, (30, 1))])
+    result = StyleTransferResult(image, LossHistory())
+    np.testing.assert_array_equal(_png(result), image)
+    assert result.to_pil().mode == "RGBA"
+    np.testing.assert_array_equal(np.asarray(result.to_pil()), image)
 
 
 # MARK: - notebook.stylize
@@ -85,6 +93,14 @@ def test_notebook_stylize_returns_the_image_of_stylize_with_its_history(model, p
     np.testing.assert_array_equal(images.load_image(tmp_path / "out.png"), expected)
     np.testing.assert_array_equal(_png(result), expected)
     assert repr(result).startswith("<StyleTransferResult 48x32, 6 steps, final loss ")
+
+
+def test_notebook_stylize_of_an_rgba_content_returns_its_rgba_result(model, pictures):
+    content = np.dstack([pictures[0], np.full(pictures[0].shape[:2], 200, np.uint8)])
+    expected = stylize(content, pictures[1], model=model, **FAST)
+    result = notebook.stylize(content, pictures[1], model=model, **FAST)
+    assert result.image.shape[2] == 4 and np.all(result.image[..., 3] == 200)
+    np.testing.assert_array_equal(result.image, expected)
 
 
 def test_notebook_stylize_runs_the_callers_callback_which_may_stop_the_run(model, pictures):

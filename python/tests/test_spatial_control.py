@@ -67,6 +67,34 @@ def test_rgba_content_keeps_its_alpha_exactly(model, tmp_path):
     assert jpeg.shape == (64, 48, 3)
 
 
+def test_rgba_content_weighs_its_content_term_per_opaque_position(model, monkeypatch):
+    """The content term is divided by all positions, the style terms by their region's mass: with the
+    content weight over the alpha's mean, an RGBA image is stylised as its opaque part alone would be."""
+    from swiftnst import _session_pool
+    from swiftnst._run_masks import RunMasks
+
+    rgba = np.zeros((64, 48, 4), np.uint8)
+    rgba[..., :3] = 128
+    rgba[:, :12, 3] = 255                                     # a quarter opaque
+    style = _texture((0.3, 0.6, 0.3), seed=5)
+    assert RunMasks.load(rgba, (64, 48), [style], None, None).content_weight_factor == pytest.approx(4.0)
+    assert RunMasks.load(rgba[..., :3], (64, 48), [style], None, None).content_weight_factor == 1.0
+    made = []
+    monkeypatch.setattr(_session_pool, "Session", lambda *a, **kw: made.append(kw) or Session(*a, **kw))
+    stylize(rgba, style, model=model, iterations=1, content_weight=5.0, **FAST)
+    assert [kw["content_weight"] for kw in made] == [pytest.approx(20.0)]
+
+
+@pytest.mark.parametrize("which", ["content", "style"])
+def test_an_image_transparent_everywhere_is_refused_before_any_work(model, which):
+    clear = np.zeros((64, 48, 4), np.uint8)
+    opaque = _texture((0.3, 0.6, 0.3), seed=5)
+    content, style = (clear, opaque) if which == "content" else (opaque[:, :48], clear)
+    with pytest.raises(ValueError, match=f"{'the content image' if which == 'content' else 'style image 1'} "
+                                         "is transparent everywhere"):
+        stylize(content, style, model=model, iterations=1, **FAST)
+
+
 def test_transparent_content_pixels_do_not_drive_the_losses(model):
     """With the content's alpha as the content mask and the style region, changing the image only where
     it is transparent (two pixels away from the opaque part, beyond relu1_1's 3x3 window) changes no loss."""
