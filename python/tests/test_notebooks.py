@@ -26,8 +26,10 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 # Every figure a notebook draws, at least: 01 inputs, feature maps, G0, Gram matrices, style costs, Adam's
 # snapshots and costs, the tutorial's J along both runs, L-BFGS's first steps, results; 02 inputs, one per
-# section (two for layers, init and optimiser) and a result with its loss history.
-MIN_FIGURES = {"01_neural_style_transfer.ipynb": 10, "02_exploring_parameters.ipynb": 14}
+# section (two for layers, init and optimiser) and a result with its loss history; 03 inputs, style masks,
+# content mask, colour controls, style losses, alpha, style size.
+MIN_FIGURES = {"01_neural_style_transfer.ipynb": 10, "02_exploring_parameters.ipynb": 14,
+               "03_controlling_style.ipynb": 7}
 CELL_TIMEOUT = 600
 # An executed notebook keeps little besides its figures: printed lines and progress outputs.
 MAX_STREAM_OUTPUTS_PER_CELL = 3
@@ -57,7 +59,7 @@ def kernel_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return dict(os.environ)
 
 
-def test_both_tutorial_notebooks_exist():
+def test_the_tutorial_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == sorted(MIN_FIGURES)
 
 
