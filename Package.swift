@@ -32,6 +32,7 @@ let package = Package(
 
         // MARK: - Benchmarks (bench/README.md)
         .executableTarget(name: "LayerBench", dependencies: ["NSTEngine"], path: "bench/layers"),
+        .executableTarget(name: "StepBench", dependencies: ["NSTEngine"], path: "bench/step"),
 
         // MARK: - Tests
         .testTarget(name: "NSTEngineTests", dependencies: ["NSTEngine"]),

@@ -224,7 +224,7 @@ public final class FeatureNetwork: Sendable {
         var reluForConv: UnsafePointer<Float>?
         for i in stride(from: top, to: evaluation.start, by: -1) {
             let shape = shapes[i]
-            for (layer, add) in injected where layer == i { add(current) }
+            for (layer, add) in injected where layer == i { LayerProfiler.measure(.lossBackward) { add(current) } }
             switch layers[i].operation {
             case .relu:
                 if i == reluDoneByPool { break }

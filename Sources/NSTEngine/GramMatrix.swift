@@ -16,36 +16,38 @@ public enum GramMatrix {
     public static func forward(features: UnsafePointer<Float>, channels: Int, positions: Int, planeStride: Int? = nil,
                                weights: UnsafePointer<Float>? = nil,
                                alpha: Float = 1, accumulating: Bool = false, gram: UnsafeMutablePointer<Float>) {
-        let c = channels
-        let parts = max(1, min(Parallel.threadCount, channels * channels * positions / BLAS.parallelThreshold))
-        // Part 0 writes into `gram` itself; the others into `partial`, added row by row below.
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: (parts - 1) * c * c)
-        defer { partial.deallocate() }
-        Parallel.forEach(parts) { part in
-            let share = Parallel.part(part, of: parts, splitting: positions)
-            let target = part == 0 ? gram : partial + (part - 1) * c * c
-            let beta: Float = part == 0 && accumulating ? 1 : 0
-            if let weights, !share.isEmpty {
-                // Each chunk's columns scaled by √w, so that their product carries w once.
-                forEachWeightedChunk(features, channels: c, planeStride: planeStride ?? positions, share: share,
-                                     weights: weights, root: true) { chunk, columns in
-                    BLAS.serialSsyrkUpper(n: c, k: chunk.count, alpha: alpha, a: columns, lda: chunk.count,
-                                          beta: chunk.lowerBound == share.lowerBound ? beta : 1, c: target, ldc: c)
+        LayerProfiler.measure(.gramForward) {
+            let c = channels
+            let parts = max(1, min(Parallel.threadCount, channels * channels * positions / BLAS.parallelThreshold))
+            // Part 0 writes into `gram` itself; the others into `partial`, added row by row below.
+            let partial = UnsafeMutablePointer<Float>.allocate(capacity: (parts - 1) * c * c)
+            defer { partial.deallocate() }
+            Parallel.forEach(parts) { part in
+                let share = Parallel.part(part, of: parts, splitting: positions)
+                let target = part == 0 ? gram : partial + (part - 1) * c * c
+                let beta: Float = part == 0 && accumulating ? 1 : 0
+                if let weights, !share.isEmpty {
+                    // Each chunk's columns scaled by √w, so that their product carries w once.
+                    forEachWeightedChunk(features, channels: c, planeStride: planeStride ?? positions, share: share,
+                                         weights: weights, root: true) { chunk, columns in
+                        BLAS.serialSsyrkUpper(n: c, k: chunk.count, alpha: alpha, a: columns, lda: chunk.count,
+                                              beta: chunk.lowerBound == share.lowerBound ? beta : 1, c: target, ldc: c)
+                    }
+                } else if !share.isEmpty {
+                    BLAS.serialSsyrkUpper(n: c, k: share.count, alpha: alpha, a: features + share.lowerBound,
+                                          lda: planeStride ?? positions, beta: beta, c: target, ldc: c)
+                } else if beta == 0 {
+                    target.update(repeating: 0, count: c * c)
                 }
-            } else if !share.isEmpty {
-                BLAS.serialSsyrkUpper(n: c, k: share.count, alpha: alpha, a: features + share.lowerBound,
-                                      lda: planeStride ?? positions, beta: beta, c: target, ldc: c)
-            } else if beta == 0 {
-                target.update(repeating: 0, count: c * c)
             }
-        }
-        for part in 0..<(parts - 1) {
-            for i in 0..<c {
-                let row = gram + i * c, other = partial + part * c * c + i * c
-                for j in i..<c { row[j] += other[j] }
+            for part in 0..<(parts - 1) {
+                for i in 0..<c {
+                    let row = gram + i * c, other = partial + part * c * c + i * c
+                    for j in i..<c { row[j] += other[j] }
+                }
             }
+            mirrorUpperTriangle(gram, order: c)
         }
-        mirrorUpperTriangle(gram, order: c)
     }
 
     /// Copies the upper triangle of the square matrix `m` `[order, order]` onto its lower one, in tiles
@@ -75,21 +77,23 @@ public enum GramMatrix {
                                 channels: Int, positions: Int, weights: UnsafePointer<Float>? = nil,
                                 alpha: Float = 1, symmetric: Bool = false, accumulating: Bool = false,
                                 gradFeatures: UnsafeMutablePointer<Float>, scratch: ScratchSpace) {
-        let (g, scale) = symmetrized(gradGram, channels: channels, alpha: alpha, symmetric: symmetric, scratch: scratch)
-        guard let weights else {
-            BLAS.sgemm(m: channels, n: positions, k: channels, alpha: scale,
-                       a: g, lda: channels, b: features, ldb: positions,
-                       beta: accumulating ? 1 : 0, c: gradFeatures, ldc: positions)
-            return
-        }
-        let workers = max(1, min(Parallel.threadCount, positions / weightedChunk))
-        Parallel.forEach(workers) { worker in
-            forEachWeightedChunk(features, channels: channels, planeStride: positions,
-                                 share: Parallel.part(worker, of: workers, splitting: positions),
-                                 weights: weights, root: false) { chunk, columns in
-                BLAS.serialSgemm(m: channels, n: chunk.count, k: channels, alpha: scale, a: g, lda: channels,
-                                 b: columns, ldb: chunk.count, beta: accumulating ? 1 : 0,
-                                 c: gradFeatures + chunk.lowerBound, ldc: positions)
+        LayerProfiler.measure(.gramBackward) {
+            let (g, scale) = symmetrized(gradGram, channels: channels, alpha: alpha, symmetric: symmetric, scratch: scratch)
+            guard let weights else {
+                BLAS.sgemm(m: channels, n: positions, k: channels, alpha: scale,
+                           a: g, lda: channels, b: features, ldb: positions,
+                           beta: accumulating ? 1 : 0, c: gradFeatures, ldc: positions)
+                return
+            }
+            let workers = max(1, min(Parallel.threadCount, positions / weightedChunk))
+            Parallel.forEach(workers) { worker in
+                forEachWeightedChunk(features, channels: channels, planeStride: positions,
+                                     share: Parallel.part(worker, of: workers, splitting: positions),
+                                     weights: weights, root: false) { chunk, columns in
+                    BLAS.serialSgemm(m: channels, n: chunk.count, k: channels, alpha: scale, a: g, lda: channels,
+                                     b: columns, ldb: chunk.count, beta: accumulating ? 1 : 0,
+                                     c: gradFeatures + chunk.lowerBound, ldc: positions)
+                }
             }
         }
     }

@@ -5,8 +5,14 @@
 // for the wall time of Winograd forward passes and input gradients, and for their three phases
 // (input_transform, products, output_transform) the time summed over the worker threads, so on two
 // busy cores the phases add up to about twice the wall time. Calls handed to im2col (narrow planes)
-// are not counted. The non-convolution layers of FeatureNetwork (relu.forward, relu.backward,
-// pool.forward, pool.backward; wall time) are timed too, so one profile covers every layer type.
+// are counted as im2col.forward / im2col.backward_input. The non-convolution layers of FeatureNetwork
+// (relu.forward, relu.backward, pool.forward, pool.backward), the Gram matrices (gram.forward,
+// gram.backward), the loss terms (loss.forward: content, style and tv losses, their Gram matrices
+// included; loss.backward: their gradients, Gram backward included) and the optimiser's parts of a
+// session step (session.step, session.step_evaluation: the objective inside it, lbfgs.pairs: storing the
+// curvature pair, lbfgs.direction: the two-loop recursion) are timed too (wall time; nested sections
+// count inside their parents), so one profile covers every layer type and the whole step. The step's
+// sections also print each call's time (`each=0.512,0.498,...`, in call order).
 // Off by default; when off a measurement costs one check of a constant.
 
 import Dispatch
@@ -17,7 +23,10 @@ import Synchronization
 enum LayerProfiler {
     enum Section: Int, CaseIterable {
         case forward, backwardInput, inputTransform, products, outputTransform
+        case im2colForward, im2colBackwardInput
         case reluForward, reluBackward, poolForward, poolBackward
+        case gramForward, gramBackward, lossForward, lossBackward
+        case step, stepEvaluation, lbfgsPairs, lbfgsDirection
 
         var name: String {
             switch self {
@@ -26,12 +35,26 @@ enum LayerProfiler {
             case .inputTransform: "winograd.input_transform"
             case .products: "winograd.products"
             case .outputTransform: "winograd.output_transform"
+            case .im2colForward: "im2col.forward"
+            case .im2colBackwardInput: "im2col.backward_input"
             case .reluForward: "relu.forward"
             case .reluBackward: "relu.backward"
             case .poolForward: "pool.forward"
             case .poolBackward: "pool.backward"
+            case .gramForward: "gram.forward"
+            case .gramBackward: "gram.backward"
+            case .lossForward: "loss.forward"
+            case .lossBackward: "loss.backward"
+            case .step: "session.step"
+            case .stepEvaluation: "session.step_evaluation"
+            case .lbfgsPairs: "lbfgs.pairs"
+            case .lbfgsDirection: "lbfgs.direction"
             }
         }
+
+        /// The step's sections also keep each call's time: a step's cost depends on the L-BFGS pairs held,
+        /// so a profile wants the steps after the history filled, not the average over the run.
+        var keepsEachCall: Bool { rawValue >= Section.step.rawValue }
     }
 
     static let isEnabled: Bool = {
@@ -44,6 +67,7 @@ enum LayerProfiler {
 
     private static let nanoseconds = Mutex([Int](repeating: 0, count: Section.allCases.count))
     private static let calls = Mutex([Int](repeating: 0, count: Section.allCases.count))
+    private static let eachCall = Mutex([[Int]](repeating: [], count: Section.allCases.count))
 
     /// Runs `body`, adding its wall time to `section` when profiling is enabled.
     @inline(__always)
@@ -54,6 +78,7 @@ enum LayerProfiler {
             let elapsed = Int(DispatchTime.now().uptimeNanoseconds - start)
             nanoseconds.withLock { $0[section.rawValue] += elapsed }
             calls.withLock { $0[section.rawValue] += 1 }
+            if section.keepsEachCall { eachCall.withLock { $0[section.rawValue].append(elapsed) } }
         }
         return try body()
     }
@@ -76,10 +101,14 @@ enum LayerProfiler {
     }
 
     private static func report() {
+        let each = eachCall.withLock { $0 }
         for section in Section.allCases {
             let (count, seconds) = totals()[section.name]!
-            let line = "swiftnst-profile \(section.name) calls=\(count) seconds=\(microsecondDecimal(seconds))\n"
-            _ = Array(line.utf8).withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            var line = "swiftnst-profile \(section.name) calls=\(count) seconds=\(microsecondDecimal(seconds))"
+            if section.keepsEachCall {
+                line += " each=" + each[section.rawValue].map { microsecondDecimal(Double($0) / 1e9) }.joined(separator: ",")
+            }
+            _ = Array((line + "\n").utf8).withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
         }
     }
 }

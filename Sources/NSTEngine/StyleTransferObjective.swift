@@ -256,7 +256,7 @@ public final class StyleTransferObjective {
             } else {
                 try network.forward(image: image, height: height, width: width, requested: terms.layers,
                                     pooling: pooling, evaluation: evaluation)
-                let values = try layerTerms(evaluation: evaluation, terms)
+                let values = try LayerProfiler.measure(.lossForward) { try layerTerms(evaluation: evaluation, terms) }
                 (losses.content, losses.style) = (values.content, values.style)
                 backward = { [network, evaluation] in
                     try network.backward(adding: values.injections, evaluation: evaluation, gradImage: $0)
@@ -266,8 +266,10 @@ public final class StyleTransferObjective {
 
         let imagePointer = image.baseAddress!
         let tvGradient = scratch.buffer(.totalVariationGradient, count: image.count)
-        losses.tv = TotalVariationLoss(weight: tvWeight).uncheckedEvaluate(
-            image: imagePointer, channels: 3, height: height, width: width, gradient: tvGradient)
+        losses.tv = LayerProfiler.measure(.lossForward) {
+            TotalVariationLoss(weight: tvWeight).uncheckedEvaluate(
+                image: imagePointer, channels: 3, height: height, width: width, gradient: tvGradient)
+        }
         guard losses.total.isFinite else {
             throw NSTError.numeric("objective is not finite (content \(losses.content), style \(losses.style), tv \(losses.tv))")
         }
@@ -279,7 +281,9 @@ public final class StyleTransferObjective {
             } else {
                 g.update(repeating: 0, count: image.count)
             }
-            for i in 0..<image.count { g[i] += tvGradient[i] }
+            LayerProfiler.measure(.lossBackward) {
+                for i in 0..<image.count { g[i] += tvGradient[i] }
+            }
         }
         return losses
     }

@@ -353,7 +353,7 @@ public final class StyleTransferSession {
         return try withWorkers {
             var last: Progress?
             for _ in 0..<count {
-                let current = try stepOnce()
+                let current = try LayerProfiler.measure(.step) { try stepOnce() }
                 last = current
                 if let progress, !progress(current) { throw NSTError.cancelled }
             }
@@ -369,8 +369,10 @@ public final class StyleTransferSession {
         var gradient = [Float](repeating: 0, count: imageCount)
         var candidate = image  // the session's image changes only once the step is known to be finite
         _ = try optimizer.step(&candidate) { [self] x in
-            losses = try x.withUnsafeBufferPointer { xs in
-                try gradient.withUnsafeMutableBufferPointer { try evaluateObjective(image: xs, gradient: $0) }
+            losses = try LayerProfiler.measure(.stepEvaluation) {
+                try x.withUnsafeBufferPointer { xs in
+                    try gradient.withUnsafeMutableBufferPointer { try evaluateObjective(image: xs, gradient: $0) }
+                }
             }
             evaluations += 1
             // Best is tracked per evaluation: the point evaluated is x, before the optimiser moves it.

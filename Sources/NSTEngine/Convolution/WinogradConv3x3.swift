@@ -45,7 +45,9 @@ public final class WinogradConv3x3: Conv3x3Kernel {
     public func forward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                         height: Int, width: Int, scratch: ScratchSpace) {
         if width <= Self.narrowWidth {
-            return narrowKernel().forward(input: input, output: output, height: height, width: width, scratch: scratch)
+            return LayerProfiler.measure(.im2colForward) {
+                narrowKernel().forward(input: input, output: output, height: height, width: width, scratch: scratch)
+            }
         }
         run(.forward, input: input, output: output, height: height, width: width, scratch: scratch)
     }
@@ -68,7 +70,9 @@ public final class WinogradConv3x3: Conv3x3Kernel {
     public func forwardReLU(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                             height: Int, width: Int, scratch: ScratchSpace) {
         if width <= Self.narrowWidth {
-            return narrowKernel().forwardReLU(input: input, output: output, height: height, width: width, scratch: scratch)
+            return LayerProfiler.measure(.im2colForward) {
+                narrowKernel().forwardReLU(input: input, output: output, height: height, width: width, scratch: scratch)
+            }
         }
         run(.forward, input: input, output: output, height: height, width: width,
             fusion: .init(outputReLU: true), scratch: scratch)
@@ -79,8 +83,10 @@ public final class WinogradConv3x3: Conv3x3Kernel {
     public func backwardInput(gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
                               height: Int, width: Int, scratch: ScratchSpace) {
         if width <= Self.narrowWidth {
-            return narrowKernel().backwardInput(gradOutput: gradOutput, gradInput: gradInput, height: height,
-                                                width: width, scratch: scratch)
+            return LayerProfiler.measure(.im2colBackwardInput) {
+                narrowKernel().backwardInput(gradOutput: gradOutput, gradInput: gradInput, height: height,
+                                             width: width, scratch: scratch)
+            }
         }
         run(.inputGradient, input: gradOutput, output: gradInput, height: height, width: width, scratch: scratch)
     }
@@ -91,9 +97,11 @@ public final class WinogradConv3x3: Conv3x3Kernel {
                                          gradInput: UnsafeMutablePointer<Float>,
                                          height: Int, width: Int, scratch: ScratchSpace) {
         if width <= Self.narrowWidth {
-            return narrowKernel().backwardInputThroughReLU(activation: activation, gradient: gradient,
-                                                           gradInput: gradInput, height: height, width: width,
-                                                           scratch: scratch)
+            return LayerProfiler.measure(.im2colBackwardInput) {
+                narrowKernel().backwardInputThroughReLU(activation: activation, gradient: gradient,
+                                                        gradInput: gradInput, height: height, width: width,
+                                                        scratch: scratch)
+            }
         }
         run(.inputGradient, input: gradient, output: gradInput, height: height, width: width,
             fusion: .init(reluActivation: activation), scratch: scratch)

@@ -4,20 +4,38 @@
 /// Each pair lives in a slot of `MappedMemory` allocated once and then reused in a ring: a long run
 /// does not cycle image-sized arrays through malloc (which can keep freed ones resident, see
 /// `MappedMemory`), and clearing returns the memory at once.
+///
+/// The direction (`CorrectionPairs+Direction.swift`) comes from the inner products of the stored vectors
+/// with each other, kept here between steps (`products`), when they take little memory next to the
+/// pairs themselves (`tracksProducts`).
 final class CorrectionPairs<Element: StoredFloat> {
     let capacity: Int
     /// Values per vector.
     let count: Int
     /// Slot k holds s (`count` values) then y.
-    private var slots: [MappedMemory] = []
+    private(set) var slots: [MappedMemory] = []
     /// The slot of the oldest pair (0 until the ring is full).
-    private var oldest = 0
+    private(set) var oldest = 0
     /// 1 / (y·s) per slot.
-    private var inverseCurvatures: [Double] = []
+    private(set) var inverseCurvatures: [Double] = []
     private(set) var hDiagonal = 1.0
+    /// Whether the direction is computed from the stored vectors' inner products (`products`) rather than
+    /// by the two-loop recursion over the vectors: with at least 64 values per pair held, so that the
+    /// products, (2m)² Doubles, stay below 1/16 of the pairs' own memory.
+    let tracksProducts: Bool
+    /// With `tracksProducts`, the inner products of the stored vectors, `[2·held, 2·held]`, vector `2k` being
+    /// slot k's s and `2k + 1` its y; the rows and columns of the `staleSlots` are not yet computed.
+    var products: [Double] = []
+    /// Slots stored since the products were last brought up to date.
+    var staleSlots: Set<Int> = []
+    /// The Double vector of the two-loop recursion without `tracksProducts` (mapped, kept between steps so
+    /// that no image-sized block cycles through malloc).
+    var recursionWork: MappedMemory?
 
-    init(capacity: Int, count: Int) {
+    /// - Parameter tracksProducts: nil to decide by the sizes (as above); tests set it to compare both ways.
+    init(capacity: Int, count: Int, tracksProducts: Bool? = nil) {
         (self.capacity, self.count) = (capacity, count)
+        self.tracksProducts = tracksProducts ?? (capacity <= count / 64)
     }
 
     /// Pairs held.
@@ -26,95 +44,121 @@ final class CorrectionPairs<Element: StoredFloat> {
     func clear() {
         slots = []
         inverseCurvatures = []
+        products = []
+        staleSlots = []
         (oldest, hDiagonal) = (0, 1)
     }
 
-    private func vectors(_ slot: Int) -> (s: UnsafeMutablePointer<Element>, y: UnsafeMutablePointer<Element>) {
+    func vectors(_ slot: Int) -> (s: UnsafeMutablePointer<Element>, y: UnsafeMutablePointer<Element>) {
         let s = slots[slot].pointer.bindMemory(to: Element.self, capacity: 2 * count)
         return (s, s + count)
     }
 
     /// The slot of pair `i`, 0 the oldest.
-    private func slot(_ i: Int) -> Int { (oldest + i) % slots.count }
+    func slot(_ i: Int) -> Int { (oldest + i) % slots.count }
+
+    /// Adds an empty slot (its pair not yet written) and its rows and columns of `products`.
+    private func appendSlot() {
+        slots.append(MappedMemory(byteCount: 2 * count * MemoryLayout<Element>.stride))
+        inverseCurvatures.append(0)
+        guard tracksProducts else { return }
+        let (old, new) = (2 * (slots.count - 1), 2 * slots.count)
+        var grown = [Double](repeating: 0, count: new * new)
+        for v in 0..<old {
+            for w in 0..<old { grown[v * new + w] = products[v * old + w] }
+        }
+        products = grown
+    }
 
     /// Stores `s = step`, `y = gradient − previousGradient` (as `Element`) if the rounded pair satisfies the
     /// curvature condition `y·s > threshold`, dropping the oldest pair when full.
     /// - Returns: whether the pair was stored.
     @discardableResult
     func offer(step: [Float], gradient: [Float], previousGradient: [Float], threshold: Double) -> Bool {
-        // One pass for the products, sequential like `OptimizerChecks.dot` (same sums with Float32), a
-        // second to store: the oldest pair's slot may only be overwritten once the new pair is accepted.
-        var (ys, yy) = (0.0, 0.0)
-        for j in 0..<count {
-            let y = Double(Element(rounding: gradient[j] - previousGradient[j]).float)
-            ys += y * Double(Element(rounding: step[j]).float)
-            yy += y * y
+        // One pass for the products, a second to store: the oldest pair's slot may only be overwritten
+        // once the new pair is accepted. Both by blocks of y = gradient − previousGradient.
+        let (ys, yy) = step.withUnsafeBufferPointer { step in
+            gradient.withUnsafeBufferPointer { gradient in
+                previousGradient.withUnsafeBufferPointer { previous in
+                    curvatureProducts(step.baseAddress!, gradient.baseAddress!, previous.baseAddress!)
+                }
+            }
         }
         guard ys > threshold, ys.isFinite, yy.isFinite else { return false }
         let target: Int
         if slots.count < capacity {
-            slots.append(MappedMemory(byteCount: 2 * count * MemoryLayout<Element>.stride))
-            inverseCurvatures.append(0)
+            appendSlot()
             target = slots.count - 1
         } else {
             target = oldest
             oldest = (oldest + 1) % capacity
         }
         let (s, y) = vectors(target)
-        for j in 0..<count {
-            s[j] = Element(rounding: step[j])
-            y[j] = Element(rounding: gradient[j] - previousGradient[j])
+        step.withUnsafeBufferPointer { step in
+            gradient.withUnsafeBufferPointer { gradient in
+                previousGradient.withUnsafeBufferPointer { previous in
+                    forEachBlockOfY(gradient.baseAddress!, previous.baseAddress!) { _, values, difference in
+                        Element.store(step.baseAddress! + values.lowerBound, into: s + values.lowerBound, count: values.count)
+                        Element.store(difference, into: y + values.lowerBound, count: values.count)
+                    }
+                }
+            }
         }
         inverseCurvatures[target] = 1 / ys
         hDiagonal = ys / yy
+        if tracksProducts { staleSlots.insert(target) }
         return true
     }
 
-    /// `q ← H q` by the two-loop recursion over the pairs (newest first, then oldest first), with
-    /// `H₀ = hDiagonal · I`; `q` holds `count` values.
-    ///
-    /// With 100 pairs of image-sized vectors this is 400 passes over memory per step (measured:
-    /// bench/RESULTS.md, "L-BFGS two-loop recursion"); each `sweep` below does an update of q and the next
-    /// dot product with q in one pass, split over the workers (partial sums added in a fixed order, so
-    /// a run is reproducible for a given thread count).
-    func applyInverseHessian(to q: UnsafeMutablePointer<Double>) {
-        let m = held, n = count
-        let chunks = max(1, min(Parallel.threadCount, n / 16_384))
-        var partial = [Double](repeating: 0, count: chunks)
-        /// q ← scale·q + a·v, then returns dot·q (0 without `dot`).
-        func sweep(scale: Double = 1, add: (a: Double, v: UnsafeMutablePointer<Element>)? = nil,
-                   dot: UnsafeMutablePointer<Element>? = nil) -> Double {
-            partial.withUnsafeMutableBufferPointer { partial in
-                let partial = partial.baseAddress!
-                let a = add?.a ?? 0
-                Parallel.forEach(chunks) { chunk in
-                    var sum = 0.0
-                    for j in Parallel.part(chunk, of: chunks, splitting: n) {
-                        var value = scale * q[j]
-                        if let v = add?.v { value += a * Double(v[j].float) }
-                        q[j] = value
-                        if let d = dot { sum += Double(d[j].float) * value }
-                    }
-                    partial[chunk] = sum
-                }
-                return (0..<chunks).reduce(0.0) { $0 + partial[$1] }
+    /// Workers of the passes over the vectors.
+    var chunks: Int { max(1, min(Parallel.threadCount, count / 16_384)) }
+
+    /// Worker `chunk`'s consecutive range of values, block-aligned.
+    func range(_ chunk: Int, of chunks: Int) -> Range<Int> {
+        Parallel.part(chunk, of: chunks, splitting: count, alignment: PairSweeps.block)
+    }
+
+    /// Calls `body(chunk, values, y)` for every block of values, on the workers (`chunk` is the worker's
+    /// index in `0..<chunks`, blocks in order within it), with `y = gradient − previousGradient` there.
+    private func forEachBlockOfY(_ gradient: UnsafePointer<Float>, _ previousGradient: UnsafePointer<Float>,
+                                 _ body: (Int, Range<Int>, UnsafePointer<Float>) -> Void) {
+        let chunks = self.chunks, block = PairSweeps.block
+        Parallel.forEach(chunks) { chunk in
+            let difference = UnsafeMutablePointer<Float>.allocate(capacity: block)
+            defer { difference.deallocate() }
+            let values = range(chunk, of: chunks)
+            for start in stride(from: values.lowerBound, to: values.upperBound, by: block) {
+                let length = min(block, values.upperBound - start)
+                for j in 0..<length { difference[j] = gradient[start + j] - previousGradient[start + j] }
+                body(chunk, start..<start + length, difference)
             }
         }
-        guard m > 0 else {
-            _ = sweep(scale: hDiagonal)
-            return
+    }
+
+    /// `(y·s, y·y)` of the pair as it would be stored (rounded to `Element`), in Double.
+    private func curvatureProducts(_ step: UnsafePointer<Float>, _ gradient: UnsafePointer<Float>,
+                                   _ previous: UnsafePointer<Float>) -> (ys: Double, yy: Double) {
+        let chunks = self.chunks, block = PairSweeps.block
+        var partial = [Double](repeating: 0, count: 2 * chunks)
+        partial.withUnsafeMutableBufferPointer { partial in
+            let partial = partial.baseAddress!
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * chunks * block)
+            defer { scratch.deallocate() }
+            forEachBlockOfY(gradient, previous) { chunk, values, difference in
+                let own = scratch + 2 * chunk * block
+                let y = Element.rounded(difference, count: values.count, scratch: own)
+                let s = Element.rounded(step + values.lowerBound, count: values.count, scratch: own + block)
+                partial[2 * chunk] += PairSweeps.dot(y, s, count: values.count)
+                partial[2 * chunk + 1] += PairSweeps.dot(y, y, count: values.count)
+            }
         }
-        var alpha = [Double](repeating: 0, count: m)
-        var sq = sweep(dot: vectors(slot(m - 1)).s)
-        for i in stride(from: m - 1, through: 0, by: -1) {
-            alpha[i] = inverseCurvatures[slot(i)] * sq
-            sq = sweep(add: (-alpha[i], vectors(slot(i)).y), dot: i > 0 ? vectors(slot(i - 1)).s : nil)
+        // Chunks added in their order: reproducible for a given worker count.
+        var (ys, yy) = (0.0, 0.0)
+        for chunk in 0..<chunks {
+            ys += partial[2 * chunk]
+            yy += partial[2 * chunk + 1]
         }
-        var yr = sweep(scale: hDiagonal, dot: vectors(slot(0)).y)
-        for i in 0..<m {
-            let beta = inverseCurvatures[slot(i)] * yr
-            yr = sweep(add: (alpha[i] - beta, vectors(slot(i)).s), dot: i + 1 < m ? vectors(slot(i + 1)).y : nil)
-        }
+        return (ys, yy)
     }
 
     // MARK: - State
@@ -151,5 +195,9 @@ final class CorrectionPairs<Element: StoredFloat> {
             }
         }
         (slots, inverseCurvatures, oldest, hDiagonal) = (read, rho, 0, scale)
+        if tracksProducts {
+            products = [Double](repeating: 0, count: 4 * pairs * pairs)
+            staleSlots = Set(0..<pairs)
+        }
     }
 }

@@ -29,9 +29,9 @@ public final class LBFGS: ImageOptimizer {
     /// With the line search, the loss at `x` after the last step (its gradient is `previousGradient`).
     var currentLoss = 0.0
     private(set) var pairs: any PairHistory
-    /// The direction in Double while it is computed (mapped, kept between steps so that no image-sized
-    /// block cycles through malloc).
-    private var work: MappedMemory?
+    /// Whether the pairs keep their inner products (`CorrectionPairs.tracksProducts`); nil: decided by the
+    /// sizes. Tests set it to compare both ways of finding the direction; read when the pairs are made.
+    var pairProducts: Bool?
 
     /// The curvature condition below which a pair is skipped (torch's constant).
     static let curvatureThreshold = 1e-10
@@ -52,13 +52,13 @@ public final class LBFGS: ImageOptimizer {
         self.learningRate = learningRate
         self.storage = storage
         self.lineSearch = lineSearch
-        pairs = Self.makePairs(storage, historySize, count: 0)
+        pairs = Self.makePairs(storage, historySize, count: 0, tracksProducts: nil)
     }
 
-    private static func makePairs(_ storage: LBFGSStorage, _ capacity: Int, count: Int) -> any PairHistory {
+    private static func makePairs(_ storage: LBFGSStorage, _ capacity: Int, count: Int, tracksProducts: Bool?) -> any PairHistory {
         switch storage {
-        case .float32: CorrectionPairs<Float>(capacity: capacity, count: count)
-        case .bfloat16: CorrectionPairs<BFloat16>(capacity: capacity, count: count)
+        case .float32: CorrectionPairs<Float>(capacity: capacity, count: count, tracksProducts: tracksProducts)
+        case .bfloat16: CorrectionPairs<BFloat16>(capacity: capacity, count: count, tracksProducts: tracksProducts)
         }
     }
 
@@ -73,8 +73,14 @@ public final class LBFGS: ImageOptimizer {
             let t = firstStepLength(gradient: g)
             previousStep = g.map { t * -$0 }
         } else {
-            pairs.offer(step: previousStep, gradient: g, previousGradient: previousGradient, threshold: Self.curvatureThreshold)
-            if descentDirection(gradient: g, scaledBy: learningRate, into: &previousStep).restarted { pairs.clear() }
+            _ = LayerProfiler.measure(.lbfgsPairs) {
+                pairs.offer(step: previousStep, gradient: g, previousGradient: previousGradient,
+                            threshold: Self.curvatureThreshold)
+            }
+            let restarted = LayerProfiler.measure(.lbfgsDirection) {
+                descentDirection(gradient: g, scaledBy: learningRate, into: &previousStep).restarted
+            }
+            if restarted { pairs.clear() }
         }
         previousGradient = g
         let move = previousStep
@@ -95,18 +101,13 @@ public final class LBFGS: ImageOptimizer {
     /// clears the pairs (once nothing can fail any more, so a failed step leaves the state as it was).
     /// `slope` is `g·d` (d as Float, the move's own values, before the scaling by `t`).
     func descentDirection(gradient g: [Float], scaledBy t: Float, into move: inout [Float]) -> (restarted: Bool, slope: Double) {
-        let n = g.count
-        let work = self.work ?? MappedMemory(byteCount: n * MemoryLayout<Double>.stride)
-        self.work = work
-        let q = work.pointer.bindMemory(to: Double.self, capacity: n)
-        for j in 0..<n { q[j] = -Double(g[j]) }
-        pairs.applyInverseHessian(to: q)
-        var slope = 0.0
-        for j in 0..<n { slope += Double(g[j]) * Double(Float(q[j])) }
+        var slope = g.withUnsafeBufferPointer { g in
+            move.withUnsafeMutableBufferPointer { pairs.direction(gradient: g.baseAddress!, scaledBy: t, into: $0.baseAddress!) }
+        }
         let restart = slope > 0
-        if restart { slope = -OptimizerChecks.dot(g, g) }  // g·(−g), as the sum of the products −g_j²
-        move.withUnsafeMutableBufferPointer { move in
-            for j in 0..<n { move[j] = restart ? t * -g[j] : t * Float(q[j]) }
+        if restart {
+            slope = -OptimizerChecks.dot(g, g)  // g·(−g), as the sum of the products −g_j²
+            for j in g.indices { move[j] = t * -g[j] }
         }
         return (restart, slope)
     }
@@ -119,8 +120,7 @@ public final class LBFGS: ImageOptimizer {
         previousGradient = []
         previousStep = []
         currentLoss = 0
-        work = nil
-        pairs = Self.makePairs(storage, historySize, count: count)
+        pairs = Self.makePairs(storage, historySize, count: count, tracksProducts: pairProducts)
     }
 
     /// Layout: history size (Int64), learning rate (Float32), pair storage (Int64, `LBFGSStorage`),
@@ -157,14 +157,13 @@ public final class LBFGS: ImageOptimizer {
         let move = iterations > 0 ? try reader.floats(count, "L-BFGS previous step") : []
         let loss = lineSearch && iterations > 0 ? try reader.double("L-BFGS loss at the image") : 0
         guard loss.isFinite else { throw NSTError.invalidArgument("session state's L-BFGS loss at the image is not finite") }
-        let read = Self.makePairs(storage, historySize, count: count)
+        let read = Self.makePairs(storage, historySize, count: count, tracksProducts: pairProducts)
         try read.importState(&reader, pairs: held)
         iteration = iterations
         previousGradient = gradient
         previousStep = move
         currentLoss = loss
         pairs = read
-        work = nil
     }
 }
 
@@ -174,7 +173,7 @@ protocol PairHistory {
     func clear()
     @discardableResult
     func offer(step: [Float], gradient: [Float], previousGradient: [Float], threshold: Double) -> Bool
-    func applyInverseHessian(to q: UnsafeMutablePointer<Double>)
+    func direction(gradient g: UnsafePointer<Float>, scaledBy t: Float, into move: UnsafeMutablePointer<Float>) -> Double
     func exportState(_ writer: inout StateWriter)
     func importState(_ reader: inout StateReader, pairs: Int) throws
 }

@@ -24,11 +24,28 @@ protocol StoredFloat {
     init(bitPattern: BitPattern)
     var bitPattern: BitPattern { get }
     var float: Float { get }
+    /// `count` values from `source` as Floats: `source` itself for Float, else the values widened into
+    /// `scratch` (room for `count`).
+    static func floats(_ source: UnsafePointer<Self>, count: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float>
+    /// `count` values from `source` rounded to `Self` and widened back: `source` itself for Float, else
+    /// written into `scratch`.
+    static func rounded(_ source: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float>
+    /// Stores `count` values from `source`, rounded, at `destination`.
+    static func store(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Self>, count: Int)
 }
 
 extension Float: StoredFloat {
     init(rounding value: Float) { self = value }
     var float: Float { self }
+    static func floats(_ source: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        source
+    }
+    static func rounded(_ source: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        source
+    }
+    static func store(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        destination.update(from: source, count: count)
+    }
 }
 
 /// The upper half of a Float's bits: same range, 8 significant bits.
@@ -44,4 +61,18 @@ struct BFloat16: StoredFloat {
     }
 
     var float: Float { Float(bitPattern: UInt32(bitPattern) << 16) }
+
+    static func floats(_ source: UnsafePointer<BFloat16>, count: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        for j in 0..<count { scratch[j] = source[j].float }
+        return UnsafePointer(scratch)
+    }
+
+    static func rounded(_ source: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        for j in 0..<count { scratch[j] = BFloat16(rounding: source[j]).float }
+        return UnsafePointer(scratch)
+    }
+
+    static func store(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<BFloat16>, count: Int) {
+        for j in 0..<count { destination[j] = BFloat16(rounding: source[j]) }
+    }
 }
