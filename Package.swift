@@ -31,8 +31,9 @@ let package = Package(
         .target(name: "CBridge", dependencies: ["NSTEngine", "CSwiftNST"], linkerSettings: wheelLibrary),
 
         // MARK: - Benchmarks (bench/README.md)
-        .executableTarget(name: "LayerBench", dependencies: ["NSTEngine"], path: "bench/layers"),
-        .executableTarget(name: "StepBench", dependencies: ["NSTEngine"], path: "bench/step"),
+        .target(name: "BenchSupport", path: "bench/support"),
+        .executableTarget(name: "LayerBench", dependencies: ["NSTEngine", "BenchSupport"], path: "bench/layers"),
+        .executableTarget(name: "StepBench", dependencies: ["NSTEngine", "BenchSupport"], path: "bench/step"),
 
         // MARK: - Tests
         .testTarget(name: "NSTEngineTests", dependencies: ["NSTEngine"]),

@@ -109,36 +109,39 @@ final class CorrectionPairsTests: XCTestCase {
         XCTAssertFalse(CorrectionPairs<Float>(capacity: 100, count: 6_399).tracksProducts)
     }
 
-    /// The products kept between steps stay right through the ring's wrap, a clear, and a state export and
-    /// import (which recomputes them all): every direction equals the recursion's over the same pairs.
+    /// The products kept between steps stay right through the ring's wrap, a state export and import
+    /// (which recomputes them all, 24 vectors at once, in shorter blocks) and a clear: every direction
+    /// equals the recursion's over the same pairs.
     func testKeptProductsFollowTheRing() throws {
         let n = 20_000
-        let kept = CorrectionPairs<Float>(capacity: 4, count: n, tracksProducts: true)
-        let recursion = CorrectionPairs<Float>(capacity: 4, count: n, tracksProducts: false)
+        let kept = CorrectionPairs<Float>(capacity: 12, count: n, tracksProducts: true)
+        let recursion = CorrectionPairs<Float>(capacity: 12, count: n, tracksProducts: false)
         func assertSameDirection(_ what: String, _ pairs: CorrectionPairs<Float>, seed: UInt64) {
             let g = randomFloats(n, in: -1...1, seed: seed)
             let (a, b) = (direction(pairs, gradient: g).move, direction(recursion, gradient: g).move)
             let largest = b.reduce(0) { max($0, abs($1)) }
             XCTAssertLessThanOrEqual(zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }, largest * 0x1p-22, what)
         }
-        for k in 0..<11 {
-            if k == 7 { kept.clear(); recursion.clear() }
+        for k in 0..<18 {
+            if k == 16 { kept.clear(); recursion.clear() }
             let (s, gradient, previous) = randomPair(n, seed: UInt64(500 + k))
             for pairs in [kept, recursion] { pairs.offer(step: s, gradient: gradient, previousGradient: previous, threshold: 1e-10) }
             // Two directions between offers: the second must reuse the products the first computed.
             assertSameDirection("after offer \(k + 1)", kept, seed: UInt64(700 + k))
             assertSameDirection("again after offer \(k + 1)", kept, seed: UInt64(800 + k))
+            if k == 14 {
+                var counter = StateWriter()
+                kept.exportState(&counter)
+                let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: counter.count, alignment: 8)
+                defer { bytes.deallocate() }
+                var writer = StateWriter(into: bytes)
+                kept.exportState(&writer)
+                let imported = CorrectionPairs<Float>(capacity: 12, count: n, tracksProducts: true)
+                var reader = StateReader(UnsafeRawBufferPointer(bytes))
+                try imported.importState(&reader, pairs: kept.held)
+                assertSameDirection("after import", imported, seed: 900)
+            }
         }
-        var counter = StateWriter()
-        kept.exportState(&counter)
-        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: counter.count, alignment: 8)
-        defer { bytes.deallocate() }
-        var writer = StateWriter(into: bytes)
-        kept.exportState(&writer)
-        let imported = CorrectionPairs<Float>(capacity: 4, count: n, tracksProducts: true)
-        var reader = StateReader(UnsafeRawBufferPointer(bytes))
-        try imported.importState(&reader, pairs: kept.held)
-        assertSameDirection("after import", imported, seed: 900)
     }
 
     /// A pair failing the curvature condition (y·s <= threshold) changes nothing: the ring keeps its

@@ -11,6 +11,7 @@
 // Debian's OpenBLAS 0.3.21 runs generic kernels on CPUs newer than itself (the first line tells which).
 
 import Foundation
+import BenchSupport
 import NSTEngine
 
 struct Options {
@@ -20,28 +21,18 @@ struct Options {
     var kernel = "winograd"
 
     init(_ arguments: [String]) {
-        var rest = arguments[...]
-        while let flag = rest.popFirst() {
-            guard let value = rest.popFirst() else { Self.fail("\(flag) needs a value") }
+        let flags = CommandLineFlags(program: "LayerBench", usage: "the comment at the top of bench/layers/main.swift")
+        flags.read(arguments) { flag, value in
             switch flag {
-            case "--size": size = Self.integer(flag, value)
-            case "--reps": reps = Self.integer(flag, value)
-            case "--threads": threads = Self.integer(flag, value)
+            case "--size": size = flags.integer(flag, value)
+            case "--reps": reps = flags.integer(flag, value)
+            case "--threads": threads = flags.integer(flag, value)
             case "--kernel" where value == "winograd" || value == "im2col": kernel = value
-            default: Self.fail("unknown option \(flag) \(value); see the comment at the top of bench/layers/main.swift")
+            default: return false
             }
+            return true
         }
-        guard size >= 4, reps >= 1, threads >= 1 else { Self.fail("--size >= 4, --reps >= 1, --threads >= 1") }
-    }
-
-    static func integer(_ flag: String, _ value: String) -> Int {
-        guard let number = Int(value) else { fail("\(flag) takes an integer, got \(value)") }
-        return number
-    }
-
-    static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write("LayerBench: \(message)\n".data(using: .utf8)!)
-        exit(2)
+        guard size >= 4, reps >= 1, threads >= 1 else { flags.fail("--size >= 4, --reps >= 1, --threads >= 1") }
     }
 }
 

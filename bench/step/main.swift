@@ -10,6 +10,7 @@
 // condition number like an image objective's, so L-BFGS keeps accepting pairs); its evaluation is one
 // pass over the image, far below the optimiser's 2 · history passes.
 
+import BenchSupport
 import Foundation
 import NSTEngine
 
@@ -21,32 +22,22 @@ struct Options {
     var storage = LBFGSStorage.float32
 
     init(_ arguments: [String]) {
-        var rest = arguments[...]
-        while let flag = rest.popFirst() {
-            guard let value = rest.popFirst() else { Self.fail("\(flag) needs a value") }
+        let flags = CommandLineFlags(program: "StepBench", usage: "the comment at the top of bench/step/main.swift")
+        flags.read(arguments) { flag, value in
             switch flag {
-            case "--size": size = Self.integer(flag, value)
-            case "--history": history = Self.integer(flag, value)
-            case "--steps": steps = Self.integer(flag, value)
-            case "--threads": threads = Self.integer(flag, value)
+            case "--size": size = flags.integer(flag, value)
+            case "--history": history = flags.integer(flag, value)
+            case "--steps": steps = flags.integer(flag, value)
+            case "--threads": threads = flags.integer(flag, value)
             case "--storage" where value == "float32": storage = .float32
             case "--storage" where value == "bfloat16": storage = .bfloat16
-            default: Self.fail("unknown option \(flag) \(value); see the comment at the top of bench/step/main.swift")
+            default: return false
             }
+            return true
         }
         guard size >= 1, history >= 1, steps >= 1, threads >= 1 else {
-            Self.fail("--size, --history, --steps and --threads must be >= 1")
+            flags.fail("--size, --history, --steps and --threads must be >= 1")
         }
-    }
-
-    static func integer(_ flag: String, _ value: String) -> Int {
-        guard let number = Int(value) else { fail("\(flag) takes an integer, got \(value)") }
-        return number
-    }
-
-    static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
-        exit(2)
     }
 }
 

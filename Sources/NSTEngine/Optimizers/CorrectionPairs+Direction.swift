@@ -70,7 +70,10 @@ extension CorrectionPairs {
     private func updateProducts(gradient g: UnsafePointer<Float>) -> [Double] {
         let dimension = 2 * held, stored = storedVectors
         let probes = staleSlots.sorted().flatMap { [2 * $0, 2 * $0 + 1] }  // vectors to take products with, after g
-        let rows = 1 + probes.count, chunks = self.chunks, block = PairSweeps.block
+        let rows = 1 + probes.count, chunks = self.chunks
+        // The probes' Double rows of a block stay within 512 KiB (in L2) however many pairs are stale (all of
+        // them after `importState`): 4096 values for g and one new pair, fewer for more.
+        let block = max(16, min(PairSweeps.block, (1 << 16) / (3 * ((rows + 2) / 3)) / 16 * 16))
         var partial = [Double](repeating: 0, count: chunks * rows * dimension)
         partial.withUnsafeMutableBufferPointer { partial in
             let partial = partial.baseAddress!
