@@ -131,7 +131,7 @@ def step_rows(each: dict[str, list[float]], python_s: list[float], steps: int) -
     and the driver's rest."""
     per_step = {name: statistics.median(values[-steps:]) for name, values in each.items()}
     step, python_median = per_step["session.step"], statistics.median(python_s)
-    optimiser = [("evaluation (as above)", per_step["session.step_evaluation"]),
+    optimiser = [("evaluation inside the step", per_step["session.step_evaluation"]),
                  ("L-BFGS: store the curvature pair", per_step["lbfgs.pairs"]),
                  ("L-BFGS: two-loop direction and move", per_step["lbfgs.direction"])]
     rest = step - sum(s for _, s in optimiser)
