@@ -209,6 +209,17 @@ final class LBFGSTests: XCTestCase {
 }
 
 extension StyleTransferSessionTests {
+    /// The direction's memory: with the pairs' inner products kept (history <= image values / 64), their
+    /// (2m)² Doubles instead of a Double vector of the image's size.
+    func testPredictionCountsTheDirectionsMemory() throws {
+        let count = 3 * size * size
+        let few = count / 64, many = count / 64 + 1
+        let kept = try makeSession { $0.lbfgsHistory = few }.predictPeakMemory().optimizer
+        let recursion = try makeSession { $0.lbfgsHistory = many }.predictPeakMemory().optimizer
+        XCTAssertEqual(kept, (2 * few + 2) * 4 * count + 32 * few * few)
+        XCTAssertEqual(recursion, (2 * many + 4) * 4 * count)
+    }
+
     /// The line search's four image-sized arrays (direction, trial point, the rejected trial's point and
     /// gradient) are in the prediction of a step's peak, and nothing else changes.
     func testPredictionCountsTheLineSearchArrays() throws {

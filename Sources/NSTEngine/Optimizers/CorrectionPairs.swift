@@ -35,7 +35,7 @@ final class CorrectionPairs<Element: StoredFloat> {
     /// - Parameter tracksProducts: nil to decide by the sizes (as above); tests set it to compare both ways.
     init(capacity: Int, count: Int, tracksProducts: Bool? = nil) {
         (self.capacity, self.count) = (capacity, count)
-        self.tracksProducts = tracksProducts ?? (capacity <= count / 64)
+        self.tracksProducts = tracksProducts ?? PairProducts.kept(capacity: capacity, count: count)
     }
 
     /// Pairs held.
@@ -200,4 +200,14 @@ final class CorrectionPairs<Element: StoredFloat> {
             staleSlots = Set(0..<pairs)
         }
     }
+}
+
+/// The rule and the size of `CorrectionPairs`' kept inner products, for the pairs and the memory prediction.
+enum PairProducts {
+    /// Whether `capacity` pairs of `count` values keep them: the (2m)² Doubles then stay below 1/16 of the
+    /// pairs' own memory.
+    static func kept(capacity: Int, count: Int) -> Bool { capacity <= count / 64 }
+
+    /// Bytes of the inner products of `pairs` pairs.
+    static func bytes(pairs: Int) -> Int { 4 * pairs * pairs * MemoryLayout<Double>.stride }
 }

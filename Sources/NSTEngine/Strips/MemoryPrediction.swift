@@ -89,24 +89,30 @@ extension StyleTransferSession {
         // by which time the work vectors below are freed.
         let images = 4 * imageFloats
         let optimizerArrays: Int
+        var directionBytes = 0
         switch configuration.optimizer {
         case .lbfgs:
             let pairs = lbfgsHistory ?? configuration.lbfgsHistory
             guard pairs >= 1 else { throw NSTError.invalidArgument("L-BFGS history must be >= 1, got \(pairs)") }
             // Two vectors per pair at the storage's width (in Float32 arrays: 2 × width is a multiple of 4);
-            // besides, the previous gradient, the previous step, and the direction in Double (2).
+            // besides, the previous gradient, the previous step, and for the direction the pairs' kept inner
+            // products (`directionBytes`) or, without them, a Double vector (2).
             let (history, overflow) = pairs.multipliedReportingOverflow(by: 2 * configuration.lbfgsStorage.bytesPerValue)
             guard !overflow, history <= Int.max / 4 - 16 else {
                 throw NSTError.invalidArgument("L-BFGS history \(pairs) is too large to predict")
             }
             // The line search holds four more while it tries a move: the direction, the trial point, and
             // the rejected trial's point and gradient (or, once accepted, the move `s` in place of one).
-            optimizerArrays = history / 4 + 4 + (configuration.lbfgsLineSearch == .armijo ? 4 : 0)
+            let kept = PairProducts.kept(capacity: pairs, count: imageFloats)
+            directionBytes = kept ? PairProducts.bytes(pairs: pairs) : 0
+            optimizerArrays = history / 4 + (kept ? 2 : 4) + (configuration.lbfgsLineSearch == .armijo ? 4 : 0)
         case .adam:
             optimizerArrays = 3  // m, v, and the candidate's copy when it is moved
         }
-        let (optimizer, overflow) = optimizerArrays.multipliedReportingOverflow(by: 4 * imageFloats)
-        guard !overflow, optimizer <= Int.max / 2 else {
+        let (arrays, overflow) = optimizerArrays.multipliedReportingOverflow(by: 4 * imageFloats)
+        // Kept only for pairs <= imageFloats / 64, so directionBytes <= imageFloats² / 128: far below Int.max / 4.
+        let optimizer = arrays + directionBytes
+        guard !overflow, arrays <= Int.max / 4 else {
             throw NSTError.invalidArgument("L-BFGS history \(lbfgsHistory ?? configuration.lbfgsHistory) is too large to predict")
         }
         return MemoryPrediction(network: 4 * network, kernels: 4 * kernels, targets: 4 * targets,

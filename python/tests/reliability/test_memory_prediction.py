@@ -105,8 +105,9 @@ def test_prediction_follows_the_history_and_the_strips(swiftnst_engine, model):
     swiftnst = swiftnst_engine
     with swiftnst.Session(model, 512, 384, lbfgs_history=10) as session:
         image_bytes = 3 * 512 * 384 * 4
-        # Two image-sized arrays per L-BFGS pair.
-        assert session.predict_peak_bytes(lbfgs_history=15) - session.predict_peak_bytes() == 10 * image_bytes
+        # Two image-sized arrays per L-BFGS pair, and the pairs' kept inner products: (2m)² float64.
+        products = 8 * (4 * 15**2 - 4 * 10**2)
+        assert session.predict_peak_bytes(lbfgs_history=15) - session.predict_peak_bytes() == 10 * image_bytes + products
         assert session.predict_peak_bytes(lbfgs_history=10) == session.predict_peak_bytes()
         whole = session.predict_peak_bytes()
         assert session.predict_peak_bytes("pool3", 64) < session.predict_peak_bytes("pool3", 256) < whole
