@@ -290,8 +290,17 @@ def _choose_strategy(model: Model, options: StyleTransferOptions, shape: tuple[i
                     return _Choice(strategy, None, None, needs[strategy], cost.time_factor(strategy)), fewest
                 per_pair = predict_engine_bytes(session, strategy, shortest + 1) - needs[strategy]
                 pairs = min(used, shortest + (engine_budget - needs[strategy]) // max(1, per_pair))
+                # A pair costs a little more the more there are (the kept inner products grow with their
+                # square), so that linear estimate is an upper bound: the longest history that fits, exactly.
+                fits = shortest
+                while fits < pairs:
+                    middle = (fits + pairs + 1) // 2
+                    if predict_engine_bytes(session, strategy, middle) + extra <= engine_budget:
+                        fits = middle
+                    else:
+                        pairs = middle - 1
                 history = requested if pairs == used else pairs  # never more pairs than steps anyway
-                engine = needs[strategy] + (pairs - shortest) * per_pair
+                engine = predict_engine_bytes(session, strategy, pairs) + extra
                 return _Choice(strategy, history, storage, engine, cost.time_factor(strategy)), fewest
     return None, fewest
 
