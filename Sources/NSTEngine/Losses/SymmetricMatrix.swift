@@ -1,11 +1,12 @@
 import COpenBLAS
 
 /// Dense symmetric matrices in Double, row-major `[order, order]`: the eigendecomposition (LAPACK `dsyevd`
-/// from OpenBLAS) and what the Wasserstein style loss builds from it.
+/// from OpenBLAS), the Cholesky factor (`dpotrf`) and the triangular products (`dtrmm`, `dsyrk`) the
+/// Wasserstein style loss builds from them. Every call runs on the calling thread only.
 enum SymmetricMatrix {
-    /// Eigenvalues (ascending) and eigenvectors of the symmetric `matrix` `[order, order]`: row `k` of
-    /// `vectors` is the eigenvector of `values[k]` (LAPACK returns column-major columns, which read
-    /// row-major are rows).
+    /// Eigenvalues (ascending) and eigenvectors of the symmetric `matrix` `[order, order]` (its lower
+    /// triangle is read): row `k` of `vectors` is the eigenvector of `values[k]` (LAPACK returns
+    /// column-major columns, which read row-major are rows).
     /// - Throws: `NSTError.numeric` when LAPACK does not converge, `.outOfMemory` for an order whose work
     ///   space does not fit.
     static func eigen(_ matrix: [Double], order n: Int) throws -> (values: [Double], vectors: [Double]) {
@@ -26,32 +27,54 @@ enum SymmetricMatrix {
         return (values, vectors)
     }
 
-    /// `Vᵀ diag(f(λ)) V` for the eigenvectors `V` (rows) and eigenvalues `λ` of `eigen`: the matrix function
-    /// `f` of the decomposed matrix.
-    static func function(values: [Double], vectors: [Double], order n: Int, _ f: (Double) -> Double) -> [Double] {
-        var scaled = vectors
-        for k in 0..<n {
-            let s = f(values[k])
-            for j in 0..<n { scaled[k * n + j] *= s }
+    /// The lower triangular `L` with `L Lᵀ = matrix` (Cholesky), zeros above the diagonal.
+    /// - Throws: `NSTError.numeric` when `matrix` is not positive definite.
+    static func choleskyFactor(_ matrix: [Double], order n: Int) throws -> [Double] {
+        precondition(matrix.count == n * n && n > 0, "choleskyFactor: a \(n)x\(n) matrix")
+        var factor = matrix
+        var (order, leading, info) = (Int32(n), Int32(n), Int32(0))
+        BLAS.pinOpenBLASToOneThread()
+        // The column-major upper factor U (A = Uᵀ U), read row-major, is the lower L = Uᵀ.
+        dpotrf_("U", &order, &factor, &leading, &info, 1)
+        guard info == 0 else {
+            throw NSTError.numeric("Cholesky factorisation of a \(n)x\(n) matrix failed (LAPACK info \(info))")
         }
-        return product(vectors, transposeA: true, scaled, transposeB: false, order: n)
+        for i in 0..<n { for j in (i + 1)..<n { factor[i * n + j] = 0 } }
+        return factor
     }
 
-    /// `op(a) · op(b)` of two `[order, order]` matrices.
-    static func product(_ a: [Double], transposeA: Bool = false, _ b: [Double], transposeB: Bool = false,
-                        order n: Int) -> [Double] {
-        var c = [Double](repeating: 0, count: n * n)
+    /// `Lᵀ A L` for the symmetric `a` and the lower triangular `lower` (two triangular products, each half
+    /// a full product's multiply-adds).
+    static func congruence(_ a: [Double], lower: [Double], order n: Int) -> [Double] {
+        precondition(a.count == n * n && lower.count == n * n, "congruence: \(n)x\(n) matrices")
+        var result = a
         let n32 = Int32(n)
         BLAS.pinOpenBLASToOneThread()
-        cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    n32, n32, n32, 1, a, n32, b, n32, 0, &c, n32)
-        return c
+        cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, n32, n32, 1, lower, n32, &result, n32)
+        cblas_dtrmm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, n32, n32, 1, lower, n32, &result, n32)
+        return result
     }
 
-    /// The principal square root of a symmetric positive semi-definite matrix; eigenvalues below zero
-    /// (rounding of a semi-definite one) count as zero.
-    static func squareRoot(_ matrix: [Double], order n: Int) throws -> [Double] {
-        let (values, vectors) = try eigen(matrix, order: n)
-        return function(values: values, vectors: vectors, order: n) { $0 > 0 ? $0.squareRoot() : 0 }
+    /// `L f(K) Lᵀ = Σ_k f(λ_k) (L v_k)(L v_k)ᵀ` from the eigenvalues `λ` and eigenvectors `v` (rows of
+    /// `vectors`, as `eigen` returns them) of a symmetric `K`, for `f ≥ 0` and the lower triangular
+    /// `lower` (nil: `L = I`, the matrix function `f(K)`): the rows `√f(λ_k) (L v_k)ᵀ` by one triangular
+    /// product, then their Gram matrix (`dsyrk`).
+    static func congruentFunction(values: [Double], vectors: [Double], lower: [Double]?, order n: Int,
+                                  _ f: (Double) -> Double) -> [Double] {
+        precondition(values.count == n && vectors.count == n * n && (lower?.count ?? n * n) == n * n,
+                     "congruentFunction: order \(n)")
+        var rows = vectors, result = [Double](repeating: 0, count: n * n)
+        let n32 = Int32(n)
+        BLAS.pinOpenBLASToOneThread()
+        if let lower {
+            cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, n32, n32, 1, lower, n32, &rows, n32)
+        }
+        for k in 0..<n {
+            let s = f(values[k]).squareRoot()
+            for j in 0..<n { rows[k * n + j] *= s }
+        }
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n32, n32, 1, rows, n32, 0, &result, n32)
+        for i in 0..<n { for j in 0..<i { result[i * n + j] = result[j * n + i] } }
+        return result
     }
 }

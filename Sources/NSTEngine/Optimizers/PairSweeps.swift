@@ -1,6 +1,7 @@
 /// The vector kernels of `CorrectionPairs`' direction: Double dot products of Float vectors and Double
-/// accumulations of scaled Float vectors, in 8-lane SIMD. Every product of two Floats is exact in Double,
-/// so a dot product differs from a sequential Double sum only in the order of its additions.
+/// accumulations of scaled Float vectors, in 8-lane SIMD (and the Double sums behind `LayerMoments`' means).
+/// Every product of two Floats is exact in Double, so a dot product differs from a sequential Double sum
+/// only in the order of its additions.
 enum PairSweeps {
     /// Values per block: a block of every stored vector is visited in turn, so that the block of the
     /// vectors it is combined with (the gradient, new pairs, the Double accumulator: 32 KiB) stays in
@@ -31,6 +32,25 @@ enum PairSweeps {
         var sum = ((s0 + s1) + (s2 + s3)).sum()
         while j < count {
             sum += Double(a[j]) * Double(b[j])
+            j += 1
+        }
+        return sum
+    }
+
+    /// `Σ_j v[j]` in Double.
+    static func sum(_ v: UnsafePointer<Float>, count: Int) -> Double {
+        var (s0, s1, s2, s3) = (SIMD8<Double>(), SIMD8<Double>(), SIMD8<Double>(), SIMD8<Double>())
+        var j = 0
+        while j + 32 <= count {
+            s0 += wide(v + j)
+            s1 += wide(v + j + 8)
+            s2 += wide(v + j + 16)
+            s3 += wide(v + j + 24)
+            j += 32
+        }
+        var sum = ((s0 + s1) + (s2 + s3)).sum()
+        while j < count {
+            sum += Double(v[j])
             j += 1
         }
         return sum
