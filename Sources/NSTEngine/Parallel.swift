@@ -66,6 +66,28 @@ public enum Parallel {
         }
     }
 
+    /// Calls `body(i)` for every index of `costs`, each worker taking its share of `deal(costs:workers:)`
+    /// in turn; for a few items of unequal cost. `body` must only write memory that no other index writes.
+    public static func forEach(costs: [Double], _ body: (Int) -> Void) {
+        let shares = deal(costs: costs, workers: min(threadCount, costs.count))
+        forEach(shares.count) { worker in
+            for i in shares[worker] { body(i) }
+        }
+    }
+
+    /// The indices of `costs` dealt to `workers` (>= 1) shares, largest cost first to the least loaded
+    /// share (so two large items land in different shares, where contiguous chunks would put them in
+    /// one after the small ones); each share in dealing order.
+    static func deal(costs: [Double], workers: Int) -> [[Int]] {
+        var shares = [[Int]](repeating: [], count: max(1, workers)), loads = [Double](repeating: 0, count: max(1, workers))
+        for i in costs.indices.sorted(by: { costs[$0] > costs[$1] }) {
+            let least = loads.indices.min { loads[$0] < loads[$1] }!
+            shares[least].append(i)
+            loads[least] += costs[i]
+        }
+        return shares
+    }
+
     /// Splits `0..<count` into about `threadCount` ranges and calls `body` on each in parallel;
     /// for flat elementwise loops that are not naturally per channel.
     public static func forEachRange(_ count: Int, minimumChunk: Int = 16_384, _ body: (Range<Int>) -> Void) {

@@ -44,12 +44,13 @@ extension StyleTransferObjective {
             let shape = evaluation.shape(ofLayer: index)!
             let positions = shape.height * shape.width
             moments.reserve(LayerMoments.count(channels: loss.channels))
-            result.style += try loss.uncheckedLoss(features: features, positions: positions, moments: moments.pointer)
+            loss.uncheckedMoments(features: features, positions: positions, into: moments.pointer)
             result.injections.append((index, { [scratch] in
                 loss.uncheckedGradient(features: features, positions: positions, wholePositions: positions,
                                        moments: moments.pointer, accumulating: true, into: $0, scratch: scratch)
             }))
         }
+        result.style += try Self.styleLosses(replacingMomentsOf: terms.style)
         for (index, loss, difference) in terms.histogram {
             let count = loss.channels * loss.positions
             try Self.reserve(difference, count, for: "a histogram term")
@@ -58,6 +59,20 @@ extension StyleTransferObjective {
             result.injections.append((index, { loss.uncheckedAddGradient(difference: difference.pointer, to: $0) }))
         }
         return result
+    }
+
+    /// The sum of the style terms' losses from the moments in their buffers (each replaced by what its
+    /// gradient reads), the terms computed at the same time: a w2 term is single-threaded LAPACK work of
+    /// order C³ (an eigendecomposition of its C×C matrix), so with two workers the two 512-channel layers'
+    /// run side by side. Summed in term order whatever the schedule.
+    static func styleLosses(replacingMomentsOf terms: [StyleTerm]) throws -> Double {
+        var losses = [Result<Double, any Error>](repeating: .success(0), count: terms.count)
+        losses.withUnsafeMutableBufferPointer { losses in
+            Parallel.forEach(costs: terms.map { Double($0.loss.channels * $0.loss.channels * $0.loss.channels) }) { k in
+                losses[k] = Result { try terms[k].loss.uncheckedLoss(replacingMoments: terms[k].moments.pointer) }
+            }
+        }
+        return try losses.reduce(0.0) { try $0 + $1.get() }
     }
 
     /// The style terms from `styleImages`: per style layer, the blend of the images without a region over

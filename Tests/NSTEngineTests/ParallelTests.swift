@@ -61,4 +61,17 @@ final class ParallelTests: XCTestCase {
         }
         XCTAssertEqual(seen, [Int](repeating: 3, count: 6))
     }
+
+    /// The w2 layers' costs (C³ for 64...512 channels) over two workers: the two 512s apart, every index
+    /// once; and `forEach(costs:)` visits each index exactly once.
+    func testCostsAreDealtLargestFirstToTheLeastLoaded() {
+        let costs = [64.0, 128, 256, 512, 512].map { $0 * $0 * $0 }
+        XCTAssertEqual(Parallel.deal(costs: costs, workers: 2), [[3, 2], [4, 1, 0]])
+        XCTAssertEqual(Parallel.deal(costs: costs, workers: 1), [[3, 4, 2, 1, 0]])
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: costs.count)
+        defer { counts.deallocate() }
+        counts.initialize(repeating: 0)
+        Parallel.withThreadCount(2) { Parallel.forEach(costs: costs) { counts[$0] += 1 } }
+        XCTAssertEqual(Array(counts), [1, 1, 1, 1, 1])
+    }
 }

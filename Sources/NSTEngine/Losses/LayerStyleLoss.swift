@@ -66,17 +66,18 @@ enum LayerMoments {
     }
 }
 
-/// A style term of one layer computed from the layer's `LayerMoments`: the loss from the moments, then
-/// the gradient with respect to the features from what the loss left in their place. The objective's
-/// whole-image and strip evaluations drive every kind the same way.
+/// A style term of one layer computed from the layer's `LayerMoments`: the moments from the features, the
+/// loss from the moments, then the gradient with respect to the features from what the loss left in their
+/// place. The objective's whole-image and strip evaluations drive every kind the same way; the loss steps
+/// of different layers may run at the same time (`StyleTransferObjective.styleLosses(replacingMomentsOf:)`).
 protocol LayerStyleLoss: Sendable {
     var channels: Int { get }
+    /// Writes the moments of a whole layer's `features` `[channels, positions]` into `moments`
+    /// (`LayerMoments.count` floats), as `uncheckedLoss(replacingMoments:)` reads them.
+    func uncheckedMoments(features: UnsafePointer<Float>, positions: Int, into moments: UnsafeMutablePointer<Float>)
     /// The loss from the whole layer's `moments` (`LayerMoments` layout), which it replaces by what
-    /// `uncheckedGradient` reads.
+    /// `uncheckedGradient` reads. Runs on the calling thread only (no `Parallel` loop inside).
     func uncheckedLoss(replacingMoments moments: UnsafeMutablePointer<Float>) throws -> Double
-    /// The loss of a whole layer's `features` `[channels, positions]`, leaving in `moments`
-    /// (`LayerMoments.count` floats) what `uncheckedGradient` reads.
-    func uncheckedLoss(features: UnsafePointer<Float>, positions: Int, moments: UnsafeMutablePointer<Float>) throws -> Double
     /// The gradient `[channels, positions]` with respect to `features` (all of a layer of `wholePositions`
     /// positions, or a strip window's rows of it), written into `gradient` or added to it when `accumulating`.
     func uncheckedGradient(features: UnsafePointer<Float>, positions: Int, wholePositions: Int,
@@ -85,22 +86,20 @@ protocol LayerStyleLoss: Sendable {
 }
 
 extension LayerStyleLoss {
-    func uncheckedLoss(features: UnsafePointer<Float>, positions: Int, moments: UnsafeMutablePointer<Float>) throws -> Double {
+    func uncheckedMoments(features: UnsafePointer<Float>, positions: Int, into moments: UnsafeMutablePointer<Float>) {
         LayerMoments.accumulate(features: features, channels: channels, positions: positions, wholePositions: positions,
                                 accumulating: false, into: moments)
-        return try uncheckedLoss(replacingMoments: moments)
     }
 }
 
-/// The Gram loss reads the `G/N` part of the moments only (its masked region, when it has one, from the
-/// features: `StyleLoss.uncheckedLoss(features:positions:gramGradient:)`).
+/// The Gram loss reads the `G/N` part of the moments only, over its masked region when it has one.
 extension StyleLoss: LayerStyleLoss {
-    func uncheckedLoss(replacingMoments moments: UnsafeMutablePointer<Float>) throws -> Double {
-        uncheckedLoss(replacingNormalizedGram: moments)
+    func uncheckedMoments(features: UnsafePointer<Float>, positions: Int, into moments: UnsafeMutablePointer<Float>) {
+        uncheckedNormalizedGram(features: features, positions: positions, into: moments)
     }
 
-    func uncheckedLoss(features: UnsafePointer<Float>, positions: Int, moments: UnsafeMutablePointer<Float>) throws -> Double {
-        uncheckedLoss(features: features, positions: positions, gramGradient: moments)
+    func uncheckedLoss(replacingMoments moments: UnsafeMutablePointer<Float>) throws -> Double {
+        uncheckedLoss(replacingNormalizedGram: moments)
     }
 
     func uncheckedGradient(features: UnsafePointer<Float>, positions: Int, wholePositions: Int,

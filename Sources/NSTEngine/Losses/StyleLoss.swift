@@ -84,22 +84,32 @@ public struct StyleLoss: Sendable {
     /// The loss; also writes its gradient with respect to the normalised Gram matrix into `gramGradient`
     /// `[channels, channels]`, all `uncheckedGradient` needs besides the features.
     func uncheckedLoss(features: UnsafePointer<Float>, positions: Int, gramGradient: UnsafeMutablePointer<Float>) -> Double {
-        guard normalization(positions: positions) > 0 else {
-            gramGradient.update(repeating: 0, count: channels * channels)
-            return 0
-        }
-        let n = Float(normalization(positions: positions))  // N_l, the Gram normalisation
-        Self.withRegion(region) { weights in
-            GramMatrix.forward(features: features, channels: channels, positions: positions, weights: weights,
-                               alpha: 1 / n, gram: gramGradient)
-        }
+        uncheckedNormalizedGram(features: features, positions: positions, into: gramGradient)
         return uncheckedLoss(replacingNormalizedGram: gramGradient)
     }
 
+    /// The term's `G/N` of `features` `[channels, positions]` (over its region when it has one) into `gram`
+    /// `[channels, channels]`; zeros for a region of mass 0.
+    func uncheckedNormalizedGram(features: UnsafePointer<Float>, positions: Int, into gram: UnsafeMutablePointer<Float>) {
+        guard normalization(positions: positions) > 0 else {
+            gram.update(repeating: 0, count: channels * channels)
+            return
+        }
+        Self.withRegion(region) { weights in
+            GramMatrix.forward(features: features, channels: channels, positions: positions, weights: weights,
+                               alpha: 1 / Float(normalization(positions: positions)), gram: gram)
+        }
+    }
+
     /// The loss from the normalised Gram matrix `G/N` in `gram` `[channels, channels]`, which is replaced by
-    /// the loss's gradient with respect to it (as `uncheckedLoss(features:positions:gramGradient:)`).
+    /// the loss's gradient with respect to it (as `uncheckedLoss(features:positions:gramGradient:)`). A
+    /// region of mass 0 (nothing of it at this layer) adds nothing: loss and gradient 0.
     func uncheckedLoss(replacingNormalizedGram gram: UnsafeMutablePointer<Float>) -> Double {
         let c = channels
+        if let region, !(region.mass > 0) {
+            gram.update(repeating: 0, count: c * c)
+            return 0
+        }
         let scale = 2 * weight / Float(c * c)  // d/dG' of weight · Σ(G' − T)² / C², with G' = G/N
         var sum = 0.0
         target.withUnsafeBufferPointer { t in

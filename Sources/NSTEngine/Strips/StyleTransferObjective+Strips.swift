@@ -109,9 +109,7 @@ extension StyleTransferObjective {
         for (n, term) in content.enumerated() where !plan.deepLayers.contains(term.index) {
             values.content += term.loss.loss(fromSquaredError: squaredErrors[n])
         }
-        for term in style where !plan.deepLayers.contains(term.index) {
-            values.style += try term.loss.uncheckedLoss(replacingMoments: term.moments.pointer)
-        }
+        values.style += try Self.styleLosses(replacingMomentsOf: style.filter { !plan.deepLayers.contains($0.index) })
         for term in histogram where !plan.deepLayers.contains(term.index) {
             values.style += term.loss.uncheckedLoss(replacingFeaturesWithDifference: term.difference.pointer)
         }
