@@ -63,7 +63,7 @@ extension StyleTransferObjective {
 
     /// The sum of the style terms' losses from the moments in their buffers (each replaced by what its
     /// gradient reads), the terms computed at the same time: a w2 term is single-threaded LAPACK work of
-    /// order C³ (an eigendecomposition of its C×C matrix), so with two workers the two 512-channel layers'
+    /// order C³ (an eigendecomposition of its C×C matrix), so with two workers the two 512-channel layers
     /// run side by side. Summed in term order whatever the schedule.
     static func styleLosses(replacingMomentsOf terms: [StyleTerm]) throws -> Double {
         var losses = [Result<Double, any Error>](repeating: .success(0), count: terms.count)
