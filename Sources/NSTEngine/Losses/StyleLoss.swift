@@ -81,13 +81,6 @@ public struct StyleLoss: Sendable {
         return result.map { Float($0) }
     }
 
-    /// The loss; also writes its gradient with respect to the normalised Gram matrix into `gramGradient`
-    /// `[channels, channels]`, all `uncheckedGradient` needs besides the features.
-    func uncheckedLoss(features: UnsafePointer<Float>, positions: Int, gramGradient: UnsafeMutablePointer<Float>) -> Double {
-        uncheckedNormalizedGram(features: features, positions: positions, into: gramGradient)
-        return uncheckedLoss(replacingNormalizedGram: gramGradient)
-    }
-
     /// The term's `G/N` of `features` `[channels, positions]` (over its region when it has one) into `gram`
     /// `[channels, channels]`; zeros for a region of mass 0.
     func uncheckedNormalizedGram(features: UnsafePointer<Float>, positions: Int, into gram: UnsafeMutablePointer<Float>) {
@@ -102,7 +95,7 @@ public struct StyleLoss: Sendable {
     }
 
     /// The loss from the normalised Gram matrix `G/N` in `gram` `[channels, channels]`, which is replaced by
-    /// the loss's gradient with respect to it (as `uncheckedLoss(features:positions:gramGradient:)`). A
+    /// the loss's gradient with respect to it, all `uncheckedGradient` needs besides the features. A
     /// region of mass 0 (nothing of it at this layer) adds nothing: loss and gradient 0.
     func uncheckedLoss(replacingNormalizedGram gram: UnsafeMutablePointer<Float>) -> Double {
         let c = channels

@@ -29,7 +29,8 @@ extension StyleLoss {
         let positions = features.height * features.width
         let loss = features.storage.withUnsafeBufferPointer { f in
             gramGradient.withUnsafeMutableBufferPointer { gg in
-                let loss = uncheckedLoss(features: f.baseAddress!, positions: positions, gramGradient: gg.baseAddress!)
+                uncheckedNormalizedGram(features: f.baseAddress!, positions: positions, into: gg.baseAddress!)
+                let loss = uncheckedLoss(replacingNormalizedGram: gg.baseAddress!)
                 gradient.withUnsafeMutableBufferPointer { g in
                     uncheckedGradient(features: f.baseAddress!, positions: positions, gramGradient: gg.baseAddress!,
                                       accumulating: false, into: g.baseAddress!, scratch: ScratchSpace())
