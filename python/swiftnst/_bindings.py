@@ -5,10 +5,10 @@ header and checks that every ``NST_API`` function is bound here with the same nu
 that the structs list the same fields in the same order, and that the constants (defined in
 ``_abi.py``, re-exported here) agree.
 
-Float buffers are typed with NumPy ``ndpointer``s, so ctypes rejects a float64, non-contiguous or
-(for outputs) read-only array before the call. Every buffer argument also accepts ``None`` (NULL),
-which the engine reports as ``NST_ERR_NULL_POINTER`` where NULL is not allowed; the error tests rely
-on that. Importing this module loads the library (``_lib.load_library``).
+Float buffers are typed with NumPy ``ndpointer``s, so a float64, non-contiguous or (for outputs)
+read-only array is rejected with ``ctypes.ArgumentError`` before the call. Every buffer argument also
+accepts ``None`` (NULL), which the engine reports as ``NST_ERR_NULL_POINTER`` where NULL is not
+allowed; the error tests rely on that. Importing this module loads the library (``_lib.load_library``).
 """
 
 from __future__ import annotations
@@ -32,30 +32,19 @@ nst_status = c_int32
 # MARK: - Argument types
 
 
-def _nullable(base: type) -> type:
-    """An ``ndpointer`` type that also accepts ``None`` and passes it as NULL."""
-
-    class Nullable(base):  # type: ignore[misc, valid-type]
-        @classmethod
-        def from_param(cls, obj: Any) -> Any:
-            return None if obj is None else super().from_param(obj)
-
-    Nullable.__name__ = f"nullable_{base.__name__}"
-    return Nullable
-
-
 #: ``const float *``: a C-contiguous float32 array (or None).
-F32_IN = _nullable(np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS"))
+F32_IN = np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS")
 #: ``float *`` written by the engine: also WRITEABLE.
-F32_OUT = _nullable(np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS,WRITEABLE"))
+F32_OUT = np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS,WRITEABLE")
 #: ``const int64_t *``.
-I64_IN = _nullable(np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS"))
+I64_IN = np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS")
 #: ``int64_t *`` written by the engine.
-I64_OUT = _nullable(np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS,WRITEABLE"))
+I64_OUT = np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS,WRITEABLE")
 #: ``const void *`` bytes: a C-contiguous uint8 array (or None).
-BYTES_IN = _nullable(np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS"))
+BYTES_IN = np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS")
 #: ``void *`` bytes written by the engine.
-BYTES_OUT = _nullable(np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS,WRITEABLE"))
+BYTES_OUT = np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS,WRITEABLE")
+_BUFFER_TYPES = (F32_IN, F32_OUT, I64_IN, I64_OUT, BYTES_IN, BYTES_OUT)
 
 # Opaque handles: the engine owns them, Python only passes them back (None is NULL).
 nst_model_p = c_void_p
@@ -126,10 +115,45 @@ nst_progress_callback = ctypes.CFUNCTYPE(c_int32, POINTER(nst_losses), c_void_p)
 FUNCTIONS: dict[str, Callable[..., Any]] = {}
 
 
+class _BoundFunction:
+    """A C function whose NumPy buffer arguments are checked, and turned into addresses, before ctypes
+    sees them: ctypes itself then converts only plain values, in C.
+
+    Why: ctypes runs an argtype's ``from_param`` inside its argument conversion and turns whatever it
+    raises into ``ctypes.ArgumentError`` -- the ``KeyboardInterrupt`` of a Ctrl-C too, when the signal
+    handler runs inside ``ndpointer.from_param`` (Python code). An interruption then became an error: a
+    batch recorded the item as failed and went on. Raised here, in plain Python, it stays a Ctrl-C.
+    """
+
+    def __init__(self, function: Any, argtypes: list[Any], restype: Any) -> None:
+        self._function = function
+        self._buffers = [(index, argtype) for index, argtype in enumerate(argtypes) if argtype in _BUFFER_TYPES]
+        function.argtypes = [c_void_p if argtype in _BUFFER_TYPES else argtype for argtype in argtypes]
+        function.restype = restype
+        self.__name__ = function.__name__
+        #: The argument types as declared (a buffer's ``ndpointer``); ``test_bindings`` checks them.
+        self.argtypes = argtypes
+        self.restype = restype
+
+    def __call__(self, *args: Any) -> Any:
+        converted = list(args)
+        for index, argtype in self._buffers:
+            if index < len(args) and args[index] is not None:  # missing arguments: ctypes says how many
+                converted[index] = _address(argtype, args[index], index)
+        return self._function(*converted)  # ``args`` keeps the arrays alive during the call
+
+
+def _address(argtype: Any, array: Any, index: int) -> int:
+    """The data address of ``array`` passed as argument ``index`` (from 0) of type ``argtype``."""
+    try:
+        argtype.from_param(array)
+    except TypeError as error:  # the message ctypes itself would give
+        raise ctypes.ArgumentError(f"argument {index + 1}: TypeError: {error}") from error
+    return array.ctypes.data
+
+
 def _bind(name: str, argtypes: list[Any], restype: Any) -> Callable[..., Any]:
-    function = getattr(lib, name)
-    function.argtypes = argtypes
-    function.restype = restype
+    function = _BoundFunction(getattr(lib, name), argtypes, restype)
     FUNCTIONS[name] = function
     return function
 

@@ -9,6 +9,7 @@ the file between the check and the read) and refuses anything but a regular file
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from typing import BinaryIO
@@ -46,7 +47,10 @@ def open_regular_file(path: str | os.PathLike, what: str) -> BinaryIO:
             kind = _kind(mode)
             raise NotRegularFileError(f"{what} '{os.fspath(path)}' is {kind}, not a regular file", kind)
         os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+    # Outside the try: from here the file object owns the descriptor, and a Ctrl-C landing as it is
+    # returned closes it with the object. Closing it again in the handler failed (EBADF), and that
+    # OSError replaced the KeyboardInterrupt: a batch recorded the interrupted item as unreadable.
+    return io.open(fd, "rb")

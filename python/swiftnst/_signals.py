@@ -24,7 +24,8 @@ from tqdm import tqdm
 _SHIELDED = (signal.SIGINT, signal.SIGTERM)
 
 
-def _in_main_thread() -> bool:
+def is_main_thread() -> bool:
+    """Whether this is the thread where Python runs signal handlers."""
     return threading.current_thread() is threading.main_thread()
 
 
@@ -42,7 +43,7 @@ def terminate_like_ctrl_c(*, keep_custom_handler: bool = False) -> Iterator[list
     """
     received: list[int] = []
     current = signal.getsignal(signal.SIGTERM)
-    if not _in_main_thread() or current is None or (keep_custom_handler and current is not signal.SIG_DFL):
+    if not is_main_thread() or current is None or (keep_custom_handler and current is not signal.SIG_DFL):
         yield received
         return
 
@@ -58,18 +59,22 @@ def terminate_like_ctrl_c(*, keep_custom_handler: bool = False) -> Iterator[list
 
 
 @contextlib.contextmanager
-def deferred_signals() -> Iterator[None]:
+def deferred_signals() -> Iterator[list[int]]:
     """Hold SIGINT and SIGTERM until the block ends, then deliver them again to the handlers that
-    were in place (so a held Ctrl-C raises ``KeyboardInterrupt`` as the block exits)."""
-    if not _in_main_thread():
-        yield
-        return
+    were in place (so a held Ctrl-C raises ``KeyboardInterrupt`` as the block exits).
+
+    Yields the list of the held signals' numbers, for a block that wants to cut its work short. Off
+    the main thread, and for a signal ignored (``SIG_IGN``), nothing is held and the list stays empty.
+    """
     pending: list[int] = []
+    if not is_main_thread():
+        yield pending
+        return
     # A handler installed outside Python (getsignal() is None) could not be put back: leave it alone.
     previous = {signum: signal.signal(signum, lambda number, _frame: pending.append(number))
-                for signum in _SHIELDED if signal.getsignal(signum) is not None}
+                for signum in _SHIELDED if signal.getsignal(signum) not in (None, signal.SIG_IGN)}
     try:
-        yield
+        yield pending
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -18,6 +18,7 @@ from ._arguments import (
 )
 from ._errors import NSTInvalidArgumentError, check
 from ._handles import NativeHandle
+from ._signals import deferred_signals, is_main_thread
 from .model import Model
 
 #: ``callback(losses)`` after every step; return True to stop.
@@ -320,6 +321,8 @@ class Session(NativeHandle):
         ``callback(losses)`` runs after every step, on the calling thread; when it returns True the
         steps stop early and the losses of the last step taken are returned (the session keeps that
         image and the best one). An exception raised by the callback stops the steps and propagates.
+        On the main thread a Ctrl-C (or SIGTERM) stops them after the current step too, and is raised
+        (``KeyboardInterrupt``) as ``step`` returns; the session keeps the steps taken.
 
         Inside the callback, this session (see ``nst_progress_callback`` in swiftnst.h):
 
@@ -342,21 +345,26 @@ class Session(NativeHandle):
             outer, self._callback_thread = self._callback_thread, threading.get_ident()
             self._stepped = True  # a step was taken: best_losses inside the callback are its
             try:
-                return 1 if callback(Losses.from_c(losses_p.contents)) else 0
+                stop = callback is not None and callback(Losses.from_c(losses_p.contents))
+                return 1 if stop or interrupts else 0
             except BaseException as exc:  # ctypes would swallow it: keep it and stop the engine
                 failure.append(exc)
                 return 1
             finally:
                 self._callback_thread = outer
 
-        c_callback = C.nst_progress_callback(on_step) if callback is not None else C.nst_progress_callback()
-        with self._exclusive():
+        # Ctrl-C and SIGTERM wait for the end of the step: raised on entering on_step (where signal
+        # handlers run once the engine calls back) ctypes would swallow them. They stop the steps and
+        # are raised as step returns; off the main thread nothing is held, and on_step only calls back.
+        with self._exclusive(), deferred_signals() as interrupts:
+            c_callback = (C.nst_progress_callback(on_step) if callback is not None or is_main_thread()
+                          else C.nst_progress_callback())
             status = C.nst_session_step(self.handle, n, c_callback, None, ctypes.byref(last))
             self._stepped = self._stepped or n > 0
         if failure:
             raise failure[0]
-        if status == C.NST_ERR_CANCELLED and callback is not None:
-            return Losses.from_c(last)  # the caller's own callback asked to stop: not an error
+        if status == C.NST_ERR_CANCELLED and (callback is not None or interrupts):
+            return Losses.from_c(last)  # the caller's callback (or a signal its handler let pass) stopped them
         check(status, "nst_session_step")
         return Losses.from_c(last)
 

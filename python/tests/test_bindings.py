@@ -153,6 +153,21 @@ def test_default_params_are_documented_defaults():
     assert p.adam_beta1 == pytest.approx(0.9) and p.adam_beta2 == pytest.approx(0.999)
 
 
+class _CtrlCWhileChecked(np.ndarray):
+    """An array whose flags are read just as a Ctrl-C's handler runs."""
+
+    @property
+    def flags(self):
+        raise KeyboardInterrupt
+
+
+def test_a_ctrl_c_while_a_buffer_is_checked_stays_a_keyboard_interrupt():
+    # ctypes turns what an argtype's from_param raises into ArgumentError; a Ctrl-C landing in
+    # ndpointer's checks became an error, and a batch recorded the item as failed and went on.
+    with pytest.raises(KeyboardInterrupt):
+        C.nst_op_relu_forward(np.zeros(4, np.float32).view(_CtrlCWhileChecked), np.zeros(4, np.float32), 4)
+
+
 def test_ndpointer_rejects_wrong_buffers_before_the_call():
     with pytest.raises(ctypes.ArgumentError):
         C.nst_op_relu_forward(np.zeros(4), np.zeros(4, np.float32), 4)  # float64 input

@@ -9,11 +9,13 @@ forwards it.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -98,6 +100,79 @@ def test_keyboard_interrupt_inside_the_engine_callback_stops_the_step_and_propag
         # the session is intact and continues from where it stopped
         after = session.step(1)
         assert after.iteration == 3
+
+
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raises KeyboardInterrupt in this process during the test (a shell's background job,
+    like ``.ci/run &``, starts with it ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.parametrize("with_callback", [True, False])
+def test_a_ctrl_c_while_the_engine_steps_stops_after_the_current_step_and_is_raised(swiftnst_engine, model,
+                                                                                     ctrl_c_raises, with_callback):
+    # The signal arrives while the engine runs, so Python's handler runs when the engine next calls
+    # back: on entering the progress callback, where ctypes swallowed the KeyboardInterrupt (printed
+    # "Exception ignored") and the steps went on. Without a callback it waited for all n steps.
+    started = threading.Event()
+    seen = []
+
+    def callback(losses):
+        seen.append(losses.iteration)
+        started.set()
+
+    steps = 5000
+    with swiftnst_engine.Session(model, 32, 32, threads=1) as session:
+        session.set_content(small_image(model, 32, 32))
+        session.add_style(small_image(model, 32, 32, seed=1))
+        session.set_image(small_image(model, 32, 32, seed=2))
+        if not with_callback:
+            started.set()
+        press = threading.Thread(target=lambda: started.wait() and (time.sleep(0.05), os.kill(os.getpid(), signal.SIGINT)))
+        press.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                session.step(steps, callback=callback if with_callback else None)
+        finally:
+            press.join()
+        taken = session.best_losses.iteration
+        assert 1 <= taken < steps
+        assert not with_callback or seen[-1] == taken  # it stopped right after a step it reported
+        assert session.step(1).iteration == taken + 1  # intact, and goes on from there
+
+
+def test_an_ignored_ctrl_c_stays_ignored_while_the_engine_steps(swiftnst_engine, model):
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with swiftnst_engine.Session(model, 16, 16, threads=1) as session:
+            session.set_content(small_image(model, 16, 16))
+            session.add_style(small_image(model, 16, 16, seed=1))
+            session.set_image(small_image(model, 16, 16, seed=2))
+            assert session.step(6, callback=lambda losses: os.kill(os.getpid(), signal.SIGINT)).iteration == 6
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_a_ctrl_c_as_an_image_file_is_opened_stays_a_ctrl_c_and_closes_it(monkeypatch, tmp_path):
+    from swiftnst import images
+
+    path = tmp_path / "picture.png"
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(path)
+    real_open = io.open
+
+    def open_then_ctrl_c(*args, **kwargs):
+        real_open(*args, **kwargs)  # the worst moment: the file object took the descriptor (and drops it)
+        raise KeyboardInterrupt
+
+    descriptors = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(io, "open", open_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):  # was ImageError "Bad file descriptor": closed twice
+        images.load_image(path)
+    monkeypatch.undo()
+    assert len(os.listdir("/proc/self/fd")) == descriptors
 
 
 def test_callback_returning_true_stops_like_cancel(swiftnst_engine, model):
