@@ -22,16 +22,18 @@ public enum GramMatrix {
             // Part 0 writes into `gram` itself; the others into `partial`, added row by row below.
             let partial = UnsafeMutablePointer<Float>.allocate(capacity: (parts - 1) * c * c)
             defer { partial.deallocate() }
+            let shares = weights.map { WeightedPositions.shares(weights: $0, positions: positions, parts: parts) }
             Parallel.forEach(parts) { part in
-                let share = Parallel.part(part, of: parts, splitting: positions)
+                let share = shares?[part] ?? Parallel.part(part, of: parts, splitting: positions)
                 let target = part == 0 ? gram : partial + (part - 1) * c * c
                 let beta: Float = part == 0 && accumulating ? 1 : 0
-                if let weights, !share.isEmpty {
+                if let weights {
+                    if beta == 0 { target.update(repeating: 0, count: c * c) }
                     // Each chunk's columns scaled by √w, so that their product carries w once.
-                    forEachWeightedChunk(features, channels: c, planeStride: planeStride ?? positions, share: share,
-                                         weights: weights, root: true) { chunk, columns in
-                        BLAS.serialSsyrkUpper(n: c, k: chunk.count, alpha: alpha, a: columns, lda: chunk.count,
-                                              beta: chunk.lowerBound == share.lowerBound ? beta : 1, c: target, ldc: c)
+                    WeightedPositions.forEachChunk(features, channels: c, planeStride: planeStride ?? positions,
+                                                   share: share, weights: weights, root: true) { chunk in
+                        BLAS.serialSsyrkUpper(n: c, k: chunk.count, alpha: alpha, a: chunk.columns, lda: chunk.count,
+                                              beta: 1, c: target, ldc: c)
                     }
                 } else if !share.isEmpty {
                     BLAS.serialSsyrkUpper(n: c, k: share.count, alpha: alpha, a: features + share.lowerBound,
@@ -85,14 +87,27 @@ public enum GramMatrix {
                            beta: accumulating ? 1 : 0, c: gradFeatures, ldc: positions)
                 return
             }
-            let workers = max(1, min(Parallel.threadCount, positions / weightedChunk))
+            let workers = max(1, min(Parallel.threadCount, positions / WeightedPositions.chunk))
+            let shares = WeightedPositions.shares(weights: weights, positions: positions, parts: workers)
             Parallel.forEach(workers) { worker in
-                forEachWeightedChunk(features, channels: channels, planeStride: positions,
-                                     share: Parallel.part(worker, of: workers, splitting: positions),
-                                     weights: weights, root: false) { chunk, columns in
-                    BLAS.serialSgemm(m: channels, n: chunk.count, k: channels, alpha: scale, a: g, lda: channels,
-                                     b: columns, ldb: chunk.count, beta: accumulating ? 1 : 0,
-                                     c: gradFeatures + chunk.lowerBound, ldc: positions)
+                if !accumulating {  // the positions the chunks skip get no gradient
+                    WeightedPositions.zeroUnweighted(gradFeatures, channels: channels, planeStride: positions,
+                                                     share: shares[worker], weights: weights)
+                }
+                let product = UnsafeMutablePointer<Float>.allocate(capacity: channels * WeightedPositions.chunk)
+                defer { product.deallocate() }
+                WeightedPositions.forEachChunk(features, channels: channels, planeStride: positions,
+                                               share: shares[worker], weights: weights, root: false) { chunk in
+                    if let start = chunk.contiguousStart {
+                        BLAS.serialSgemm(m: channels, n: chunk.count, k: channels, alpha: scale, a: g, lda: channels,
+                                         b: chunk.columns, ldb: chunk.count, beta: accumulating ? 1 : 0,
+                                         c: gradFeatures + start, ldc: positions)
+                    } else {
+                        BLAS.serialSgemm(m: channels, n: chunk.count, k: channels, alpha: scale, a: g, lda: channels,
+                                         b: chunk.columns, ldb: chunk.count, c: product, ldc: chunk.count)
+                        chunk.scatter(product, into: gradFeatures, channels: channels, planeStride: positions,
+                                      adding: accumulating)
+                    }
                 }
             }
         }
@@ -104,18 +119,19 @@ public enum GramMatrix {
                                       channels: Int, positions: Int, weights: UnsafePointer<Float>? = nil,
                                       alpha: Float = 1, symmetric: Bool = false, scratch: ScratchSpace) -> Double {
         let (g, scale) = symmetrized(gradGram, channels: channels, alpha: alpha, symmetric: symmetric, scratch: scratch)
-        let workers = max(1, min(Parallel.threadCount, positions / weightedChunk))
+        let workers = max(1, min(Parallel.threadCount, positions / WeightedPositions.chunk))
+        let shares = weights.map { WeightedPositions.shares(weights: $0, positions: positions, parts: workers) }
         var sums = [Double](repeating: 0, count: workers)
         sums.withUnsafeMutableBufferPointer { sums in
             Parallel.forEach(workers) { worker in
-                let product = UnsafeMutablePointer<Float>.allocate(capacity: channels * weightedChunk)
+                let product = UnsafeMutablePointer<Float>.allocate(capacity: channels * WeightedPositions.chunk)
                 defer { product.deallocate() }
                 var sum = 0.0
-                forEachWeightedChunk(features, channels: channels, planeStride: positions,
-                                     share: Parallel.part(worker, of: workers, splitting: positions),
-                                     weights: weights, root: false) { chunk, columns in
+                WeightedPositions.forEachChunk(features, channels: channels, planeStride: positions,
+                                               share: shares?[worker] ?? Parallel.part(worker, of: workers, splitting: positions),
+                                               weights: weights, root: false) { chunk in
                     BLAS.serialSgemm(m: channels, n: chunk.count, k: channels, alpha: scale, a: g, lda: channels,
-                                     b: columns, ldb: chunk.count, c: product, ldc: chunk.count)
+                                     b: chunk.columns, ldb: chunk.count, c: product, ldc: chunk.count)
                     for i in 0..<(channels * chunk.count) { sum += Double(abs(product[i])) }
                 }
                 sums[worker] = sum
@@ -134,34 +150,5 @@ public enum GramMatrix {
             for j in 0..<channels { sum[i * channels + j] = gradGram[i * channels + j] + gradGram[j * channels + i] }
         }
         return (UnsafePointer(sum), alpha)
-    }
-
-    /// Positions per chunk of the weighted paths: the chunk's scaled copy, `[channels, weightedChunk]`, is
-    /// at most 512 KiB (512 channels), so no buffer of a layer's size is needed.
-    static let weightedChunk = 256
-
-    /// Calls `body` with each chunk of `share`'s positions and a copy of its columns `[channels, chunk]`
-    /// (row stride `chunk.count`), each column p scaled by `weights[p]`, or by `√weights[p]` with `root`;
-    /// without `weights` (the L1 norm of an unweighted gradient), unscaled; channel c's positions start at
-    /// `features + c · planeStride`. On the calling thread only.
-    private static func forEachWeightedChunk(_ features: UnsafePointer<Float>, channels: Int, planeStride: Int,
-                                             share: Range<Int>, weights: UnsafePointer<Float>?, root: Bool,
-                                             _ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: channels * weightedChunk)
-        defer { columns.deallocate() }
-        let scales = UnsafeMutablePointer<Float>.allocate(capacity: weightedChunk)
-        defer { scales.deallocate() }
-        for start in stride(from: share.lowerBound, to: share.upperBound, by: weightedChunk) {
-            let chunk = start..<min(share.upperBound, start + weightedChunk)
-            for (j, p) in chunk.enumerated() {
-                let w = weights?[p] ?? 1
-                scales[j] = root ? w.squareRoot() : w
-            }
-            for c in 0..<channels {
-                let source = features + c * planeStride + chunk.lowerBound, row = columns + c * chunk.count
-                for j in 0..<chunk.count { row[j] = source[j] * scales[j] }
-            }
-            body(chunk, columns)
-        }
     }
 }
