@@ -12,6 +12,7 @@ enum WeightedPositions {
     /// `0..<positions` cut into `parts` consecutive ranges holding nearly equal numbers of positions of
     /// weight other than 0 (so that a region on one side of the image is still shared by every worker).
     static func shares(weights: UnsafePointer<Float>, positions: Int, parts: Int) -> [Range<Int>] {
+        guard parts > 1 else { return [0..<positions] }
         var weighted = 0
         for p in 0..<positions where weights[p] != 0 { weighted += 1 }
         var bounds = [0], seen = 0

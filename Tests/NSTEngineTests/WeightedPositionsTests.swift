@@ -11,7 +11,7 @@ final class WeightedPositionsTests: XCTestCase {
 
     func testSharesHoldNearlyEqualNumbersOfWeightedPositionsAndCoverEveryPosition() {
         let onLastThird = (0..<900).map { $0 >= 600 && $0 % 4 != 0 ? Float(0.5) : 0 }
-        for (weights, parts) in [(onLastThird, 2), (onLastThird, 3), (leftRegion(height: 30, width: 30, split: 7), 3),
+        for (weights, parts) in [(onLastThird, 1), (onLastThird, 2), (onLastThird, 3), (leftRegion(height: 30, width: 30, split: 7), 3),
                                  ([Float](repeating: 0, count: 50), 2), ([0, 0, 1, 0, 1] as [Float], 4)] {
             let shares = weights.withUnsafeBufferPointer {
                 WeightedPositions.shares(weights: $0.baseAddress!, positions: weights.count, parts: parts)
