@@ -46,18 +46,6 @@ final class HistogramLossTests: XCTestCase {
         assertClose(loss.evaluate(features: features).gradient, numeric, tolerance: 1e-3)
     }
 
-    /// The radix sort orders by the upper 32 bits and keeps the input order among equal ones (lower bits
-    /// rising), as a stable comparison sort does; values spread over every digit, and all-equal digits.
-    func testSortByValueIsAStableSortOnTheUpperBits() {
-        var generator = SeededGenerator(seed: 82)
-        for spread in [UInt64(1) << 32, 50, 1] {
-            var keys = (0..<5000).map { UInt64($0) | (generator.next() % spread) << 32 }
-            let expected = keys.enumerated().sorted { ($0.element >> 32, $0.offset) < ($1.element >> 32, $1.offset) }.map(\.element)
-            HistogramLoss.sortByValue(&keys)
-            XCTAssertEqual(keys, expected, "spread \(spread)")
-        }
-    }
-
     func testBlendAveragesQuantileFunctions() throws {
         XCTAssertEqual(try HistogramLoss.blend([[0, 4], [2, 8]], weights: [1, 3]), [1.5, 7])
         XCTAssertEqual(try HistogramLoss.blend([[1, 2]], weights: [5]), [1, 2])

@@ -15,10 +15,14 @@ public struct HistogramLoss: Sendable {
     /// Per channel, the style's quantile for each rank `0..<positions` (ascending), `[C, P]`.
     public let quantiles: [Float]
 
-    /// - Throws: `NSTError.shape` when `quantiles` is not `channels x positions`.
+    /// - Throws: `NSTError.shape` when `quantiles` is not `channels x positions`, or when a channel has
+    ///   more positions than the remap's 32-bit positions and counts hold (`HistogramRanking`).
     public init(weight: Float, channels: Int, positions: Int, quantiles: [Float]) throws {
         guard channels > 0, positions > 0, quantiles.count == channels * positions else {
             throw NSTError.shape("histogram target must hold \(channels)x\(positions) values, got \(quantiles.count)")
+        }
+        guard positions <= Int(UInt32.max) else {
+            throw NSTError.shape("histogram layer of \(positions) positions, more than the \(UInt32.max) its remap can rank")
         }
         self.weight = weight
         self.channels = channels
@@ -55,7 +59,7 @@ public struct HistogramLoss: Sendable {
     }
 
     /// Replaces the layer's activations `features` `[channels, positions]` by `F − R(F)` and returns the
-    /// loss. Ties keep their order of position.
+    /// loss. Ties keep their order of position (see `HistogramRanking`, which does the work per channel).
     func uncheckedLoss(replacingFeaturesWithDifference features: UnsafeMutablePointer<Float>) -> Double {
         let p = positions
         var sums = [Double](repeating: 0, count: channels)
@@ -63,58 +67,14 @@ public struct HistogramLoss: Sendable {
             let q = q.baseAddress!
             sums.withUnsafeMutableBufferPointer { buffer in
                 let channelSums = buffer.baseAddress!
-                Parallel.forEach(channels) { c in
-                    let plane = features + c * p
-                    // Value and position in one sortable key: the value's bits made order-preserving
-                    // as an unsigned integer, above the position.
-                    var keys = [UInt64](unsafeUninitializedCapacity: p) { buffer, initialized in
-                        for i in 0..<p {
-                            let bits = plane[i].bitPattern
-                            let ordered = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
-                            buffer[i] = UInt64(ordered) << 32 | UInt64(i)
-                        }
-                        initialized = p
-                    }
-                    Self.sortByValue(&keys)
-                    var sum = 0.0
-                    for (rank, key) in keys.enumerated() {
-                        let i = Int(key & 0xFFFF_FFFF)
-                        let d = plane[i] - q[c * p + rank]
-                        plane[i] = d
-                        sum += Double(d) * Double(d)
-                    }
-                    channelSums[c] = sum
+                // One range of channels per worker, so each worker allocates its buffers once.
+                Parallel.forEachRange(channels, minimumChunk: 1) { range in
+                    let ranking = HistogramRanking(capacity: p)
+                    for c in range { channelSums[c] = ranking.remap(features + c * p, count: p, onto: q + c * p) }
                 }
             }
         }
         return Double(weight) * sums.reduce(0, +) / Double(channels * p)
-    }
-
-    /// Sorts `keys` (value bits above, position below) by their upper 32 bits, keeping equal values in
-    /// position order: a stable least-significant-digit radix sort, 11 bits per pass, a pass skipped when
-    /// all keys share its digit. Several times faster than a comparison sort of the ~10⁵ positions of a
-    /// channel, and this sort is the term's main cost.
-    static func sortByValue(_ keys: inout [UInt64]) {
-        let (bits, mask) = (11, UInt64(0x7FF))
-        var other = [UInt64](repeating: 0, count: keys.count)
-        var counts = [Int](repeating: 0, count: 1 << bits)
-        for shift in stride(from: 32, to: 64, by: bits) {
-            for i in counts.indices { counts[i] = 0 }
-            for key in keys { counts[Int((key >> UInt64(shift)) & mask)] += 1 }
-            guard !counts.contains(keys.count) else { continue }
-            var start = 0
-            for i in counts.indices { (counts[i], start) = (start, start + counts[i]) }
-            keys.withUnsafeBufferPointer { source in
-                other.withUnsafeMutableBufferPointer { target in
-                    for key in source {
-                        let digit = Int((key >> UInt64(shift)) & mask)
-                        target[counts[digit]] = key
-                        counts[digit] += 1
-                    }
-                }
-            }
-            swap(&keys, &other)
-        }
     }
 
     /// Adds `2 · weight · difference / (C·P)` to `gradient` (both `[channels, positions]`).
