@@ -20,26 +20,27 @@ struct HistogramRanking: ~Copyable {
     /// Widest digit of one radix pass: 2048 buckets of 4 bytes stay in the L1 cache, and 3 passes cover 32 bits.
     static let maxDigitBits = 11
     private static let maxPasses = 3
-    /// Sort keys (ordered value bits above the position) and the other buffer of each radix pass.
+    /// Sort keys (ordered value bits above the position) from the front, the positions of the `+0.0` values
+    /// from the back, so the two take no more memory than a plain radix sort of every value (the sort moves
+    /// only the keys); one slot more than the capacity keeps the two writes of the collecting pass apart.
+    /// Then the other buffer of each pass.
+    private let capacity: Int
     private let keys, other: UnsafeMutablePointer<UInt64>
-    /// Positions of the `+0.0` values, in order.
-    private let zeroPositions: UnsafeMutablePointer<UInt32>
     /// Every pass's bucket counts, then start offsets.
     private let counts: UnsafeMutablePointer<UInt32>
 
     /// Buffers for channels of up to `capacity` positions, at most `UInt32.max` (positions are kept in 32
     /// bits, see `HistogramLoss.init`).
     init(capacity: Int) {
-        keys = .allocate(capacity: max(1, capacity))
+        self.capacity = capacity
+        keys = .allocate(capacity: capacity + 1)
         other = .allocate(capacity: max(1, capacity))
-        zeroPositions = .allocate(capacity: max(1, capacity))
         counts = .allocate(capacity: Self.maxPasses << Self.maxDigitBits)
     }
 
     deinit {
         keys.deallocate()
         other.deallocate()
-        zeroPositions.deallocate()
         counts.deallocate()
     }
 
@@ -55,7 +56,7 @@ struct HistogramRanking: ~Copyable {
             let ordered = Self.ordered(bits)
             let nonZero = (bits | (0 &- bits)) &>> 31, zeroMask = nonZero &- 1
             keys[sorted] = UInt64(ordered) &<< 32 | UInt64(truncatingIfNeeded: i)
-            zeroPositions[zeros] = UInt32(truncatingIfNeeded: i)
+            keys[capacity &- zeros] = UInt64(truncatingIfNeeded: i)
             sorted &+= Int(nonZero)
             zeros &+= Int(nonZero ^ 1)
             negatives &+= Int(~ordered &>> 31)
@@ -73,7 +74,7 @@ struct HistogramRanking: ~Copyable {
             remap(Self.value(UInt32(truncatingIfNeeded: key &>> 32)), at: Int(key & 0xFFFF_FFFF), rank: rank)
         }
         for rank in 0..<negatives { remap(order[rank], rank: rank) }
-        for run in 0..<zeros { remap(0, at: Int(zeroPositions[run]), rank: negatives &+ run) }
+        for run in 0..<zeros { remap(0, at: Int(keys[capacity &- run]), rank: negatives &+ run) }
         for index in negatives..<sorted { remap(order[index], rank: index &+ zeros) }
         return sum
     }
