@@ -54,6 +54,21 @@ final class SpatialMaskTests: XCTestCase {
         return gram
     }
 
+    /// `alpha (gradGram + gradGramᵀ) F diag(w)` in Double: d/dF of `Σ gradGram ∘ G` with `G = alpha F diag(w) Fᵀ`.
+    static func naiveWeightedGramGradient(_ f: [Float], channels c: Int, gradGram: [Float], weights w: [Float],
+                                          alpha: Double) -> [Double] {
+        let positions = w.count
+        var gradient = [Double](repeating: 0, count: c * positions)
+        for i in 0..<c {
+            for p in 0..<positions {
+                var sum = 0.0
+                for k in 0..<c { sum += Double(gradGram[i * c + k] + gradGram[k * c + i]) * Double(f[k * positions + p]) }
+                gradient[i * positions + p] = alpha * sum * Double(w[p])
+            }
+        }
+        return gradient
+    }
+
     /// More positions than a chunk on several workers, fractional and zero weights: forward and backward
     /// equal the naive products (relative 1e-5, float32 sums of 700 terms).
     func testWeightedGramForwardAndBackwardMatchNaiveProducts() throws {
@@ -80,15 +95,7 @@ final class SpatialMaskTests: XCTestCase {
             }
         }
         assertClose(gram, Self.naiveWeightedGram(f, channels: c, weights: w, alpha: 0.5), tolerance: 1e-5)
-        // d/dF of Σ gradGram ∘ G = alpha (gradGram + gradGramᵀ) F diag(w).
-        var expected = [Double](repeating: 0, count: c * positions)
-        for i in 0..<c {
-            for p in 0..<positions {
-                var sum = 0.0
-                for k in 0..<c { sum += Double(gradGram[i * c + k] + gradGram[k * c + i]) * Double(f[k * positions + p]) }
-                expected[i * positions + p] = 0.5 * sum * Double(w[p])
-            }
-        }
+        let expected = Self.naiveWeightedGramGradient(f, channels: c, gradGram: gradGram, weights: w, alpha: 0.5)
         assertClose(grad, expected, tolerance: 1e-5)
         XCTAssertEqual(norm, expected.reduce(0) { $0 + abs($1) }, accuracy: 1e-5 * norm)
     }

@@ -66,14 +66,8 @@ final class WeightedPositionsTests: XCTestCase {
         let scattered = leftRegion(height: height, width: width, split: 20)
         let consecutive = (0..<positions).map { $0 < 1_000 || $0 >= 2_100 ? Float(0) : 0.5 }
         for weights in [scattered, consecutive] {
-            var expected = [Double](repeating: 0, count: c * positions)
-            for i in 0..<c {
-                for p in 0..<positions {
-                    var sum = 0.0
-                    for k in 0..<c { sum += Double(gradGram[i * c + k] + gradGram[k * c + i]) * Double(f[k * positions + p]) }
-                    expected[i * positions + p] = 0.5 * sum * Double(weights[p])
-                }
-            }
+            let expected = SpatialMaskTests.naiveWeightedGramGradient(f, channels: c, gradGram: gradGram, weights: weights,
+                                                                      alpha: 0.5)
             for accumulating in [false, true] {
                 let before: Float = accumulating ? 1 : .nan
                 var gradient = [Float](repeating: before, count: c * positions)
