@@ -146,10 +146,10 @@ class _BoundFunction:
 def _address(argtype: Any, array: Any, index: int) -> int:
     """The data address of ``array`` passed as argument ``index`` (from 0) of type ``argtype``."""
     try:
-        argtype.from_param(array)
+        checked = argtype.from_param(array)  # the array's ctypes view
     except TypeError as error:  # the message ctypes itself would give
         raise ctypes.ArgumentError(f"argument {index + 1}: TypeError: {error}") from error
-    return array.ctypes.data
+    return checked.data
 
 
 def _bind(name: str, argtypes: list[Any], restype: Any) -> Callable[..., Any]:

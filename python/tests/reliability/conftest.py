@@ -21,6 +21,15 @@ REPO = Path(__file__).resolve().parents[3]
 PYTHON_DIR = REPO / "python"
 
 
+@pytest.fixture
+def python_sigint():
+    """The in-process Ctrl-C tests need Python's own SIGINT handler, which a process started as a background
+    job (SIGINT ignored, see child_process) does not have."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.fixture(scope="session")
 def swiftnst_engine():
     """The ``swiftnst`` package with its engine loaded; skips when libswiftnst is not built."""

@@ -102,18 +102,10 @@ def test_keyboard_interrupt_inside_the_engine_callback_stops_the_step_and_propag
         assert after.iteration == 3
 
 
-@pytest.fixture
-def ctrl_c_raises():
-    """SIGINT raises KeyboardInterrupt in this process during the test (a shell's background job,
-    like ``.ci/run &``, starts with it ignored)."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
+@pytest.mark.usefixtures("python_sigint")
 @pytest.mark.parametrize("with_callback", [True, False])
 def test_a_ctrl_c_while_the_engine_steps_stops_after_the_current_step_and_is_raised(swiftnst_engine, model,
-                                                                                     ctrl_c_raises, with_callback):
+                                                                                     with_callback):
     # The signal arrives while the engine runs, so Python's handler runs when the engine next calls
     # back: on entering the progress callback, where ctypes swallowed the KeyboardInterrupt (printed
     # "Exception ignored") and the steps went on. Without a callback it waited for all n steps.

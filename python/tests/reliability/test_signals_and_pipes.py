@@ -89,15 +89,6 @@ def test_a_closed_stdout_stops_printing_but_not_the_run(pictures, vgg16_random_p
     assert _valid_image(output) == (32, 24)
 
 
-@pytest.fixture
-def python_sigint():
-    """The in-process Ctrl-C tests need Python's own SIGINT handler, which a process started as a background
-    job (SIGINT ignored, see child_process) does not have."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 def _interruption(run) -> StyleTransferInterrupted:
     """The StyleTransferInterrupted ``run()`` raises; a plain KeyboardInterrupt (which would end pytest)
     fails the test instead."""
