@@ -54,8 +54,13 @@ extension StyleTransferObjective {
         for (index, loss, difference) in terms.histogram {
             let count = loss.channels * loss.positions
             try Self.reserve(difference, count, for: "a histogram term")
-            try evaluation.withActivation(layer: index) { difference.pointer.update(from: $0.baseAddress!, count: count) }
-            result.style += loss.uncheckedLoss(replacingFeaturesWithDifference: difference.pointer)
+            let features = try evaluation.withActivation(layer: index) { activation in
+                guard activation.count == count else {
+                    throw NSTError.state("histogram layer \(index) holds \(activation.count) values, its term \(count)")
+                }
+                return activation.baseAddress!
+            }
+            result.style += loss.uncheckedLoss(features: features, difference: difference.pointer)
             result.injections.append((index, { loss.uncheckedAddGradient(difference: difference.pointer, to: $0) }))
         }
         return result

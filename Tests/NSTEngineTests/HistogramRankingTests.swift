@@ -2,7 +2,8 @@ import XCTest
 @testable import NSTEngine
 
 /// `HistogramRanking` through `HistogramLoss.uncheckedLoss`: its zero run, branch-free collection and
-/// span-fitted radix sort give bitwise the remap and loss of a plain full stable sort by value.
+/// span-fitted radix sort give bitwise the remap and loss of a plain full stable sort by value, whether the
+/// differences replace the features or go to another buffer.
 final class HistogramRankingTests: XCTestCase {
     /// The remapped plane and the loss of a naive reference: each channel's positions sorted by value in
     /// IEEE total order (`−0.0` below `+0.0`), ties by position; `F − q[rank]`; squares summed in rank order.
@@ -29,12 +30,18 @@ final class HistogramRankingTests: XCTestCase {
         let table = (0..<channels).flatMap { c in randomFloats(p, in: -4...8, seed: UInt64(90 + c)).sorted() }
         let loss = try HistogramLoss(weight: 1.5, channels: channels, positions: p, quantiles: table)
         let expected = reference(features, loss)
-        var difference = features
-        let value = difference.withUnsafeMutableBufferPointer { loss.uncheckedLoss(replacingFeaturesWithDifference: $0.baseAddress!) }
-        let mismatches = zip(difference, expected.difference).filter { $0.bitPattern != $1.bitPattern }.count
-        XCTAssertEqual(mismatches, 0, "values whose F − R(F) differs from a full sort's: \(label)", file: file, line: line)
-        XCTAssertEqual(value.bitPattern, expected.loss.bitPattern, "loss \(value) vs \(expected.loss): \(label)",
-                       file: file, line: line)
+        var inPlace = features, separate = [Float](repeating: .nan, count: features.count)
+        let inPlaceLoss = inPlace.withUnsafeMutableBufferPointer {
+            loss.uncheckedLoss(features: $0.baseAddress!, difference: $0.baseAddress!)
+        }
+        let separateLoss = separate.withUnsafeMutableBufferPointer { loss.uncheckedLoss(features: features, difference: $0.baseAddress!) }
+        for (difference, value, how) in [(inPlace, inPlaceLoss, "in place"), (separate, separateLoss, "into another buffer")] {
+            let mismatches = zip(difference, expected.difference).filter { $0.bitPattern != $1.bitPattern }.count
+            XCTAssertEqual(mismatches, 0, "values whose F − R(F) differs from a full sort's, \(how): \(label)",
+                           file: file, line: line)
+            XCTAssertEqual(value.bitPattern, expected.loss.bitPattern, "loss \(value) vs \(expected.loss), \(how): \(label)",
+                           file: file, line: line)
+        }
     }
 
     /// A ReLU-like plane: `zeroTenths`/10 of it `+0.0`, the rest drawn from `values` (repeats make ties).

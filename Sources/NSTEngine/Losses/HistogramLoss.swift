@@ -58,9 +58,10 @@ public struct HistogramLoss: Sendable {
         return try StyleLoss.blend(tables, weights: weights)
     }
 
-    /// Replaces the layer's activations `features` `[channels, positions]` by `F − R(F)` and returns the
-    /// loss. Ties keep their order of position (see `HistogramRanking`, which does the work per channel).
-    func uncheckedLoss(replacingFeaturesWithDifference features: UnsafeMutablePointer<Float>) -> Double {
+    /// Writes `F − R(F)` of the layer's activations `features` `[channels, positions]` into `difference`
+    /// (the same shape; `features` itself to replace them) and returns the loss. Ties keep their order of
+    /// position (see `HistogramRanking`, which does the work per channel).
+    func uncheckedLoss(features: UnsafePointer<Float>, difference: UnsafeMutablePointer<Float>) -> Double {
         let p = positions
         var sums = [Double](repeating: 0, count: channels)
         quantiles.withUnsafeBufferPointer { q in
@@ -70,7 +71,9 @@ public struct HistogramLoss: Sendable {
                 // One range of channels per worker, so each worker allocates its buffers once.
                 Parallel.forEachRange(channels, minimumChunk: 1) { range in
                     let ranking = HistogramRanking(capacity: p)
-                    for c in range { channelSums[c] = ranking.remap(features + c * p, count: p, onto: q + c * p) }
+                    for c in range {
+                        channelSums[c] = ranking.remap(features + c * p, into: difference + c * p, count: p, onto: q + c * p)
+                    }
                 }
             }
         }

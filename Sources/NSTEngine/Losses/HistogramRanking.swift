@@ -45,9 +45,11 @@ struct HistogramRanking: ~Copyable {
         counts.deallocate()
     }
 
-    /// Replaces each of the `count` (at most the capacity) values of `plane` by `value − target[rank]` and
+    /// Writes `value − target[rank]` of each of the `count` (at most the capacity) values of `plane` at its
+    /// place in `difference` (which may be `plane` itself: every value is read before any is written) and
     /// returns the sum of the differences' squares (in Double, in rank order).
-    func remap(_ plane: UnsafeMutablePointer<Float>, count: Int, onto target: UnsafePointer<Float>) -> Double {
+    func remap(_ plane: UnsafePointer<Float>, into difference: UnsafeMutablePointer<Float>, count: Int,
+               onto target: UnsafePointer<Float>) -> Double {
         // Every value is written both as a key and as a zero position; only the list it belongs to
         // advances. A zero's ordered value is made neutral for the smallest and the largest.
         var (sorted, zeros, negatives) = (0, 0, 0)
@@ -67,9 +69,9 @@ struct HistogramRanking: ~Copyable {
         let order = sortByValue(count: sorted, lowest: lowest, highest: highest)
         var sum = 0.0
         func remap(_ value: Float, at i: Int, rank: Int) {
-            let difference = value - target[rank]
-            plane[i] = difference
-            sum += Double(difference) * Double(difference)
+            let remapped = value - target[rank]
+            difference[i] = remapped
+            sum += Double(remapped) * Double(remapped)
         }
         func remap(_ key: UInt64, rank: Int) {
             remap(Self.value(UInt32(truncatingIfNeeded: key &>> 32)), at: Int(key & 0xFFFF_FFFF), rank: rank)

@@ -111,7 +111,7 @@ extension StyleTransferObjective {
         }
         values.style += try Self.styleLosses(replacingMomentsOf: style.filter { !plan.deepLayers.contains($0.index) })
         for term in histogram where !plan.deepLayers.contains(term.index) {
-            values.style += term.loss.uncheckedLoss(replacingFeaturesWithDifference: term.difference.pointer)
+            values.style += term.loss.uncheckedLoss(features: term.difference.pointer, difference: term.difference.pointer)
         }
         let injections = values.injections
         let backward = { [self] (gradient: UnsafeMutableBufferPointer<Float>) in

@@ -69,8 +69,8 @@ extension HistogramLoss {
     /// Loss and gradient `2·weight·(F − R(F))/N` for `features` `[channels, positions]`.
     func evaluate(features: [Float]) -> (loss: Double, gradient: [Float]) {
         precondition(features.count == channels * positions, "histogram features of the target's size")
-        var difference = features
-        let loss = difference.withUnsafeMutableBufferPointer { uncheckedLoss(replacingFeaturesWithDifference: $0.baseAddress!) }
+        var difference = [Float](repeating: .nan, count: features.count)
+        let loss = difference.withUnsafeMutableBufferPointer { uncheckedLoss(features: features, difference: $0.baseAddress!) }
         var gradient = [Float](repeating: 0, count: features.count)
         gradient.withUnsafeMutableBufferPointer { uncheckedAddGradient(difference: difference, to: $0.baseAddress!) }
         return (loss, gradient)
