@@ -1,14 +1,12 @@
 """Extra time per step of each control option against the defaults (issue 17: "each option costs at most 15%
 extra time per step at 512 px").
 
-    nice -n 19 python bench/option_cost.py [--size 512] [--steps 10] [--warmup 3] [--rounds 4] [--threads 2]
+    nice -n 19 python bench/option_cost.py [--size 512] [--steps 12] [--warmup 5] [--rounds 3] [--threads 2]
 
 The content is a centred square crop of ../shared/images/tubingen.jpg and the style starry_night.jpg when both
 are present, else swiftnst's demo images, resized to ``--size`` px square. Each option is one
 ``swiftnst.stylize`` run (single scale, L-BFGS, engine defaults otherwise) of ``--warmup`` + ``--steps``
-steps; the callback stamps the end of every step, and the step times are the differences between stamps after
-the warm-up steps (so target computation, image preparation and the first evaluations are not counted, while
-anything an option adds per step, in the engine or in Python, is). The options:
+steps. The options:
 
 - ``baseline``: the defaults;
 - ``style masks``: two styles (the style and its mirror image), each over one half (``style_masks``);
@@ -19,11 +17,15 @@ anything an option adds per step, in the engine or in Python, is). The options:
 - ``alpha``: the content as RGBA, its alpha a top-to-bottom ramp (weights the content term, and is the
   region the style is matched over).
 
-As bench/README.md ("Noise on shared machines") recommends, the options take turns: every round runs each
-option once, the order rotated by one from round to round. Reported per option: the median and minimum step
-time over all rounds, and the extra time against the baseline as the median over rounds of each round's
-ratio of medians (the paired comparison; the drift of a shared host mostly cancels in it). Meaningful only
-on an idle machine: the load average is printed before and after.
+**Paired steps.** A shared host drifts by more than the effects measured here (±5 % and more between runs a
+minute apart, bench/README.md "Noise on shared machines"), so each option runs side by side with a baseline
+run, in two threads that take turns one step at a time (the other waits, so one engine runs at a time). A
+step's time runs from the moment its run gets the turn to its callback: the engine's step and whatever the
+option adds per step in Python, not the target computation, image preparation and first evaluations of the
+``--warmup`` steps. Step k of the option is paired with step k of the baseline, taken just before it (just
+after it every other round); the extra time is the median of those pairs' ratios over all rounds, with the
+quartiles of the ratios beside it. Meaningful only on
+an idle machine: the load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import threading
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -81,43 +84,114 @@ def option_runs(content: np.ndarray, style: np.ndarray) -> dict[str, dict[str, A
     }
 
 
-def step_times(model: swiftnst.Model, run: dict[str, Any], warmup: int, steps: int, threads: int) -> list[float]:
-    """Seconds of each step after the ``warmup`` (>= 1) first of one ``stylize`` run: the stamp of the end of
-    the last warm-up step starts the clock of the first timed one."""
-    stamps: list[float] = []
-    arguments = dict(run)
-    content, style = arguments.pop("content"), arguments.pop("style")
-    swiftnst.stylize(content, style, model=model, callback=lambda *_: stamps.append(time.perf_counter()),
-                     image_size=content.shape[0], iterations=warmup + steps, multiscale=False, optimizer="lbfgs",
-                     threads=threads, progress=False, **arguments)
-    return [float(t) for t in np.diff(stamps[warmup - 1:])]
+class Turns:
+    """Threads that take turns: only the one whose turn it is runs; ``pass_on`` hands the turn to the next in
+    the ring, ``leave`` takes a finished thread out of it."""
+
+    def __init__(self, count: int) -> None:
+        self._condition = threading.Condition()
+        self._ring = list(range(count))
+        self._current = 0
+
+    def wait(self, runner: int) -> None:
+        with self._condition:
+            self._condition.wait_for(lambda: self._current == runner)
+
+    def pass_on(self, runner: int) -> None:
+        with self._condition:
+            self._current = self._ring[(self._ring.index(runner) + 1) % len(self._ring)]
+            self._condition.notify_all()
+
+    def leave(self, runner: int) -> None:
+        with self._condition:
+            index = self._ring.index(runner)
+            self._ring.remove(runner)
+            if self._ring:
+                self._current = self._ring[index % len(self._ring)]
+            self._condition.notify_all()
 
 
-def markdown_table(times: dict[str, list[list[float]]]) -> str:
-    """One row per option: median and minimum ms per step, extra time against the baseline."""
-    base = times["baseline"]
-    lines = ["| option | ms per step (median) | min | extra vs baseline (median of paired rounds) |",
-             "|---|---:|---:|---:|"]
-    for name, rounds in times.items():
-        every = [t for round_times in rounds for t in round_times]
-        ratios = [statistics.median(r) / statistics.median(b) for r, b in zip(rounds, base)]
-        extra = "—" if name == "baseline" else f"{100 * (statistics.median(ratios) - 1):+.1f} %"
-        lines.append(f"| {name} | {1e3 * statistics.median(every):.0f} | {1e3 * min(every):.0f} | {extra} |")
+def paired_step_times(model: swiftnst.Model, runs: Sequence[dict[str, Any]], warmup: int, steps: int,
+                      threads: int) -> list[list[tuple[float, int]]]:
+    """Seconds and objective evaluations of each step after the ``warmup`` first of ``stylize`` runs made in
+    threads that take turns one step at a time (run 0 first), so step k of every run is timed next to step k
+    of the others."""
+    turns = Turns(len(runs))
+    times: list[list[tuple[float, int]]] = [[] for _ in runs]
+    failures: list[BaseException] = []
+
+    def run(index: int) -> None:
+        arguments = dict(runs[index])
+        content, style = arguments.pop("content"), arguments.pop("style")
+        turns.wait(index)
+        started, evaluations = time.perf_counter(), 0
+
+        def on_step(_iteration: int, losses: swiftnst.Losses, _image: Any) -> None:
+            nonlocal started, evaluations
+            times[index].append((time.perf_counter() - started, losses.evaluations - evaluations))
+            evaluations = losses.evaluations
+            turns.pass_on(index)
+            turns.wait(index)
+            started = time.perf_counter()
+
+        try:
+            swiftnst.stylize(content, style, model=model, callback=on_step, image_size=content.shape[0],
+                             iterations=warmup + steps, multiscale=False, optimizer="lbfgs", threads=threads,
+                             progress=False, **arguments)
+        except BaseException as error:  # re-raised by the caller, once every thread has ended
+            failures.append(error)
+        finally:
+            turns.leave(index)
+
+    workers = [threading.Thread(target=run, args=(index,)) for index in range(len(runs))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if failures:
+        raise failures[0]
+    return [run_times[warmup:] for run_times in times]
+
+
+Step = tuple[float, int]  # seconds, objective evaluations
+
+
+def markdown_table(pairs: dict[str, list[tuple[Step, Step]]]) -> str:
+    """One row per option: median ms per step of the option and of its paired baseline steps, the extra time
+    (median and quartiles of the pairs' ratios, over the pairs whose two steps made as many evaluations: a
+    line search's second evaluation is not the option's cost) and the evaluations per step of each side."""
+    lines = ["| option | ms per step (median) | paired baseline ms | extra: median of paired ratios | quartiles "
+             "| pairs used | evaluations per step (option, baseline) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, option_and_base in pairs.items():
+        alike = [(option, base) for (option, option_evaluations), (base, base_evaluations) in option_and_base
+                 if option_evaluations == base_evaluations]
+        ratios = sorted(option / base for option, base in alike)
+        option_ms = 1e3 * statistics.median(option for (option, _), _ in option_and_base)
+        base_ms = 1e3 * statistics.median(base for _, (base, _) in option_and_base)
+        evaluations = [statistics.mean(evaluations for _, evaluations in side) for side in zip(*option_and_base)]
+        extra, spread = "—", "—"
+        if ratios:
+            low, high = ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]
+            extra = f"{100 * (statistics.median(ratios) - 1):+.1f} %"
+            spread = f"{100 * (low - 1):+.1f} … {100 * (high - 1):+.1f} %"
+        lines.append(f"| {name} | {option_ms:.0f} | {base_ms:.0f} | {extra} | {spread} | {len(alike)} of "
+                     f"{len(option_and_base)} | {evaluations[0]:.2f}, {evaluations[1]:.2f} |")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=512, help="side of the square result (default: %(default)s)")
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per run (default: %(default)s)")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (default: %(default)s)")
-    parser.add_argument("--rounds", type=int, default=4, help="runs of every option (default: %(default)s)")
+    parser.add_argument("--steps", type=int, default=12, help="timed steps per run (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of every option (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="engine threads (default: %(default)s)")
     parser.add_argument("--options", default=None,
                         help="comma-separated option names to run besides the baseline (default: all)")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.warmup < 1 or args.rounds < 1:
-        parser.error("--steps, --warmup and --rounds must be >= 1 (the first step's stamp starts the clock)")
+        parser.error("--steps, --warmup and --rounds must be >= 1 (the first step includes the run's set-up)")
 
     content, style, names = load_pair(args.size)
     runs = option_runs(content, style)
@@ -130,15 +204,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{names}, {args.size} px square, {args.warmup} + {args.steps} L-BFGS steps per run, {args.rounds} rounds, "
           f"{args.threads} threads; {swiftnst.blas_info().rpartition('; ')[2]}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    times: dict[str, list[list[float]]] = {name: [] for name in runs}
-    order = list(runs)
+    pairs: dict[str, list[tuple[Step, Step]]] = {name: [] for name in runs if name != "baseline"}
     with swiftnst.Model() as model:
         for round_index in range(args.rounds):
-            shift = round_index % len(order)
-            for name in order[shift:] + order[:shift]:
-                times[name].append(step_times(model, runs[name], args.warmup, args.steps, args.threads))
+            for name in pairs:
+                # Every other round the option steps first, so neither side always follows the other.
+                order = ["baseline", name] if round_index % 2 == 0 else [name, "baseline"]
+                times = dict(zip(order, paired_step_times(model, [runs[n] for n in order], args.warmup, args.steps,
+                                                          args.threads)))
+                pairs[name].extend(zip(times[name], times["baseline"]))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(markdown_table(times))
+    print(markdown_table(pairs))
 
 
 if __name__ == "__main__":
