@@ -23,14 +23,16 @@ run, in two threads that take turns one step at a time (the other waits, so one 
 step's time runs from the moment its run gets the turn to its callback: the engine's step and whatever the
 option adds per step in Python, not the target computation, image preparation and first evaluations of the
 ``--warmup`` steps. Step k of the option is paired with step k of the baseline, taken just before it (just
-after it every other round); the extra time is the median of those pairs' ratios over all rounds, with the
-quartiles of the ratios beside it. Meaningful only on
-an idle machine: the load average is printed before and after.
+after it every other round); the extra time is the median of those pairs' ratios over all rounds, with its 95 %
+confidence interval (distribution-free, from order statistics) and the ratios' quartiles beside it. Per-step
+jitter remains (quartiles ±5–8 % on this host), so the interval narrows with more ``--rounds``. Meaningful only
+on an idle machine: the load average is printed before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import threading
@@ -45,6 +47,7 @@ from swiftnst import images
 from swiftnst.demo_images import load_demo_content, render_swirl_painting
 
 SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
+Step = tuple[float, int]  # seconds, objective evaluations
 
 
 def load_pair(size: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -112,12 +115,12 @@ class Turns:
 
 
 def paired_step_times(model: swiftnst.Model, runs: Sequence[dict[str, Any]], warmup: int, steps: int,
-                      threads: int) -> list[list[tuple[float, int]]]:
+                      threads: int) -> list[list[Step]]:
     """Seconds and objective evaluations of each step after the ``warmup`` first of ``stylize`` runs made in
     threads that take turns one step at a time (run 0 first), so step k of every run is timed next to step k
     of the others."""
     turns = Turns(len(runs))
-    times: list[list[tuple[float, int]]] = [[] for _ in runs]
+    times: list[list[Step]] = [[] for _ in runs]
     failures: list[BaseException] = []
 
     def run(index: int) -> None:
@@ -153,16 +156,21 @@ def paired_step_times(model: swiftnst.Model, runs: Sequence[dict[str, Any]], war
     return [run_times[warmup:] for run_times in times]
 
 
-Step = tuple[float, int]  # seconds, objective evaluations
+def median_interval(ordered: Sequence[float]) -> tuple[float, float]:
+    """A distribution-free 95 % confidence interval of the median of sorted samples: the order statistics
+    ``n/2 ∓ 1.96·√n/2`` (the normal approximation of the binomial count of samples below the median)."""
+    n, half_width = len(ordered), 1.96 * math.sqrt(len(ordered)) / 2
+    return ordered[max(0, math.floor(n / 2 - half_width) - 1)], ordered[min(n - 1, math.ceil(n / 2 + half_width))]
 
 
 def markdown_table(pairs: dict[str, list[tuple[Step, Step]]]) -> str:
     """One row per option: median ms per step of the option and of its paired baseline steps, the extra time
-    (median and quartiles of the pairs' ratios, over the pairs whose two steps made as many evaluations: a
-    line search's second evaluation is not the option's cost) and the evaluations per step of each side."""
-    lines = ["| option | ms per step (median) | paired baseline ms | extra: median of paired ratios | quartiles "
-             "| pairs used | evaluations per step (option, baseline) |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    (median of the pairs' ratios, its 95 % confidence interval and the ratios' quartiles, over the pairs whose
+    two steps made as many evaluations: a line search's second evaluation is not the option's cost) and the
+    evaluations per step of each side."""
+    lines = ["| option | ms per step (median) | paired baseline ms | extra: median of paired ratios | 95 % interval "
+             "| quartiles | pairs used | evaluations per step (option, baseline) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, option_and_base in pairs.items():
         alike = [(option, base) for (option, option_evaluations), (base, base_evaluations) in option_and_base
                  if option_evaluations == base_evaluations]
@@ -170,12 +178,12 @@ def markdown_table(pairs: dict[str, list[tuple[Step, Step]]]) -> str:
         option_ms = 1e3 * statistics.median(option for (option, _), _ in option_and_base)
         base_ms = 1e3 * statistics.median(base for _, (base, _) in option_and_base)
         evaluations = [statistics.mean(evaluations for _, evaluations in side) for side in zip(*option_and_base)]
-        extra, spread = "—", "—"
+        extra, interval, spread = "—", "—", "—"
         if ratios:
-            low, high = ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]
             extra = f"{100 * (statistics.median(ratios) - 1):+.1f} %"
-            spread = f"{100 * (low - 1):+.1f} … {100 * (high - 1):+.1f} %"
-        lines.append(f"| {name} | {option_ms:.0f} | {base_ms:.0f} | {extra} | {spread} | {len(alike)} of "
+            interval = "{:+.1f} … {:+.1f} %".format(*(100 * (r - 1) for r in median_interval(ratios)))
+            spread = f"{100 * (ratios[len(ratios) // 4] - 1):+.1f} … {100 * (ratios[3 * len(ratios) // 4] - 1):+.1f} %"
+        lines.append(f"| {name} | {option_ms:.0f} | {base_ms:.0f} | {extra} | {interval} | {spread} | {len(alike)} of "
                      f"{len(option_and_base)} | {evaluations[0]:.2f}, {evaluations[1]:.2f} |")
     return "\n".join(lines)
 
