@@ -21,11 +21,12 @@ struct HistogramRanking: ~Copyable {
     /// Widest digit of one radix pass: 2048 buckets of 4 bytes stay in the L1 cache, and 3 passes cover 32 bits.
     static let maxDigitBits = 11
     private static let maxPasses = 3
-    /// Sort keys (ordered value bits above the position) from the front, the positions of the `+0.0` values
-    /// from the back, so the two take no more memory than a plain radix sort of every value (the sort moves
-    /// only the keys); one slot more than the capacity keeps the two writes of the collecting pass apart.
-    /// Then the other buffer of each pass.
+    /// Positions of the largest channel the buffers hold.
     private let capacity: Int
+    /// `keys`: sort keys (ordered value bits above the position) from the front, the positions of the `+0.0`
+    /// values from the back, so the two take no more memory than a plain radix sort of every value (the sort
+    /// moves only the keys); one slot more than the capacity keeps the two writes of the collecting pass
+    /// apart. `other`: the other buffer of each pass.
     private let keys, other: UnsafeMutablePointer<UInt64>
     /// Every pass's bucket counts, then start offsets.
     private let counts: UnsafeMutablePointer<UInt32>
