@@ -41,34 +41,6 @@ final class SpatialMaskTests: XCTestCase {
         }
     }
 
-    /// `Σ_p w_p f_p f_pᵀ · alpha` in Double, the naive reference of the weighted Gram matrix.
-    static func naiveWeightedGram(_ f: [Float], channels c: Int, weights w: [Float], alpha: Double) -> [Double] {
-        let positions = w.count
-        var gram = [Double](repeating: 0, count: c * c)
-        for i in 0..<c {
-            for j in 0..<c {
-                for p in 0..<positions { gram[i * c + j] += Double(w[p]) * Double(f[i * positions + p]) * Double(f[j * positions + p]) }
-                gram[i * c + j] *= alpha
-            }
-        }
-        return gram
-    }
-
-    /// `alpha (gradGram + gradGramᵀ) F diag(w)` in Double: d/dF of `Σ gradGram ∘ G` with `G = alpha F diag(w) Fᵀ`.
-    static func naiveWeightedGramGradient(_ f: [Float], channels c: Int, gradGram: [Float], weights w: [Float],
-                                          alpha: Double) -> [Double] {
-        let positions = w.count
-        var gradient = [Double](repeating: 0, count: c * positions)
-        for i in 0..<c {
-            for p in 0..<positions {
-                var sum = 0.0
-                for k in 0..<c { sum += Double(gradGram[i * c + k] + gradGram[k * c + i]) * Double(f[k * positions + p]) }
-                gradient[i * positions + p] = alpha * sum * Double(w[p])
-            }
-        }
-        return gradient
-    }
-
     /// More positions than a chunk on several workers, fractional and zero weights: forward and backward
     /// equal the naive products (relative 1e-5, float32 sums of 700 terms).
     func testWeightedGramForwardAndBackwardMatchNaiveProducts() throws {
@@ -94,8 +66,8 @@ final class SpatialMaskTests: XCTestCase {
                 }
             }
         }
-        assertClose(gram, Self.naiveWeightedGram(f, channels: c, weights: w, alpha: 0.5), tolerance: 1e-5)
-        let expected = Self.naiveWeightedGramGradient(f, channels: c, gradGram: gradGram, weights: w, alpha: 0.5)
+        assertClose(gram, NaiveWeightedGram.gram(f, channels: c, weights: w, alpha: 0.5), tolerance: 1e-5)
+        let expected = NaiveWeightedGram.gradient(f, channels: c, gradGram: gradGram, weights: w, alpha: 0.5)
         assertClose(grad, expected, tolerance: 1e-5)
         XCTAssertEqual(norm, expected.reduce(0) { $0 + abs($1) }, accuracy: 1e-5 * norm)
     }
@@ -114,7 +86,7 @@ final class SpatialMaskTests: XCTestCase {
                                    weights: w.baseAddress!, gram: &gram)
             }
         }
-        assertClose(gram, Self.naiveWeightedGram(rows, channels: c, weights: w, alpha: 1), tolerance: 1e-5)
+        assertClose(gram, NaiveWeightedGram.gram(rows, channels: c, weights: w, alpha: 1), tolerance: 1e-5)
     }
 
     /// The masked style term against its definition computed naively in Double, and its gradient
@@ -126,7 +98,7 @@ final class SpatialMaskTests: XCTestCase {
         let target = randomFloats(c * c, in: 0...0.5, seed: 6)
         let loss = try StyleLoss(weight: 40, channels: c, target: target, region: region, normalizesGradient: false)
         let f = randomFloats(c * h * w, seed: 7)
-        let gram = Self.naiveWeightedGram(f, channels: c, weights: maskValues, alpha: 1 / (Double(c) * region.mass))
+        let gram = NaiveWeightedGram.gram(f, channels: c, weights: maskValues, alpha: 1 / (Double(c) * region.mass))
         let reference = 40 * zip(gram, target).reduce(0) { $0 + ($1.0 - Double($1.1)) * ($1.0 - Double($1.1)) } / Double(c * c)
         let (value, gradient) = try loss.evaluate(features: Tensor(channels: c, height: h, width: w, storage: f))
         XCTAssertEqual(value, reference, accuracy: 1e-5 * reference)

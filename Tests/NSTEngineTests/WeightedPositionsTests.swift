@@ -66,8 +66,7 @@ final class WeightedPositionsTests: XCTestCase {
         let scattered = leftRegion(height: height, width: width, split: 20)
         let consecutive = (0..<positions).map { $0 < 1_000 || $0 >= 2_100 ? Float(0) : 0.5 }
         for weights in [scattered, consecutive] {
-            let expected = SpatialMaskTests.naiveWeightedGramGradient(f, channels: c, gradGram: gradGram, weights: weights,
-                                                                      alpha: 0.5)
+            let expected = NaiveWeightedGram.gradient(f, channels: c, gradGram: gradGram, weights: weights, alpha: 0.5)
             for accumulating in [false, true] {
                 let before: Float = accumulating ? 1 : .nan
                 var gradient = [Float](repeating: before, count: c * positions)
@@ -96,7 +95,7 @@ final class WeightedPositionsTests: XCTestCase {
         let weights: [Float] = (0..<(height * width)).map { p in
             p / width >= 72 ? 0.3 + 0.35 * Float(p % 3) : 0
         }
-        let expected = SpatialMaskTests.naiveWeightedGram(f, channels: c, weights: weights, alpha: 0.25)
+        let expected = NaiveWeightedGram.gram(f, channels: c, weights: weights, alpha: 0.25)
         for workers in [1, 3] {
             var gram = [Float](repeating: .nan, count: c * c)
             Parallel.withThreadCount(workers) {
